@@ -1,0 +1,41 @@
+# Two commands for a newcomer: `make run` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_PATIENTS ?= 50
+DEMO_DIR := data/demo
+
+.PHONY: run test lint bench demo clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+# The demo set is generated, never shipped: the repo holds no patient data, not even synthetic.
+$(DEMO_DIR)/facility.json: | $(VENV)/.installed
+	$(BIN)/chartkeeper synth --patients $(DEMO_PATIENTS) --seed 1 --out $(DEMO_DIR)
+
+demo: $(VENV)/.installed $(DEMO_DIR)/facility.json
+	$(BIN)/chartkeeper db upgrade
+	$(BIN)/chartkeeper import $(DEMO_DIR)
+
+run: demo
+	$(BIN)/chartkeeper serve --host 127.0.0.1 --port 8000
+
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/python -m pytest -n auto -q
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,177 @@
+"""The `chartkeeper` command line: batch work over the same domain functions the API uses.
+
+Expected failures (bad input, a refused write) print a message and exit 1 without a
+traceback; an import that refused some units ends with exit code 1 and a summary table.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from chartkeeper.config import Settings
+from chartkeeper.errors import ChartkeeperError
+
+app = typer.Typer(help="chartkeeper: health information management over a FHIR R4 store.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The database: schema upgrades.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+out = Console()
+
+DatabaseOption = Annotated[
+    str | None, typer.Option("--database-url", help="SQLAlchemy URL; default: SQLite under the data dir.")
+]
+DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="Directory for the embedded database.")]
+
+
+def _settings(database_url: str | None, data_dir: Path | None) -> Settings:
+    return Settings.from_env(database_url=database_url, data_dir=data_dir)
+
+
+def _repo(database_url: str | None, data_dir: Path | None):
+    from chartkeeper.store import open_store
+
+    return open_store(_settings(database_url, data_dir))
+
+
+def _progress(*extra_columns) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        *extra_columns,
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseOption = None, data_dir: DataDirOption = None) -> None:
+    """Create the schema, or bring it up to date."""
+    from chartkeeper.store.engine import current_revision, make_engine, upgrade
+
+    settings = _settings(database_url, data_dir)
+    engine = make_engine(settings.effective_database_url)
+    upgrade(engine)
+    out.print(f"schema at revision {current_revision(engine)} on {engine.url.render_as_string()}")
+
+
+@app.command("import")
+def import_command(
+    paths: Annotated[list[Path], typer.Argument(help="Bundles, NDJSON files or directories of them.")],
+    workers: Annotated[int, typer.Option(help="Processes that parse and validate (0: in this one).")] = min(
+        2, os.cpu_count() or 1
+    ),
+    check_references: Annotated[
+        bool, typer.Option(help="Refuse references to resources neither in the bundle nor stored.")
+    ] = True,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Import FHIR bundles (transaction, batch, collection) and NDJSON; one transaction each."""
+    from chartkeeper.interfaces.bundles import discover, import_paths, read_units
+
+    repo = _repo(database_url, data_dir)
+    files = discover(paths)
+    total_units = sum(1 for f in files for _ in read_units(f)) if len(files) < 20000 else None
+    rate = TextColumn("{task.fields[rate]}")
+    with _progress(rate) as progress:
+        task = progress.add_task("importing", total=total_units, rate="")
+        done = {"resources": 0}
+
+        def on_unit(_unit, report) -> None:
+            done["resources"] += report.resources
+            elapsed = progress.tasks[task].elapsed or 1e-9
+            per_s = f"{progress.tasks[task].completed / elapsed:,.1f} bundles/s, " \
+                    f"{done['resources'] / elapsed:,.0f} resources/s"
+            progress.update(task, advance=1, rate=per_s)
+
+        report = import_paths(repo, paths, workers=workers, check_references=check_references,
+                              on_unit=on_unit)
+    _print_import_summary(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_import_summary(report) -> None:
+    table = Table(title="import")
+    for column in ("units", "failed", "created", "updated", "unchanged", "deleted"):
+        table.add_column(column, justify="right")
+    table.add_row(*(str(v) for v in (report.units, report.failed_units, report.created, report.updated,
+                                     report.unchanged, report.deleted)))
+    out.print(table)
+    if report.errors:
+        errors = Table(title=f"{len(report.errors)} problem(s); nothing of a failed unit was stored")
+        for column in ("file", "entry", "path", "problem"):
+            errors.add_column(column, overflow="fold")
+        for e in report.errors[:200]:
+            errors.add_row(e.source, "" if e.entry is None else str(e.entry), e.path, e.reason)
+        out.print(errors)
+
+
+@app.command("export")
+def export_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for <Type>.ndjson files.")],
+    types: Annotated[list[str] | None, typer.Option("--type", help="Only these resource types.")] = None,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write every live resource as NDJSON, one file per resource type."""
+    from chartkeeper.interfaces.bundles import export_ndjson
+
+    repo = _repo(database_url, data_dir)
+    with _progress() as progress:
+        task = progress.add_task("exporting", total=None)
+        counts = export_ndjson(repo, out_dir, types, on_resource=lambda: progress.advance(task))
+    table = Table(title=f"exported to {out_dir}")
+    table.add_column("resource type")
+    table.add_column("resources", justify="right")
+    for rtype, n in sorted(counts.items()):
+        table.add_row(rtype, str(n))
+    out.print(table)
+
+
+@app.command("synth")
+def synth_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write bundles into.")],
+    patients: Annotated[int, typer.Option(min=1, help="How many patients.")] = 100,
+    seed: Annotated[int, typer.Option(help="Same seed, same patients.")] = 1,
+) -> None:
+    """Generate synthetic patients as FHIR transaction bundles (never real data)."""
+    from chartkeeper import synth
+
+    with _progress() as progress:
+        task = progress.add_task("generating patients", total=patients)
+        summary = synth.write(out_dir, patients, seed,
+                              on_progress=lambda n: progress.update(task, completed=n))
+    out.print(f"wrote {summary.patients} patients ({summary.resources} resources) to {out_dir}")
+
+
+def main() -> None:
+    try:
+        app()
+    except ChartkeeperError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

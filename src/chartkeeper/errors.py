@@ -1,0 +1,101 @@
+"""The error family every layer raises.
+
+Domain code raises these; the edges translate them (HTTP status and OperationOutcome in
+the API, an exit code and a message in the CLI, an AE/AR acknowledgement for HL7 v2).
+Each error carries the FHIR OperationOutcome issue code that describes it, so the
+translation is a lookup, not a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One located problem: where (a FHIRPath-like element path) and what."""
+
+    path: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.problem}" if self.path else self.problem
+
+
+class ChartkeeperError(Exception):
+    """Base of every expected failure. `code` is an OperationOutcome issue type."""
+
+    code = "exception"
+    http_status = 500
+
+    def __init__(self, message: str, issues: list[Issue] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.issues = issues or []
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidResource(ChartkeeperError):
+    """A resource that does not conform to the FHIR R4 structure."""
+
+    code = "structure"
+    http_status = 422
+
+    def __init__(self, resource_type: str, resource_id: str | None, issues: list[Issue]):
+        self.resource_type = resource_type
+        self.resource_id = resource_id
+        name = f"{resource_type}/{resource_id}" if resource_id else resource_type
+        detail = "; ".join(str(i) for i in issues[:5])
+        more = f" (and {len(issues) - 5} more)" if len(issues) > 5 else ""
+        super().__init__(f"invalid {name}: {detail}{more}", issues)
+
+
+class NotFound(ChartkeeperError):
+    code = "not-found"
+    http_status = 404
+
+
+class Gone(ChartkeeperError):
+    """The resource existed and was deleted; its history is still kept."""
+
+    code = "deleted"
+    http_status = 410
+
+
+class VersionConflict(ChartkeeperError):
+    """An update named a version that is no longer current (optimistic concurrency)."""
+
+    code = "conflict"
+    http_status = 412
+
+
+class InvalidReference(ChartkeeperError):
+    """A reference that points at nothing in the bundle or the store."""
+
+    code = "invalid"
+    http_status = 422
+
+
+class InvalidSearch(ChartkeeperError):
+    """A search parameter the store does not know, or a value it cannot parse."""
+
+    code = "invalid"
+    http_status = 400
+
+
+class BundleError(ChartkeeperError):
+    """A bundle or file that could not be imported; says which file and which entry."""
+
+    code = "invalid"
+    http_status = 400
+
+    def __init__(self, source: str, entry: int | None, reason: str, path: str = ""):
+        self.source = source
+        self.entry = entry
+        self.path = path
+        self.reason = reason
+        where = source if entry is None else f"{source} entry[{entry}]"
+        where = f"{where} {path}" if path else where
+        super().__init__(f"{where}: {reason}", [Issue(path, reason)])

@@ -1,0 +1,330 @@
+"""Search parameters: which elements each resource type is searched by, and their values.
+
+The store fills its index tables from `extract(resource)` on every write, and parses
+query values with `parse_date_range` and `parse_quantity_value`, so the same rules decide
+what is indexed and how a query matches it. Names and paths follow the FHIR R4 search
+parameter registry (https://hl7.org/fhir/R4/searchparameter-registry.html).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from chartkeeper.fhir.references import parse_relative
+
+TOKEN, STRING, DATE, QUANTITY, REFERENCE = "token", "string", "date", "quantity", "reference"
+
+
+@dataclass(frozen=True)
+class SearchParam:
+    """One search parameter: its name, type and the element paths it reads.
+
+    A path is dotted (`name.family`); a choice element is written `effective[x]`.
+    `where` keeps only list items whose elements equal the given values (`telecom`
+    items with `system` = `phone`, as FHIR's `Patient.telecom.where(system='phone')`).
+    """
+
+    name: str
+    type: str
+    paths: tuple[str, ...]
+    where: dict[str, str] = field(default_factory=dict)
+
+
+def _params(*params: SearchParam) -> dict[str, SearchParam]:
+    return {p.name: p for p in params}
+
+
+def _clinical(*extra: SearchParam) -> dict[str, SearchParam]:
+    """The patient, subject and encounter references most clinical resources share."""
+    return _params(
+        SearchParam("patient", REFERENCE, ("subject",)),
+        SearchParam("subject", REFERENCE, ("subject",)),
+        SearchParam("encounter", REFERENCE, ("encounter",)),
+        *extra,
+    )
+
+
+SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
+    "Patient": _params(
+        SearchParam("identifier", TOKEN, ("identifier",)),
+        SearchParam("name", STRING, ("name",)),
+        SearchParam("family", STRING, ("name.family",)),
+        SearchParam("given", STRING, ("name.given",)),
+        SearchParam("birthdate", DATE, ("birthDate",)),
+        SearchParam("gender", TOKEN, ("gender",)),
+        SearchParam("address-postalcode", STRING, ("address.postalCode",)),
+        SearchParam("phone", TOKEN, ("telecom",), where={"system": "phone"}),
+        SearchParam("active", TOKEN, ("active",)),
+        SearchParam("link", REFERENCE, ("link.other",)),
+        SearchParam("deceased", TOKEN, ("deceased[x]",)),
+    ),
+    "Encounter": _params(
+        SearchParam("patient", REFERENCE, ("subject",)),
+        SearchParam("subject", REFERENCE, ("subject",)),
+        SearchParam("date", DATE, ("period",)),
+        SearchParam("class", TOKEN, ("class",)),
+        SearchParam("status", TOKEN, ("status",)),
+        SearchParam("type", TOKEN, ("type",)),
+        SearchParam("identifier", TOKEN, ("identifier",)),
+    ),
+    "Condition": _clinical(
+        SearchParam("code", TOKEN, ("code",)),
+        SearchParam("onset-date", DATE, ("onset[x]",)),
+        SearchParam("category", TOKEN, ("category",)),
+        SearchParam("clinical-status", TOKEN, ("clinicalStatus",)),
+    ),
+    "Observation": _clinical(
+        SearchParam("code", TOKEN, ("code",)),
+        SearchParam("date", DATE, ("effective[x]",)),
+        SearchParam("category", TOKEN, ("category",)),
+        SearchParam("value-quantity", QUANTITY, ("valueQuantity",)),
+        SearchParam("status", TOKEN, ("status",)),
+    ),
+    "DiagnosticReport": _clinical(
+        SearchParam("code", TOKEN, ("code",)),
+        SearchParam("date", DATE, ("effective[x]",)),
+        SearchParam("category", TOKEN, ("category",)),
+        SearchParam("result", REFERENCE, ("result",)),
+        SearchParam("status", TOKEN, ("status",)),
+    ),
+    "Procedure": _clinical(
+        SearchParam("code", TOKEN, ("code",)),
+        SearchParam("date", DATE, ("performed[x]",)),
+    ),
+    "DocumentReference": _params(
+        SearchParam("patient", REFERENCE, ("subject",)),
+        SearchParam("subject", REFERENCE, ("subject",)),
+        SearchParam("encounter", REFERENCE, ("context.encounter",)),
+        SearchParam("type", TOKEN, ("type",)),
+        SearchParam("date", DATE, ("date",)),
+        SearchParam("status", TOKEN, ("status",)),
+        SearchParam("category", TOKEN, ("category",)),
+    ),
+    "MedicationRequest": _clinical(
+        SearchParam("code", TOKEN, ("medication[x]",)),
+        SearchParam("status", TOKEN, ("status",)),
+    ),
+    "Claim": _params(
+        SearchParam("patient", REFERENCE, ("patient",)),
+        SearchParam("created", DATE, ("created",)),
+        SearchParam("encounter", REFERENCE, ("item.encounter",)),
+        SearchParam("status", TOKEN, ("status",)),
+    ),
+    "Practitioner": _params(
+        SearchParam("identifier", TOKEN, ("identifier",)),
+        SearchParam("name", STRING, ("name",)),
+        SearchParam("family", STRING, ("name.family",)),
+    ),
+    "Organization": _params(
+        SearchParam("identifier", TOKEN, ("identifier",)),
+        SearchParam("name", STRING, ("name",)),
+    ),
+}
+
+# Parameters every type has; answered from the resource table itself, not an index table.
+COMMON_PARAMS = _params(
+    SearchParam("_id", TOKEN, ("id",)),
+    SearchParam("_lastUpdated", DATE, ("meta.lastUpdated",)),
+)
+
+# Aliases people type for a parameter whose registry name is longer.
+ALIASES = {("Condition", "onset"): "onset-date"}
+
+
+def params_for(resource_type: str) -> dict[str, SearchParam]:
+    return SEARCH_PARAMS.get(resource_type, {})
+
+
+def lookup(resource_type: str, name: str) -> SearchParam | None:
+    name = ALIASES.get((resource_type, name), name)
+    return COMMON_PARAMS.get(name) or params_for(resource_type).get(name)
+
+
+# --- walking element paths -------------------------------------------------------------
+
+
+def _children(node: Any, name: str) -> Iterator[Any]:
+    if name.endswith("[x]"):
+        stem = name[:-3]
+        for key, value in node.items():
+            if key.startswith(stem) and key[len(stem) : len(stem) + 1].isupper():
+                yield from value if isinstance(value, list) else (value,)
+        return
+    value = node.get(name)
+    if value is not None:
+        yield from value if isinstance(value, list) else (value,)
+
+
+def element_values(resource: dict, path: str, where: dict[str, str] | None = None) -> list[Any]:
+    nodes: list[Any] = [resource]
+    for name in path.split("."):
+        nodes = [child for node in nodes if isinstance(node, dict) for child in _children(node, name)]
+    if where:
+        nodes = [n for n in nodes if isinstance(n, dict) and all(n.get(k) == v for k, v in where.items())]
+    return nodes
+
+
+# --- value normalisation ---------------------------------------------------------------
+
+
+def normalize_string(value: str) -> str:
+    """Case- and accent-insensitive form used for string search (FHIR 3.1.1.4.7)."""
+    decomposed = unicodedata.normalize("NFKD", value)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+
+
+_DATE_RE = re.compile(
+    r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
+    r"(?:T(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?P<f>\.\d+)?)?"
+    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$"
+)
+_STAMP = "%Y-%m-%dT%H:%M:%S.%f"
+DATE_MIN = "0001-01-01T00:00:00.000000"
+DATE_MAX = "9999-12-31T23:59:59.999999"
+
+
+def parse_date_range(text: str) -> tuple[str, str]:
+    """The instant range a FHIR date, dateTime or instant covers, as sortable UTC strings.
+
+    `2020` covers the whole year; `2020-03-01T10:00` the whole minute. Values without a
+    time zone are taken as UTC.
+    """
+    m = _DATE_RE.match(text.strip())
+    if not m:
+        raise ValueError(f"'{text}' is not a FHIR date, dateTime or instant")
+    g = m.groupdict()
+    year = int(g["y"])
+    month, day = int(g["m"] or 1), int(g["d"] or 1)
+    hour, minute = int(g["H"] or 0), int(g["M"] or 0)
+    second = int(g["S"] or 0)
+    micro = int((g["f"] or ".0")[1:7].ljust(6, "0"))
+    start = datetime(year, month, day, hour, minute, second, micro)
+    if g["f"]:
+        end = start
+    elif g["S"]:
+        end = start + timedelta(seconds=1)
+    elif g["M"]:
+        end = start + timedelta(minutes=1)
+    elif g["d"]:
+        end = start + timedelta(days=1)
+    elif g["m"]:
+        end = start.replace(year=year + (month == 12), month=month % 12 + 1)
+    else:
+        end = start.replace(year=year + 1)
+    if end != start:
+        end -= timedelta(microseconds=1)
+    tz = g["tz"]
+    if tz and tz != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        offset = timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6])) * sign
+        start, end = start - offset, end - offset
+    return start.strftime(_STAMP).rjust(26, "0"), end.strftime(_STAMP).rjust(26, "0")
+
+
+def parse_quantity_value(text: str) -> tuple[Decimal, Decimal, Decimal]:
+    """A number and the range its written precision implies: `5.4` -> [5.35, 5.45)."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:
+        raise ValueError(f"'{text}' is not a number") from exc
+    exponent = value.as_tuple().exponent
+    half = Decimal(5).scaleb(int(exponent) - 1) if isinstance(exponent, int) else Decimal(0)
+    return value, value - half, value + half
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# --- extraction ------------------------------------------------------------------------
+
+
+@dataclass
+class IndexRows:
+    """What one resource contributes to each index table."""
+
+    token: list[tuple[str, str | None, str]] = field(default_factory=list)
+    string: list[tuple[str, str, str]] = field(default_factory=list)
+    date: list[tuple[str, str, str]] = field(default_factory=list)
+    quantity: list[tuple[str, float, str | None, str | None]] = field(default_factory=list)
+    reference: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _tokens(value: Any) -> Iterator[tuple[str | None, str]]:
+    if isinstance(value, bool):
+        yield None, "true" if value else "false"
+    elif isinstance(value, str):
+        yield None, value
+    elif isinstance(value, dict):
+        if "coding" in value:  # CodeableConcept
+            for coding in value["coding"]:
+                if "code" in coding:
+                    yield coding.get("system"), coding["code"]
+        elif "code" in value:  # Coding
+            yield value.get("system"), value["code"]
+        elif "value" in value:  # Identifier, ContactPoint
+            yield value.get("system"), str(value["value"])
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):  # HumanName, Address: every part is searchable
+        for key in ("text", "family", "given", "prefix", "suffix", "line", "city",
+                    "district", "state", "postalCode", "country"):
+            part = value.get(key)
+            if isinstance(part, str):
+                yield part
+            elif isinstance(part, list):
+                yield from (p for p in part if isinstance(p, str))
+
+
+def _dates(value: Any) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield parse_date_range(value)
+    elif isinstance(value, dict) and ("start" in value or "end" in value):  # Period
+        low = parse_date_range(value["start"])[0] if "start" in value else DATE_MIN
+        high = parse_date_range(value["end"])[1] if "end" in value else DATE_MAX
+        yield low, high
+
+
+def extract(resource: dict) -> IndexRows:
+    """Index rows for a resource, per the SEARCH_PARAMS of its type."""
+    rows = IndexRows()
+    for param in params_for(resource["resourceType"]).values():
+        for path in param.paths:
+            for value in element_values(resource, path, param.where):
+                _add(rows, param, value)
+    return rows
+
+
+def _add(rows: IndexRows, param: SearchParam, value: Any) -> None:
+    name = param.name
+    if param.type == TOKEN:
+        if param.where and isinstance(value, dict):  # phone numbers: match the digits
+            if "value" in value:
+                rows.token.append((name, None, str(value["value"])))
+            return
+        rows.token.extend((name, system, code) for system, code in _tokens(value))
+    elif param.type == STRING:
+        rows.string.extend((name, normalize_string(s), s) for s in _strings(value) if s.strip())
+    elif param.type == DATE:
+        try:
+            rows.date.extend((name, low, high) for low, high in _dates(value))
+        except (ValueError, KeyError):
+            pass  # validation already refused malformed dates; partial dates stay unindexed
+    elif param.type == QUANTITY:
+        if isinstance(value, dict) and isinstance(value.get("value"), (int, float)):
+            unit = value.get("code") or value.get("unit")
+            rows.quantity.append((name, float(value["value"]), value.get("system"), unit))
+    elif param.type == REFERENCE:
+        ref = value.get("reference") if isinstance(value, dict) else None
+        target = parse_relative(ref) if ref else None
+        if target:
+            rows.reference.append((name, target[0], target[1]))

@@ -1,0 +1,469 @@
+"""FHIR bundle and NDJSON import, and NDJSON export.
+
+Import is two steps. `prepare` (pure, run in worker processes) parses a file, validates
+every resource, gives each entry its id and rewrites `urn:uuid:` references to `Type/id`.
+`write_unit` (in the writing process) resolves what needs the database (conditional
+references and creates, references to stored resources) and writes the unit in one
+transaction: a bad bundle is reported with file, entry and path, and leaves nothing behind.
+
+Ids are kept, as a bulk load should: a resource's own id, else the uuid of its `urn:uuid:`
+fullUrl, else one derived from the file and entry. So re-importing the same files finds
+every resource unchanged and writes no new versions. Bundle types: `transaction` is
+all-or-nothing; `batch` entries stand alone (FHIR says so), a bad entry is reported and the
+rest are written; `collection`, `searchset` and `history` are sets of resources to store;
+`document` and `message` bundles are records in their own right and stored whole.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from chartkeeper.errors import BundleError, ChartkeeperError, InvalidResource
+from chartkeeper.fhir.references import iter_references, parse_relative, rewrite_references
+from chartkeeper.fhir.validation import validate
+from chartkeeper.store import PutItem, Repository, Transaction
+
+NDJSON_CHUNK = 1000  # lines per transaction when loading NDJSON
+_ID_NAMESPACE = uuid.UUID("6f1c8a52-6a55-4c43-9d0e-5b2f1c9e7a10")
+ENTRY_BUNDLES = {"transaction", "batch", "collection", "searchset", "history"}
+
+
+@dataclass
+class Entry:
+    index: int
+    method: str  # PUT | DELETE | CREATE (conditional create)
+    resource: dict | None
+    key: tuple[str, str] | None  # (type, id) once known
+    condition: str | None = None  # ifNoneExist, or the query of a conditional PUT/DELETE
+    full_url: str | None = None
+
+
+@dataclass
+class Unit:
+    """What is written in one transaction: a bundle, a single resource or an NDJSON chunk."""
+
+    source: str
+    kind: str  # transaction | batch | collection | resource | ndjson | document | message
+    entries: list[Entry] = field(default_factory=list)
+    error: BundleError | None = None  # set by prepare when the unit cannot be written at all
+    entry_errors: list[BundleError] = field(default_factory=list)  # batch entries refused
+
+    @property
+    def size(self) -> int:
+        return len(self.entries)
+
+
+@dataclass
+class ImportReport:
+    units: int = 0
+    failed_units: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    errors: list[BundleError] = field(default_factory=list)
+
+    @property
+    def resources(self) -> int:
+        return self.created + self.updated + self.unchanged + self.deleted
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+# --- finding the work -------------------------------------------------------------------
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """Files to import, in load order: shared practitioners and organisations first."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in (".json", ".ndjson")))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise ChartkeeperError(f"{path}: no such file or directory")
+    # Synthea writes hospital and practitioner bundles that patient bundles point into.
+    return sorted(found, key=lambda p: 0 if _is_shared(p) else 1)
+
+
+def _is_shared(path: Path) -> bool:
+    return path.name == "facility.json" or path.name.startswith(
+        ("hospitalInformation", "practitionerInformation")
+    )
+
+
+def read_units(path: Path) -> Iterator[tuple[str, bytes, str]]:
+    """(source label, raw bytes, format) for each unit a file holds."""
+    if path.suffix == ".ndjson":
+        with path.open("rb") as handle:
+            chunk: list[bytes] = []
+            first = 1
+            for number, line in enumerate(handle, 1):
+                chunk.append(line)
+                if len(chunk) == NDJSON_CHUNK:
+                    yield f"{path}:{first}-{number}", b"".join(chunk), f"ndjson:{first}"
+                    chunk, first = [], number + 1
+            if chunk:
+                yield f"{path}:{first}-{first + len(chunk) - 1}", b"".join(chunk), f"ndjson:{first}"
+    else:
+        yield str(path), path.read_bytes(), "json"
+
+
+# --- prepare: pure, runs in worker processes ---------------------------------------------
+
+
+def prepare(source: str, raw: bytes, fmt: str) -> Unit:
+    """Parse, validate and resolve in-bundle references; never touches the database."""
+    try:
+        if fmt.startswith("ndjson"):
+            return _prepare_ndjson(source, raw, int(fmt.split(":")[1]))
+        return _prepare_json(source, raw)
+    except BundleError as exc:
+        return Unit(source, "invalid", error=exc)
+
+
+def _parse(source: str, raw: bytes, entry: int | None = None) -> object:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BundleError(source, entry, f"not valid JSON ({exc})") from None
+
+
+def _prepare_ndjson(source: str, raw: bytes, first_line: int) -> Unit:
+    unit = Unit(source, "ndjson")
+    for offset, line in enumerate(raw.splitlines()):
+        if not line.strip():
+            continue
+        number = first_line + offset
+        res = _parse(source, line, number)
+        if not isinstance(res, dict):
+            raise BundleError(source, number, "line is not a JSON object")
+        _validated(source, number, res)
+        unit.entries.append(Entry(number, "PUT", res, (res["resourceType"], _need_id(source, number, res))))
+    return unit
+
+
+def _prepare_json(source: str, raw: bytes) -> Unit:
+    doc = _parse(source, raw.removeprefix(b"\xef\xbb\xbf"))
+    if not isinstance(doc, dict) or "resourceType" not in doc:
+        raise BundleError(source, None, "not a FHIR resource or Bundle (no resourceType)")
+    kind = doc.get("type") if doc["resourceType"] == "Bundle" else "resource"
+    if kind not in ENTRY_BUNDLES:
+        unit = Unit(source, "resource" if kind == "resource" else str(kind))
+        _validated(source, None, doc)
+        rid = doc.get("id") or str(uuid.uuid5(_ID_NAMESPACE, source))
+        unit.entries.append(Entry(0, "PUT", {**doc, "id": rid}, (doc["resourceType"], rid)))
+        return unit
+    unit = Unit(source, kind)
+    for index, raw_entry in enumerate(doc.get("entry") or []):
+        try:
+            entry = _prepare_entry(source, index, raw_entry, kind)
+        except BundleError as exc:
+            if kind != "batch":
+                raise
+            unit.entry_errors.append(exc)
+            continue
+        if entry is not None:
+            unit.entries.append(entry)
+    _resolve_in_bundle(unit)
+    return unit
+
+
+def _prepare_entry(source: str, index: int, raw_entry: object, kind: str) -> Entry | None:
+    if not isinstance(raw_entry, dict):
+        raise BundleError(source, index, "entry is not an object")
+    request = raw_entry.get("request") or {}
+    method = request.get("method", "PUT") if kind in ("transaction", "batch") else "PUT"
+    url = request.get("url", "")
+    full_url = raw_entry.get("fullUrl")
+    if method == "GET":
+        return None  # reads in a transaction answer the caller; an import has no caller
+    if method == "DELETE":
+        target = parse_relative(url)
+        return Entry(index, "DELETE", None, target, None if target else url, full_url)
+    res = raw_entry.get("resource")
+    if not isinstance(res, dict):
+        raise BundleError(source, index, f"{method} entry has no resource", "resource")
+    _validated(source, index, res)
+    rtype = res["resourceType"]
+    rid = res.get("id") or _id_from(full_url) or _id_from_url(url, rtype)
+    if method == "PUT" and url and "?" not in url:
+        target = parse_relative(url)
+        if target is None or target[0] != rtype:
+            raise BundleError(source, index, f"PUT url '{url}' does not name a {rtype}", "request.url")
+        if res.get("id") and res["id"] != target[1]:
+            raise BundleError(source, index, f"resource id '{res['id']}' differs from url '{url}'", "resource.id")
+        rid = target[1]
+    rid = rid or str(uuid.uuid5(_ID_NAMESPACE, f"{source}#{index}"))
+    condition = None
+    if method == "POST" and request.get("ifNoneExist"):
+        condition = request["ifNoneExist"]
+    elif method == "PUT" and "?" in url:
+        condition = url.split("?", 1)[1]
+    entry_method = "CREATE" if condition and method == "POST" else "PUT"
+    return Entry(index, entry_method, {**res, "id": rid}, (rtype, rid), condition, full_url)
+
+
+def _validated(source: str, index: int | None, res: dict) -> None:
+    try:
+        validate(res)
+    except InvalidResource as exc:
+        first = exc.issues[0] if exc.issues else None
+        detail = "; ".join(str(i) for i in exc.issues[:5])
+        raise BundleError(source, index, f"invalid {exc.resource_type}: {detail}",
+                          first.path if first else "") from None
+
+
+def _need_id(source: str, index: int, res: dict) -> str:
+    if not res.get("id"):
+        raise BundleError(source, index, "NDJSON resource has no id", "id")
+    return res["id"]
+
+
+def _id_from(full_url: str | None) -> str | None:
+    if full_url and full_url.startswith("urn:uuid:"):
+        return full_url[9:]
+    target = parse_relative(full_url) if full_url else None
+    return target[1] if target else None
+
+
+def _id_from_url(url: str, rtype: str) -> str | None:
+    target = parse_relative(url) if url and "?" not in url else None
+    return target[1] if target and target[0] == rtype else None
+
+
+def _resolve_in_bundle(unit: Unit) -> None:
+    """Point references at fullUrls (`urn:uuid:…` or absolute) to the entry's `Type/id`."""
+    by_url = {e.full_url: f"{e.key[0]}/{e.key[1]}" for e in unit.entries if e.full_url and e.key}
+    for entry in unit.entries:
+        if entry.resource is None:
+            continue
+        missing: list[tuple[str, str]] = []
+
+        def replace(ref: str, _missing=missing) -> str | None:
+            if ref in by_url:
+                return by_url[ref]
+            if ref.startswith(("urn:uuid:", "urn:oid:")):
+                _missing.append(("", ref))
+            return None
+
+        rewrite_references(entry.resource, replace)
+        if missing:
+            path = next((p for p, r in iter_references(entry.resource) if r == missing[0][1]), "")
+            raise BundleError(
+                unit.source, entry.index, f"reference '{missing[0][1]}' points to no entry in the bundle",
+                f"resource.{path}" if path else "resource",
+            )
+
+
+# --- write: one transaction per unit ------------------------------------------------------
+
+
+def write_unit(repo: Repository, unit: Unit, *, check_references: bool = True) -> ImportReport:
+    """Write one prepared unit in one transaction and report what happened."""
+    report = ImportReport(units=1, errors=list(unit.entry_errors))
+    if unit.error:
+        report.failed_units, report.errors = 1, [unit.error]
+        return report
+    try:
+        with repo.transaction() as tx:
+            _resolve_conditions(tx, unit)
+            if check_references:
+                _check_targets(tx, unit)
+            for entry in unit.entries:
+                if entry.method == "DELETE" and entry.key:
+                    report.deleted += tx.delete(*entry.key) is not None
+            puts = [PutItem(e.resource) for e in unit.entries if e.method == "PUT" and e.resource]
+            for result in tx.put_many(puts, validated=True):
+                setattr(report, result.outcome, getattr(report, result.outcome) + 1)
+    except BundleError as exc:
+        report = ImportReport(units=1, failed_units=1, errors=[exc])
+    except ChartkeeperError as exc:
+        report = ImportReport(units=1, failed_units=1, errors=[BundleError(unit.source, None, str(exc))])
+    return report
+
+
+def _resolve_conditions(tx: Transaction, unit: Unit) -> None:
+    """Conditional creates, updates and deletes, and `Type?query` references."""
+    renamed: dict[str, str] = {}
+    for entry in unit.entries:
+        if not entry.condition:
+            continue
+        rtype = entry.key[0] if entry.key else entry.condition.split("?")[0]
+        query = entry.condition.split("?", 1)[-1]
+        matches = _matches(tx, unit, entry.index, rtype, query)
+        if len(matches) > 1:
+            raise BundleError(unit.source, entry.index, f"condition '{query}' matches {len(matches)} {rtype}s",
+                              "request")
+        if entry.method == "DELETE":
+            entry.key = (rtype, matches[0]) if matches else None
+        elif matches:
+            old = f"{entry.key[0]}/{entry.key[1]}"
+            renamed[old] = f"{rtype}/{matches[0]}"
+            if entry.method == "CREATE":  # it exists already: nothing to create
+                entry.method, entry.resource = "SKIP", None
+            else:
+                entry.key = (rtype, matches[0])
+                entry.resource = {**entry.resource, "id": matches[0]}
+        elif entry.method == "CREATE":
+            entry.method = "PUT"
+    for entry in unit.entries:
+        if entry.resource is not None:
+            rewrite_references(entry.resource, lambda ref: _conditional_ref(tx, unit, entry, ref, renamed))
+
+
+def _conditional_ref(tx: Transaction, unit: Unit, entry: Entry, ref: str, renamed: dict[str, str]):
+    if ref in renamed:
+        return renamed[ref]
+    if "?" not in ref or ref.startswith(("http:", "https:")):
+        return None
+    rtype, query = ref.split("?", 1)
+    matches = _matches(tx, unit, entry.index, rtype, query)
+    if len(matches) != 1:
+        raise BundleError(unit.source, entry.index,
+                          f"conditional reference '{ref}' matches {len(matches)} resources", "resource")
+    return f"{rtype}/{matches[0]}"
+
+
+def _matches(tx: Transaction, unit: Unit, index: int, rtype: str, query: str) -> list[str]:
+    params = [tuple(p.split("=", 1)) for p in query.split("&") if "=" in p]
+    try:
+        page = tx.search(rtype, [*params, ("_count", "2")])  # type: ignore[list-item]
+    except ChartkeeperError as exc:
+        raise BundleError(unit.source, index, f"cannot evaluate condition '{query}': {exc}", "request") from None
+    return [r["id"] for r in page.resources]
+
+
+def _check_targets(tx: Transaction, unit: Unit) -> None:
+    """Every relative reference must name an entry of this unit or a stored resource."""
+    here = {e.key for e in unit.entries if e.key and e.method != "DELETE"}
+    wanted: dict[tuple[str, str], tuple[int, str]] = {}
+    for entry in unit.entries:
+        if entry.resource is None:
+            continue
+        for path, ref in iter_references(entry.resource):
+            if ref.startswith(("http:", "https:", "#", "urn:")):
+                continue  # external, contained, or an OID: not ours to check
+            target = parse_relative(ref)
+            if target and target not in here:
+                wanted.setdefault(target, (entry.index, path))
+    missing = [t for t in wanted if not tx.exists(*t)]
+    if missing:
+        index, path = wanted[missing[0]]
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise BundleError(unit.source, index, f"reference '{missing[0][0]}/{missing[0][1]}' points to "
+                          f"nothing in the bundle or the store{more}", f"resource.{path}")
+
+
+# --- driving a whole import ---------------------------------------------------------------
+
+
+def import_paths(
+    repo: Repository,
+    paths: Iterable[Path],
+    *,
+    workers: int = 0,
+    check_references: bool = True,
+    on_unit: Callable[[Unit, ImportReport], None] | None = None,
+) -> ImportReport:
+    """Import files and directories; each unit in its own transaction.
+
+    Units whose only fault is a reference to something not loaded yet (files in the
+    wrong order) are retried once the rest are in. `workers` > 0 prepares units in that
+    many processes while this one writes.
+    """
+    files = discover(paths)
+    total = ImportReport()
+    deferred: list[Unit] = []
+    for unit in _prepared(files, workers):
+        report = write_unit(repo, unit, check_references=check_references)
+        if check_references and report.errors and _only_dangling(report):
+            deferred.append(unit)
+            continue
+        _add(total, report)
+        if on_unit:
+            on_unit(unit, report)
+    while deferred:
+        retry, deferred = deferred, []
+        for unit in retry:
+            report = write_unit(repo, unit, check_references=check_references)
+            if report.errors and _only_dangling(report) and len(retry) > 1:
+                deferred.append(unit)
+            else:
+                _add(total, report)
+                if on_unit:
+                    on_unit(unit, report)
+        if len(deferred) == len(retry):  # no progress: report them as they stand
+            for unit in deferred:
+                report = write_unit(repo, unit, check_references=check_references)
+                _add(total, report)
+                if on_unit:
+                    on_unit(unit, report)
+            break
+    return total
+
+
+def _only_dangling(report: ImportReport) -> bool:
+    return all("nothing in the bundle or the store" in e.reason for e in report.errors)
+
+
+def _add(total: ImportReport, report: ImportReport) -> None:
+    for name in ("units", "failed_units", "created", "updated", "unchanged", "deleted"):
+        setattr(total, name, getattr(total, name) + getattr(report, name))
+    total.errors.extend(report.errors)
+
+
+def _prepared(files: list[Path], workers: int) -> Iterator[Unit]:
+    work = (u for f in files for u in read_units(f))
+    if workers <= 0:
+        for source, raw, fmt in work:
+            yield prepare(source, raw, fmt)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from _bounded_map(pool, work, workers * 4)
+
+
+def _bounded_map(pool, work: Iterator[tuple[str, bytes, str]], window: int) -> Iterator[Unit]:
+    """Like pool.map, in order, but never reads more than `window` units ahead (memory)."""
+    from collections import deque
+
+    pending: deque = deque()
+    for item in work:
+        pending.append(pool.submit(prepare, *item))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+def export_ndjson(
+    repo: Repository,
+    out: Path,
+    resource_types: Iterable[str] | None = None,
+    on_resource: Callable[[], None] | None = None,
+) -> dict[str, int]:
+    """Write `out/<Type>.ndjson` for every live resource: the stored JSON, byte for byte."""
+    out.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    with repo.reading() as tx:
+        for rtype in resource_types or tx.resource_types():
+            with (out / f"{rtype}.ndjson").open("w", encoding="utf-8") as handle:
+                for content in tx.iter_content(rtype):
+                    handle.write(content + "\n")
+                    counts[rtype] = counts.get(rtype, 0) + 1
+                    if on_resource:
+                        on_resource()
+    return counts

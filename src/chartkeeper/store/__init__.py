@@ -1,0 +1,21 @@
+"""Persistence: the engine, schema and migrations, the Repository, history and search.
+
+`open_store(settings)` is how the CLI, the API and the tests get a Repository on an
+up-to-date schema, on SQLite by default or on the database `CHARTKEEPER_DATABASE_URL` names.
+"""
+
+from __future__ import annotations
+
+from chartkeeper.config import Settings
+from chartkeeper.store.engine import make_engine, upgrade
+from chartkeeper.store.repository import PutItem, Repository, Transaction, WriteResult
+from chartkeeper.store.search import SearchPage
+
+__all__ = ["PutItem", "Repository", "SearchPage", "Transaction", "WriteResult", "open_store"]
+
+
+def open_store(settings: Settings, *, migrate: bool = True) -> Repository:
+    engine = make_engine(settings.effective_database_url)
+    if migrate:
+        upgrade(engine)
+    return Repository(engine)

@@ -1,0 +1,416 @@
+"""The Repository: every read and write of a resource goes through here.
+
+A write validates the resource, gives it the next version (`meta.versionId`,
+`meta.lastUpdated`), keeps the old version in history and refreshes its search index rows,
+all in the caller's transaction. Writes come in batches (`Transaction.put_many`) so a
+bundle of 500 resources costs a handful of `executemany` round trips, not 500 × 8 queries;
+single creates and updates are batches of one, so there is one write path.
+
+Concurrency is optimistic: an update that names a version (`if_match`) is refused when the
+stored version differs, and every update is conditional on the version it read
+(`UPDATE … WHERE version_id = :read`), so a concurrent writer gets VersionConflict rather
+than silently overwriting (no lost update).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from chartkeeper.errors import Gone, InvalidResource, Issue, NotFound, VersionConflict
+from chartkeeper.fhir import search_params
+from chartkeeper.fhir.resource_types import RESOURCE_TYPES
+from chartkeeper.fhir.validation import validate
+from chartkeeper.store.engine import WRITE
+from chartkeeper.store.schema import INDEX_TABLES, resource, resource_history
+from chartkeeper.store.search import SearchPage, search
+
+_CHUNK = 500  # keys per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+
+
+@dataclass
+class PutItem:
+    """One resource to write. `if_match` is the version the writer last saw, if any."""
+
+    resource: dict
+    if_match: int | None = None
+    create_only: bool = False  # refuse when a live resource with this id exists
+
+
+@dataclass
+class WriteResult:
+    resource: dict
+    outcome: str  # created | updated | unchanged | deleted
+
+
+@dataclass
+class _Stored:
+    version_id: int
+    last_updated: str
+    deleted: bool
+    content_hash: str
+
+
+def content_hash(res: dict) -> str:
+    """Hash of a resource's content, ignoring the version metadata the store assigns."""
+    meta = res.get("meta")
+    if meta and ("versionId" in meta or "lastUpdated" in meta):
+        rest = {k: v for k, v in meta.items() if k not in ("versionId", "lastUpdated")}
+        res = {**res, "meta": rest} if rest else {k: v for k, v in res.items() if k != "meta"}
+    return hashlib.blake2b(orjson.dumps(res, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+
+
+def _with_meta(res: dict, version: int, stamp: str) -> dict:
+    return {**res, "meta": {**res.get("meta", {}), "versionId": str(version), "lastUpdated": stamp}}
+
+
+def _check_identity(res: dict) -> None:
+    rtype = res.get("resourceType")
+    if not isinstance(rtype, str) or rtype not in RESOURCE_TYPES:
+        raise InvalidResource(str(rtype), res.get("id"), [Issue("resourceType", "unknown resource type")])
+    if not isinstance(res.get("id"), str):
+        raise InvalidResource(rtype, None, [Issue(f"{rtype}.id", "an id is required to store a resource")])
+
+
+class Transaction:
+    """Reads and writes inside one database transaction (see Repository.transaction)."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    # --- reads -------------------------------------------------------------------------
+
+    def read(self, resource_type: str, resource_id: str) -> dict:
+        row = self.conn.execute(
+            select(resource.c.content, resource.c.deleted, resource.c.version_id).where(
+                resource.c.resource_type == resource_type, resource.c.id == resource_id
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"{resource_type}/{resource_id} is not in the store")
+        if row.deleted:
+            raise Gone(f"{resource_type}/{resource_id} was deleted (version {row.version_id})")
+        return orjson.loads(row.content)
+
+    def vread(self, resource_type: str, resource_id: str, version_id: int) -> dict:
+        row = self.conn.execute(
+            select(resource_history.c.content).where(
+                resource_history.c.resource_type == resource_type,
+                resource_history.c.id == resource_id,
+                resource_history.c.version_id == version_id,
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"{resource_type}/{resource_id} has no version {version_id}")
+        if row.content is None:
+            raise Gone(f"version {version_id} of {resource_type}/{resource_id} is its deletion")
+        return orjson.loads(row.content)
+
+    def history(
+        self,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+        *,
+        since: str | None = None,
+        count: int = 100,
+        offset: int = 0,
+    ) -> list[dict]:
+        """Versions newest first, as {resource_type, id, version_id, last_updated, method,
+        resource}; `resource` is None for a deletion."""
+        h = resource_history.c
+        query = select(h.resource_type, h.id, h.version_id, h.last_updated, h.method, h.content)
+        if resource_type:
+            query = query.where(h.resource_type == resource_type)
+        if resource_id:
+            query = query.where(h.id == resource_id)
+        if since:
+            query = query.where(h.last_updated >= since)
+        query = query.order_by(h.last_updated.desc(), h.version_id.desc(), h.id).limit(count).offset(offset)
+        return [
+            {
+                "resource_type": r.resource_type,
+                "id": r.id,
+                "version_id": r.version_id,
+                "last_updated": r.last_updated,
+                "method": r.method,
+                "resource": orjson.loads(r.content) if r.content else None,
+            }
+            for r in self.conn.execute(query)
+        ]
+
+    def search(self, resource_type: str, params: Sequence[tuple[str, str]] = ()) -> SearchPage:
+        return search(self.conn, resource_type, params)
+
+    def resource_types(self) -> list[str]:
+        """The types that have at least one live resource."""
+        query = select(resource.c.resource_type).where(resource.c.deleted.is_(False)).distinct()
+        return sorted(self.conn.execute(query).scalars())
+
+    def iter_content(self, resource_type: str) -> Iterator[str]:
+        """The stored JSON of every live resource of a type, by id, streamed."""
+        query = (
+            select(resource.c.content)
+            .where(resource.c.resource_type == resource_type, resource.c.deleted.is_(False))
+            .order_by(resource.c.id)
+        )
+        yield from self.conn.execution_options(yield_per=1000).execute(query).scalars()
+
+    def exists(self, resource_type: str, resource_id: str) -> bool:
+        stored = self._stored([(resource_type, resource_id)])
+        return (resource_type, resource_id) in stored and not stored[(resource_type, resource_id)].deleted
+
+    # --- writes ------------------------------------------------------------------------
+
+    def create(self, res: dict) -> dict:
+        """Store a new resource under a server-assigned id."""
+        res = {**res, "id": str(uuid.uuid4())}
+        return self.put_many([PutItem(res, create_only=True)])[0].resource
+
+    def update(self, res: dict, *, if_match: int | None = None) -> WriteResult:
+        """Create or update a resource under its own id (FHIR update-as-create)."""
+        return self.put_many([PutItem(res, if_match=if_match)])[0]
+
+    def put_many(self, items: Sequence[PutItem], *, validated: bool = False) -> list[WriteResult]:
+        """Write a batch; a resource whose content is unchanged gets no new version.
+
+        `validated=True` skips validation for callers that validated already (the bulk
+        importer validates in worker processes).
+        """
+        for item in items:
+            _check_identity(item.resource)
+            if not validated:
+                validate(item.resource)
+        stored = self._stored([(i.resource["resourceType"], i.resource["id"]) for i in items])
+        stamp = search_params.utc_now()
+        results: list[WriteResult] = []
+        new_rows, changed, history_rows, reindex = [], [], [], []
+        seen: dict[tuple[str, str], int] = {}
+        for item in items:
+            res = item.resource
+            key = (res["resourceType"], res["id"])
+            if key in seen:  # the same resource twice in one batch: later entry wins
+                raise VersionConflict(f"{key[0]}/{key[1]} appears more than once in one transaction")
+            seen[key] = 1
+            old = stored.get(key)
+            self._check_preconditions(key, item, old)
+            digest = content_hash(res)
+            if old and not old.deleted and old.content_hash == digest:
+                results.append(WriteResult(_with_meta(res, old.version_id, old.last_updated), "unchanged"))
+                continue
+            version = old.version_id + 1 if old else 1
+            final = _with_meta(res, version, stamp)
+            content = orjson.dumps(final).decode()
+            row = {
+                "resource_type": key[0],
+                "id": key[1],
+                "version_id": version,
+                "last_updated": stamp,
+                "deleted": False,
+                "content_hash": digest,
+                "content": content,
+            }
+            if old:
+                changed.append((row, old.version_id))
+            else:
+                new_rows.append(row)
+            history_rows.append({**_history_of(row), "method": "update" if old else "create"})
+            reindex.append((key, final, old is not None))
+            results.append(WriteResult(final, "updated" if old else "created"))
+        self._insert_current(new_rows)
+        self._update_current(changed)
+        if history_rows:
+            self.conn.execute(insert(resource_history), history_rows)
+        self._reindex(reindex)
+        return results
+
+    def delete(self, resource_type: str, resource_id: str, *, if_match: int | None = None) -> int | None:
+        """Soft-delete: the resource reads as Gone, its history stays. Returns the
+        deletion's version, or None when there was nothing live to delete."""
+        key = (resource_type, resource_id)
+        old = self._stored([key]).get(key)
+        if old is None or old.deleted:
+            return None
+        if if_match is not None and if_match != old.version_id:
+            raise VersionConflict(
+                f"{resource_type}/{resource_id} is at version {old.version_id}, not {if_match}"
+            )
+        stamp = search_params.utc_now()
+        version = old.version_id + 1
+        result = self.conn.execute(
+            update(resource)
+            .where(
+                resource.c.resource_type == resource_type,
+                resource.c.id == resource_id,
+                resource.c.version_id == old.version_id,
+            )
+            .values(version_id=version, last_updated=stamp, deleted=True)
+        )
+        if result.rowcount != 1:
+            raise VersionConflict(f"{resource_type}/{resource_id} was changed by another writer")
+        self.conn.execute(
+            insert(resource_history),
+            [{"resource_type": resource_type, "id": resource_id, "version_id": version,
+              "last_updated": stamp, "method": "delete", "content": None}],
+        )
+        self._drop_index_rows([key])
+        return version
+
+    # --- internals ---------------------------------------------------------------------
+
+    @staticmethod
+    def _check_preconditions(key: tuple[str, str], item: PutItem, old: _Stored | None) -> None:
+        name = f"{key[0]}/{key[1]}"
+        live = old is not None and not old.deleted
+        if item.create_only and live:
+            raise VersionConflict(f"{name} already exists")
+        if item.if_match is None:
+            return
+        if old is None:
+            raise VersionConflict(f"{name} does not exist, so version {item.if_match} cannot be current")
+        if old.version_id != item.if_match:
+            raise VersionConflict(
+                f"{name} is at version {old.version_id}, not {item.if_match}: "
+                "someone else changed it; read it again and reapply your change"
+            )
+
+    def _stored(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], _Stored]:
+        by_id: dict[str, set[str]] = {}
+        for rtype, rid in keys:
+            by_id.setdefault(rid, set()).add(rtype)
+        ids = list(by_id)
+        found: dict[tuple[str, str], _Stored] = {}
+        c = resource.c
+        for start in range(0, len(ids), _CHUNK):
+            query = select(c.resource_type, c.id, c.version_id, c.last_updated, c.deleted, c.content_hash)
+            query = query.where(c.id.in_(ids[start : start + _CHUNK]))
+            for r in self.conn.execute(query):
+                if r.resource_type in by_id[r.id]:
+                    found[(r.resource_type, r.id)] = _Stored(
+                        r.version_id, r.last_updated, r.deleted, r.content_hash
+                    )
+        return found
+
+    def _insert_current(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        try:
+            self.conn.execute(insert(resource), rows)
+        except IntegrityError as exc:
+            raise VersionConflict(
+                "another writer created one of these resources at the same time; retry"
+            ) from exc
+
+    def _update_current(self, changed: list[tuple[dict, int]]) -> None:
+        c = resource.c
+        statement = (
+            update(resource)
+            .where(
+                c.resource_type == bindparam("k_type"),
+                c.id == bindparam("k_id"),
+                c.version_id == bindparam("k_version"),
+            )
+            .values(
+                version_id=bindparam("version_id"),
+                last_updated=bindparam("last_updated"),
+                deleted=bindparam("deleted"),
+                content_hash=bindparam("content_hash"),
+                content=bindparam("content"),
+            )
+        )
+        for row, read_version in changed:
+            params = {k: v for k, v in row.items() if k not in ("resource_type", "id")}
+            params.update(k_type=row["resource_type"], k_id=row["id"], k_version=read_version)
+            if self.conn.execute(statement, params).rowcount != 1:
+                raise VersionConflict(
+                    f"{row['resource_type']}/{row['id']} was changed by another writer after "
+                    f"version {read_version} was read"
+                )
+
+    def _drop_index_rows(self, keys: list[tuple[str, str]]) -> None:
+        if not keys:
+            return
+        params = [{"t": t, "i": i} for t, i in keys]
+        for table in INDEX_TABLES.values():
+            self.conn.execute(
+                delete(table).where(
+                    and_(table.c.resource_type == bindparam("t"), table.c.resource_id == bindparam("i"))
+                ),
+                params,
+            )
+
+    def _reindex(self, written: list[tuple[tuple[str, str], dict, bool]]) -> None:
+        self._drop_index_rows([key for key, _res, existed in written if existed])
+        rows: dict[str, list[dict]] = {kind: [] for kind in INDEX_TABLES}
+        for (rtype, rid), res, _existed in written:
+            extracted = search_params.extract(res)
+            base = {"resource_type": rtype, "resource_id": rid}
+            rows["token"] += [{**base, "param": p, "system": s, "code": c} for p, s, c in extracted.token]
+            rows["string"] += [{**base, "param": p, "value": v[:255], "raw": r} for p, v, r in extracted.string]
+            rows["date"] += [{**base, "param": p, "low": lo, "high": hi} for p, lo, hi in extracted.date]
+            rows["quantity"] += [
+                {**base, "param": p, "value": v, "system": s, "code": c} for p, v, s, c in extracted.quantity
+            ]
+            rows["reference"] += [
+                {**base, "param": p, "target_type": t, "target_id": i} for p, t, i in extracted.reference
+            ]
+        for kind, table in INDEX_TABLES.items():
+            if rows[kind]:
+                self.conn.execute(insert(table), rows[kind])
+
+
+def _history_of(row: dict) -> dict:
+    return {k: row[k] for k in ("resource_type", "id", "version_id", "last_updated", "content")}
+
+
+class Repository:
+    """The store's front door: one per database, safe to share between threads."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One write transaction: everything in the block commits together or not at all."""
+        with self.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+            yield Transaction(conn)
+
+    @contextmanager
+    def reading(self) -> Iterator[Transaction]:
+        """A read-only snapshot for several reads that must agree with each other."""
+        with self.engine.connect() as conn, conn.begin():
+            yield Transaction(conn)
+
+    def read(self, resource_type: str, resource_id: str) -> dict:
+        with self.reading() as tx:
+            return tx.read(resource_type, resource_id)
+
+    def vread(self, resource_type: str, resource_id: str, version_id: int) -> dict:
+        with self.reading() as tx:
+            return tx.vread(resource_type, resource_id, version_id)
+
+    def history(self, resource_type: str | None = None, resource_id: str | None = None, **kw) -> list[dict]:
+        with self.reading() as tx:
+            return tx.history(resource_type, resource_id, **kw)
+
+    def search(self, resource_type: str, params: Sequence[tuple[str, str]] = ()) -> SearchPage:
+        with self.reading() as tx:
+            return tx.search(resource_type, params)
+
+    def create(self, res: dict) -> dict:
+        with self.transaction() as tx:
+            return tx.create(res)
+
+    def update(self, res: dict, *, if_match: int | None = None) -> WriteResult:
+        with self.transaction() as tx:
+            return tx.update(res, if_match=if_match)
+
+    def delete(self, resource_type: str, resource_id: str, *, if_match: int | None = None) -> int | None:
+        with self.transaction() as tx:
+            return tx.delete(resource_type, resource_id, if_match=if_match)

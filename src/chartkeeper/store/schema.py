@@ -1,0 +1,104 @@
+"""The store's tables, as SQLAlchemy Core metadata.
+
+`resource` holds the current version of every resource, `resource_history` every version
+ever written (deletes included), and the `idx_*` tables one row per indexed value of the
+current, non-deleted versions. The migrations in `migrations/versions` create exactly this;
+`tests/store/test_migrations.py` checks the two never drift apart.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+TYPE = 64  # longest R4 resource type name is 34; room for profiles of our own
+ID = 64  # FHIR id: [A-Za-z0-9\-\.]{1,64}
+STAMP = 32  # sortable UTC instants, see fhir.search_params.parse_date_range
+
+resource = Table(
+    "resource",
+    metadata,
+    Column("resource_type", String(TYPE), primary_key=True),
+    Column("id", String(ID), primary_key=True),
+    Column("version_id", Integer, nullable=False),
+    Column("last_updated", String(STAMP), nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    # Hash of the content without meta.versionId/lastUpdated: an unchanged re-import is a no-op.
+    Column("content_hash", String(32), nullable=False),
+    Column("content", Text, nullable=False),
+)
+
+resource_history = Table(
+    "resource_history",
+    metadata,
+    Column("resource_type", String(TYPE), primary_key=True),
+    Column("id", String(ID), primary_key=True),
+    Column("version_id", Integer, primary_key=True),
+    Column("last_updated", String(STAMP), nullable=False),
+    Column("method", String(8), nullable=False),  # create | update | delete
+    Column("content", Text, nullable=True),  # NULL for a delete
+)
+Index("ix_history_type_updated", resource_history.c.resource_type, resource_history.c.last_updated)
+
+
+def _index_table(name: str, *columns: Column) -> Table:
+    table = Table(
+        name,
+        metadata,
+        Column("resource_type", String(TYPE), nullable=False),
+        Column("resource_id", String(ID), nullable=False),
+        Column("param", String(64), nullable=False),
+        *columns,
+    )
+    Index(f"ix_{name}_resource", table.c.resource_type, table.c.resource_id)
+    return table
+
+
+idx_token = _index_table(
+    "idx_token", Column("system", String(255)), Column("code", String(255), nullable=False)
+)
+Index("ix_idx_token_value", idx_token.c.resource_type, idx_token.c.param, idx_token.c.code)
+
+idx_string = _index_table(
+    "idx_string", Column("value", String(255), nullable=False), Column("raw", Text, nullable=False)
+)
+Index("ix_idx_string_value", idx_string.c.resource_type, idx_string.c.param, idx_string.c.value)
+
+idx_date = _index_table(
+    "idx_date", Column("low", String(STAMP), nullable=False), Column("high", String(STAMP), nullable=False)
+)
+Index("ix_idx_date_low", idx_date.c.resource_type, idx_date.c.param, idx_date.c.low)
+
+idx_quantity = _index_table(
+    "idx_quantity",
+    Column("value", Float, nullable=False),
+    Column("system", String(255)),
+    Column("code", String(255)),
+)
+Index("ix_idx_quantity_value", idx_quantity.c.resource_type, idx_quantity.c.param, idx_quantity.c.value)
+
+idx_reference = _index_table(
+    "idx_reference",
+    Column("target_type", String(TYPE), nullable=False),
+    Column("target_id", String(ID), nullable=False),
+)
+Index("ix_idx_reference_target", idx_reference.c.target_type, idx_reference.c.target_id)
+
+INDEX_TABLES = {
+    "token": idx_token,
+    "string": idx_string,
+    "date": idx_date,
+    "quantity": idx_quantity,
+    "reference": idx_reference,
+}
