@@ -26,17 +26,23 @@ from rich.table import Table
 from chartkeeper.config import Settings
 from chartkeeper.errors import ChartkeeperError
 
-app = typer.Typer(help="chartkeeper: health information management over a FHIR R4 store.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="chartkeeper: health information management over a FHIR R4 store.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="The database: schema upgrades.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 console = Console(stderr=True)
 out = Console()
 
 DatabaseOption = Annotated[
-    str | None, typer.Option("--database-url", help="SQLAlchemy URL; default: SQLite under the data dir.")
+    str | None,
+    typer.Option("--database-url", help="SQLAlchemy URL; default: SQLite under the data dir."),
 ]
-DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="Directory for the embedded database.")]
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="Directory for the embedded database.")
+]
 
 
 def _settings(database_url: str | None, data_dir: Path | None) -> Settings:
@@ -76,10 +82,12 @@ def db_upgrade(database_url: DatabaseOption = None, data_dir: DataDirOption = No
 
 @app.command("import")
 def import_command(
-    paths: Annotated[list[Path], typer.Argument(help="Bundles, NDJSON files or directories of them.")],
-    workers: Annotated[int, typer.Option(help="Processes that parse and validate (0: in this one).")] = min(
-        2, os.cpu_count() or 1
-    ),
+    paths: Annotated[
+        list[Path], typer.Argument(help="Bundles, NDJSON files or directories of them.")
+    ],
+    workers: Annotated[
+        int, typer.Option(help="Processes that parse and validate (0: in this one).")
+    ] = min(2, os.cpu_count() or 1),
     check_references: Annotated[
         bool, typer.Option(help="Refuse references to resources neither in the bundle nor stored.")
     ] = True,
@@ -100,12 +108,15 @@ def import_command(
         def on_unit(_unit, report) -> None:
             done["resources"] += report.resources
             elapsed = progress.tasks[task].elapsed or 1e-9
-            per_s = f"{progress.tasks[task].completed / elapsed:,.1f} bundles/s, " \
-                    f"{done['resources'] / elapsed:,.0f} resources/s"
+            per_s = (
+                f"{progress.tasks[task].completed / elapsed:,.1f} bundles/s, "
+                f"{done['resources'] / elapsed:,.0f} resources/s"
+            )
             progress.update(task, advance=1, rate=per_s)
 
-        report = import_paths(repo, paths, workers=workers, check_references=check_references,
-                              on_unit=on_unit)
+        report = import_paths(
+            repo, paths, workers=workers, check_references=check_references, on_unit=on_unit
+        )
     _print_import_summary(report)
     if not report.ok:
         raise typer.Exit(1)
@@ -115,11 +126,24 @@ def _print_import_summary(report) -> None:
     table = Table(title="import")
     for column in ("units", "failed", "created", "updated", "unchanged", "deleted"):
         table.add_column(column, justify="right")
-    table.add_row(*(str(v) for v in (report.units, report.failed_units, report.created, report.updated,
-                                     report.unchanged, report.deleted)))
+    table.add_row(
+        *(
+            str(v)
+            for v in (
+                report.units,
+                report.failed_units,
+                report.created,
+                report.updated,
+                report.unchanged,
+                report.deleted,
+            )
+        )
+    )
     out.print(table)
     if report.errors:
-        errors = Table(title=f"{len(report.errors)} problem(s); nothing of a failed unit was stored")
+        errors = Table(
+            title=f"{len(report.errors)} problem(s); nothing of a failed unit was stored"
+        )
         for column in ("file", "entry", "path", "problem"):
             errors.add_column(column, overflow="fold")
         for e in report.errors[:200]:
@@ -130,7 +154,9 @@ def _print_import_summary(report) -> None:
 @app.command("export")
 def export_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory for <Type>.ndjson files.")],
-    types: Annotated[list[str] | None, typer.Option("--type", help="Only these resource types.")] = None,
+    types: Annotated[
+        list[str] | None, typer.Option("--type", help="Only these resource types.")
+    ] = None,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -160,8 +186,9 @@ def synth_command(
 
     with _progress() as progress:
         task = progress.add_task("generating patients", total=patients)
-        summary = synth.write(out_dir, patients, seed,
-                              on_progress=lambda n: progress.update(task, completed=n))
+        summary = synth.write(
+            out_dir, patients, seed, on_progress=lambda n: progress.update(task, completed=n)
+        )
     out.print(f"wrote {summary.patients} patients ({summary.resources} resources) to {out_dir}")
 
 

@@ -13,8 +13,14 @@ from chartkeeper.store.schema import idx_string, resource_history
 
 
 def patient(pid: str = "p1", family: str = "Nguyen", **extra) -> dict:
-    return {"resourceType": "Patient", "id": pid, "name": [{"family": family, "given": ["Ana"]}],
-            "gender": "female", "birthDate": "1970-04-12", **extra}
+    return {
+        "resourceType": "Patient",
+        "id": pid,
+        "name": [{"family": family, "given": ["Ana"]}],
+        "gender": "female",
+        "birthDate": "1970-04-12",
+        **extra,
+    }
 
 
 def test_create_assigns_id_version_and_timestamp(repo):
@@ -154,5 +160,9 @@ def test_type_history_spans_resources(repo):
     repo.update(patient("b"))
     repo.delete("Patient", "a")
     history = repo.history("Patient")
-    assert {(h["id"], h["method"]) for h in history} == {("a", "create"), ("b", "create"), ("a", "delete")}
+    assert {(h["id"], h["method"]) for h in history} == {
+        ("a", "create"),
+        ("b", "create"),
+        ("a", "delete"),
+    }
     assert history[0]["method"] == "delete"

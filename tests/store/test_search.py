@@ -13,62 +13,155 @@ MRN = "urn:oid:2.16.840.1.113883.3.9999.1"
 
 def _patients() -> list[dict]:
     return [
-        {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1950-03-04",
-         "identifier": [{"system": MRN, "value": "MRN001"}],
-         "name": [{"family": "Nuñez", "given": ["María", "José"]}],
-         "telecom": [{"system": "phone", "value": "555-0101"}, {"system": "email", "value": "m@x.org"}],
-         "address": [{"postalCode": "02139", "city": "Cambridge"}]},
-        {"resourceType": "Patient", "id": "p2", "gender": "male", "birthDate": "1988",
-         "identifier": [{"system": MRN, "value": "MRN002"}, {"value": "LOCAL9"}],
-         "name": [{"family": "Nunes", "given": ["Joao"]}],
-         "telecom": [{"system": "phone", "value": "555-0202"}],
-         "address": [{"postalCode": "94110"}]},
-        {"resourceType": "Patient", "id": "p3", "gender": "female", "birthDate": "2001-12-31",
-         "name": [{"family": "Okafor", "given": ["Ada"]}]},
+        {
+            "resourceType": "Patient",
+            "id": "p1",
+            "gender": "female",
+            "birthDate": "1950-03-04",
+            "identifier": [{"system": MRN, "value": "MRN001"}],
+            "name": [{"family": "Nuñez", "given": ["María", "José"]}],
+            "telecom": [
+                {"system": "phone", "value": "555-0101"},
+                {"system": "email", "value": "m@x.org"},
+            ],
+            "address": [{"postalCode": "02139", "city": "Cambridge"}],
+        },
+        {
+            "resourceType": "Patient",
+            "id": "p2",
+            "gender": "male",
+            "birthDate": "1988",
+            "identifier": [{"system": MRN, "value": "MRN002"}, {"value": "LOCAL9"}],
+            "name": [{"family": "Nunes", "given": ["Joao"]}],
+            "telecom": [{"system": "phone", "value": "555-0202"}],
+            "address": [{"postalCode": "94110"}],
+        },
+        {
+            "resourceType": "Patient",
+            "id": "p3",
+            "gender": "female",
+            "birthDate": "2001-12-31",
+            "name": [{"family": "Okafor", "given": ["Ada"]}],
+        },
     ]
 
 
 def _clinical() -> list[dict]:
     subject = {"reference": "Patient/p1"}
     return [
-        {"resourceType": "Encounter", "id": "e1", "status": "finished", "subject": subject,
-         "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
-         "period": {"start": "2024-01-10T08:00:00Z", "end": "2024-01-14T12:00:00Z"}},
-        {"resourceType": "Encounter", "id": "e2", "status": "in-progress",
-         "subject": {"reference": "Patient/p2"},
-         "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
-         "period": {"start": "2024-03-01T09:00:00-05:00"}},
-        {"resourceType": "Condition", "id": "c1", "subject": subject,
-         "code": {"coding": [{"system": ICD10, "code": "E11.9"}]}, "onsetDateTime": "2015-06"},
-        {"resourceType": "Observation", "id": "o1", "status": "final", "subject": subject,
-         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                   "code": "laboratory"}]}],
-         "code": {"coding": [{"system": LOINC, "code": "2345-7"}]},
-         "effectiveDateTime": "2024-01-11T07:30:00Z",
-         "valueQuantity": {"value": 5.4, "unit": "mmol/L", "system": "http://unitsofmeasure.org",
-                           "code": "mmol/L"}},
-        {"resourceType": "Observation", "id": "o2", "status": "final", "subject": subject,
-         "code": {"coding": [{"system": LOINC, "code": "2345-7"}]},
-         "effectiveDateTime": "2024-02-11", "valueQuantity": {"value": 11.2, "unit": "mmol/L"}},
-        {"resourceType": "DiagnosticReport", "id": "d1", "status": "final", "subject": subject,
-         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "LAB"}]}],
-         "code": {"coding": [{"system": LOINC, "code": "24323-8"}]}, "effectiveDateTime": "2024-01-11",
-         "result": [{"reference": "Observation/o1"}]},
-        {"resourceType": "Procedure", "id": "pr1", "status": "completed", "subject": subject,
-         "code": {"coding": [{"system": "http://snomed.info/sct", "code": "80146002"}]},
-         "performedPeriod": {"start": "2024-01-12T10:00:00Z", "end": "2024-01-12T11:00:00Z"}},
-        {"resourceType": "DocumentReference", "id": "doc1", "status": "current", "subject": subject,
-         "type": {"coding": [{"system": LOINC, "code": "18842-5"}]}, "date": "2024-01-14T15:00:00Z",
-         "content": [{"attachment": {"contentType": "text/plain", "data": "RGlzY2hhcmdl"}}]},
-        {"resourceType": "MedicationRequest", "id": "m1", "status": "active", "intent": "order",
-         "subject": subject,
-         "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                                                   "code": "860975"}]}},
-        {"resourceType": "Claim", "id": "cl1", "status": "active", "use": "claim",
-         "type": {"coding": [{"code": "institutional"}]}, "patient": subject,
-         "created": "2024-01-20", "provider": {"reference": "Patient/p1"},
-         "priority": {"coding": [{"code": "normal"}]},
-         "insurance": [{"sequence": 1, "focal": True, "coverage": {"display": "Acme"}}]},
+        {
+            "resourceType": "Encounter",
+            "id": "e1",
+            "status": "finished",
+            "subject": subject,
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+            "period": {"start": "2024-01-10T08:00:00Z", "end": "2024-01-14T12:00:00Z"},
+        },
+        {
+            "resourceType": "Encounter",
+            "id": "e2",
+            "status": "in-progress",
+            "subject": {"reference": "Patient/p2"},
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+            "period": {"start": "2024-03-01T09:00:00-05:00"},
+        },
+        {
+            "resourceType": "Condition",
+            "id": "c1",
+            "subject": subject,
+            "code": {"coding": [{"system": ICD10, "code": "E11.9"}]},
+            "onsetDateTime": "2015-06",
+        },
+        {
+            "resourceType": "Observation",
+            "id": "o1",
+            "status": "final",
+            "subject": subject,
+            "category": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                            "code": "laboratory",
+                        }
+                    ]
+                }
+            ],
+            "code": {"coding": [{"system": LOINC, "code": "2345-7"}]},
+            "effectiveDateTime": "2024-01-11T07:30:00Z",
+            "valueQuantity": {
+                "value": 5.4,
+                "unit": "mmol/L",
+                "system": "http://unitsofmeasure.org",
+                "code": "mmol/L",
+            },
+        },
+        {
+            "resourceType": "Observation",
+            "id": "o2",
+            "status": "final",
+            "subject": subject,
+            "code": {"coding": [{"system": LOINC, "code": "2345-7"}]},
+            "effectiveDateTime": "2024-02-11",
+            "valueQuantity": {"value": 11.2, "unit": "mmol/L"},
+        },
+        {
+            "resourceType": "DiagnosticReport",
+            "id": "d1",
+            "status": "final",
+            "subject": subject,
+            "category": [
+                {
+                    "coding": [
+                        {"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "LAB"}
+                    ]
+                }
+            ],
+            "code": {"coding": [{"system": LOINC, "code": "24323-8"}]},
+            "effectiveDateTime": "2024-01-11",
+            "result": [{"reference": "Observation/o1"}],
+        },
+        {
+            "resourceType": "Procedure",
+            "id": "pr1",
+            "status": "completed",
+            "subject": subject,
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "80146002"}]},
+            "performedPeriod": {"start": "2024-01-12T10:00:00Z", "end": "2024-01-12T11:00:00Z"},
+        },
+        {
+            "resourceType": "DocumentReference",
+            "id": "doc1",
+            "status": "current",
+            "subject": subject,
+            "type": {"coding": [{"system": LOINC, "code": "18842-5"}]},
+            "date": "2024-01-14T15:00:00Z",
+            "content": [{"attachment": {"contentType": "text/plain", "data": "RGlzY2hhcmdl"}}],
+        },
+        {
+            "resourceType": "MedicationRequest",
+            "id": "m1",
+            "status": "active",
+            "intent": "order",
+            "subject": subject,
+            "medicationCodeableConcept": {
+                "coding": [
+                    {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "860975"}
+                ]
+            },
+        },
+        {
+            "resourceType": "Claim",
+            "id": "cl1",
+            "status": "active",
+            "use": "claim",
+            "type": {"coding": [{"code": "institutional"}]},
+            "patient": subject,
+            "created": "2024-01-20",
+            "provider": {"reference": "Patient/p1"},
+            "priority": {"coding": [{"code": "normal"}]},
+            "insurance": [{"sequence": 1, "focal": True, "coverage": {"display": "Acme"}}],
+        },
     ]
 
 
@@ -181,13 +274,31 @@ def test_last_updated(loaded):
 
 def test_paging_is_stable_and_complete(repo):
     with repo.transaction() as tx:
-        tx.put_many([PutItem({"resourceType": "Patient", "id": f"pt{n:03}", "gender": "other",
-                              "birthDate": f"19{50 + n % 3}"}) for n in range(25)])
+        tx.put_many(
+            [
+                PutItem(
+                    {
+                        "resourceType": "Patient",
+                        "id": f"pt{n:03}",
+                        "gender": "other",
+                        "birthDate": f"19{50 + n % 3}",
+                    }
+                )
+                for n in range(25)
+            ]
+        )
     seen: list[str] = []
     offset = 0
     while offset is not None:
-        page = repo.search("Patient", [("gender", "other"), ("_sort", "birthdate"), ("_count", "7"),
-                                       ("_offset", str(offset))])
+        page = repo.search(
+            "Patient",
+            [
+                ("gender", "other"),
+                ("_sort", "birthdate"),
+                ("_count", "7"),
+                ("_offset", str(offset)),
+            ],
+        )
         assert page.total == 25
         seen += [r["id"] for r in page.resources]
         offset = page.next_offset

@@ -8,6 +8,7 @@ parameter registry (https://hl7.org/fhir/R4/searchparameter-registry.html).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -34,6 +35,14 @@ class SearchParam:
     type: str
     paths: tuple[str, ...]
     where: dict[str, str] = field(default_factory=dict)
+    # A parameter answered from another's index rows (`patient` is `subject` restricted to
+    # Patient targets), so the same reference is not indexed twice.
+    index_as: str | None = None
+    target_type: str | None = None
+
+    @property
+    def indexed_name(self) -> str:
+        return self.index_as or self.name
 
 
 def _params(*params: SearchParam) -> dict[str, SearchParam]:
@@ -43,10 +52,16 @@ def _params(*params: SearchParam) -> dict[str, SearchParam]:
 def _clinical(*extra: SearchParam) -> dict[str, SearchParam]:
     """The patient, subject and encounter references most clinical resources share."""
     return _params(
-        SearchParam("patient", REFERENCE, ("subject",)),
         SearchParam("subject", REFERENCE, ("subject",)),
+        _patient_via_subject(),
         SearchParam("encounter", REFERENCE, ("encounter",)),
         *extra,
+    )
+
+
+def _patient_via_subject() -> SearchParam:
+    return SearchParam(
+        "patient", REFERENCE, ("subject",), index_as="subject", target_type="Patient"
     )
 
 
@@ -65,8 +80,8 @@ SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
         SearchParam("deceased", TOKEN, ("deceased[x]",)),
     ),
     "Encounter": _params(
-        SearchParam("patient", REFERENCE, ("subject",)),
         SearchParam("subject", REFERENCE, ("subject",)),
+        _patient_via_subject(),
         SearchParam("date", DATE, ("period",)),
         SearchParam("class", TOKEN, ("class",)),
         SearchParam("status", TOKEN, ("status",)),
@@ -98,8 +113,8 @@ SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
         SearchParam("date", DATE, ("performed[x]",)),
     ),
     "DocumentReference": _params(
-        SearchParam("patient", REFERENCE, ("subject",)),
         SearchParam("subject", REFERENCE, ("subject",)),
+        _patient_via_subject(),
         SearchParam("encounter", REFERENCE, ("context.encounter",)),
         SearchParam("type", TOKEN, ("type",)),
         SearchParam("date", DATE, ("date",)),
@@ -164,9 +179,13 @@ def _children(node: Any, name: str) -> Iterator[Any]:
 def element_values(resource: dict, path: str, where: dict[str, str] | None = None) -> list[Any]:
     nodes: list[Any] = [resource]
     for name in path.split("."):
-        nodes = [child for node in nodes if isinstance(node, dict) for child in _children(node, name)]
+        nodes = [
+            child for node in nodes if isinstance(node, dict) for child in _children(node, name)
+        ]
     if where:
-        nodes = [n for n in nodes if isinstance(n, dict) and all(n.get(k) == v for k, v in where.items())]
+        nodes = [
+            n for n in nodes if isinstance(n, dict) and all(n.get(k) == v for k, v in where.items())
+        ]
     return nodes
 
 
@@ -276,8 +295,19 @@ def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):  # HumanName, Address: every part is searchable
-        for key in ("text", "family", "given", "prefix", "suffix", "line", "city",
-                    "district", "state", "postalCode", "country"):
+        for key in (
+            "text",
+            "family",
+            "given",
+            "prefix",
+            "suffix",
+            "line",
+            "city",
+            "district",
+            "state",
+            "postalCode",
+            "country",
+        ):
             part = value.get(key)
             if isinstance(part, str):
                 yield part
@@ -298,6 +328,8 @@ def extract(resource: dict) -> IndexRows:
     """Index rows for a resource, per the SEARCH_PARAMS of its type."""
     rows = IndexRows()
     for param in params_for(resource["resourceType"]).values():
+        if param.index_as:
+            continue
         for path in param.paths:
             for value in element_values(resource, path, param.where):
                 _add(rows, param, value)
@@ -315,10 +347,9 @@ def _add(rows: IndexRows, param: SearchParam, value: Any) -> None:
     elif param.type == STRING:
         rows.string.extend((name, normalize_string(s), s) for s in _strings(value) if s.strip())
     elif param.type == DATE:
-        try:
+        # Validation refused malformed dates already; anything else stays unindexed.
+        with contextlib.suppress(ValueError, KeyError):
             rows.date.extend((name, low, high) for low, high in _dates(value))
-        except (ValueError, KeyError):
-            pass  # validation already refused malformed dates; partial dates stay unindexed
     elif param.type == QUANTITY:
         if isinstance(value, dict) and isinstance(value.get("value"), (int, float)):
             unit = value.get("code") or value.get("unit")

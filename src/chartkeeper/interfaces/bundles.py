@@ -27,6 +27,7 @@ from chartkeeper.errors import BundleError, ChartkeeperError, InvalidResource
 from chartkeeper.fhir.references import iter_references, parse_relative, rewrite_references
 from chartkeeper.fhir.validation import validate
 from chartkeeper.store import PutItem, Repository, Transaction
+from chartkeeper.store.repository import StoreForm, store_form
 
 NDJSON_CHUNK = 1000  # lines per transaction when loading NDJSON
 _ID_NAMESPACE = uuid.UUID("6f1c8a52-6a55-4c43-9d0e-5b2f1c9e7a10")
@@ -36,11 +37,17 @@ ENTRY_BUNDLES = {"transaction", "batch", "collection", "searchset", "history"}
 @dataclass
 class Entry:
     index: int
-    method: str  # PUT | DELETE | CREATE (conditional create)
+    # PUT (create or update) | POST (create unless that id is stored already) |
+    # CREATE (conditional create, ifNoneExist) | DELETE | SKIP
+    method: str
     resource: dict | None
     key: tuple[str, str] | None  # (type, id) once known
     condition: str | None = None  # ifNoneExist, or the query of a conditional PUT/DELETE
     full_url: str | None = None
+    # Found while preparing, so the writing process need not walk the resource again:
+    targets: set[tuple[str, str]] = field(default_factory=set)  # relative references out
+    conditional_refs: bool = False  # holds `Type?query` references, resolved at write time
+    stored: StoreForm | None = None
 
 
 @dataclass
@@ -147,7 +154,10 @@ def _prepare_ndjson(source: str, raw: bytes, first_line: int) -> Unit:
         if not isinstance(res, dict):
             raise BundleError(source, number, "line is not a JSON object")
         _validated(source, number, res)
-        unit.entries.append(Entry(number, "PUT", res, (res["resourceType"], _need_id(source, number, res))))
+        unit.entries.append(
+            Entry(number, "PUT", res, (res["resourceType"], _need_id(source, number, res)))
+        )
+    _resolve_in_bundle(unit)
     return unit
 
 
@@ -161,6 +171,7 @@ def _prepare_json(source: str, raw: bytes) -> Unit:
         _validated(source, None, doc)
         rid = doc.get("id") or str(uuid.uuid5(_ID_NAMESPACE, source))
         unit.entries.append(Entry(0, "PUT", {**doc, "id": rid}, (doc["resourceType"], rid)))
+        _resolve_in_bundle(unit)
         return unit
     unit = Unit(source, kind)
     for index, raw_entry in enumerate(doc.get("entry") or []):
@@ -198,9 +209,13 @@ def _prepare_entry(source: str, index: int, raw_entry: object, kind: str) -> Ent
     if method == "PUT" and url and "?" not in url:
         target = parse_relative(url)
         if target is None or target[0] != rtype:
-            raise BundleError(source, index, f"PUT url '{url}' does not name a {rtype}", "request.url")
+            raise BundleError(
+                source, index, f"PUT url '{url}' does not name a {rtype}", "request.url"
+            )
         if res.get("id") and res["id"] != target[1]:
-            raise BundleError(source, index, f"resource id '{res['id']}' differs from url '{url}'", "resource.id")
+            raise BundleError(
+                source, index, f"resource id '{res['id']}' differs from url '{url}'", "resource.id"
+            )
         rid = target[1]
     rid = rid or str(uuid.uuid5(_ID_NAMESPACE, f"{source}#{index}"))
     condition = None
@@ -208,7 +223,9 @@ def _prepare_entry(source: str, index: int, raw_entry: object, kind: str) -> Ent
         condition = request["ifNoneExist"]
     elif method == "PUT" and "?" in url:
         condition = url.split("?", 1)[1]
-    entry_method = "CREATE" if condition and method == "POST" else "PUT"
+    # POST is a create: when the id is stored already (an earlier load of the same file, or
+    # Synthea's practitioners repeated in every patient bundle) the stored one stands.
+    entry_method = ("CREATE" if condition else "POST") if method == "POST" else "PUT"
     return Entry(index, entry_method, {**res, "id": rid}, (rtype, rid), condition, full_url)
 
 
@@ -218,8 +235,9 @@ def _validated(source: str, index: int | None, res: dict) -> None:
     except InvalidResource as exc:
         first = exc.issues[0] if exc.issues else None
         detail = "; ".join(str(i) for i in exc.issues[:5])
-        raise BundleError(source, index, f"invalid {exc.resource_type}: {detail}",
-                          first.path if first else "") from None
+        raise BundleError(
+            source, index, f"invalid {exc.resource_type}: {detail}", first.path if first else ""
+        ) from None
 
 
 def _need_id(source: str, index: int, res: dict) -> str:
@@ -241,27 +259,43 @@ def _id_from_url(url: str, rtype: str) -> str | None:
 
 
 def _resolve_in_bundle(unit: Unit) -> None:
-    """Point references at fullUrls (`urn:uuid:…` or absolute) to the entry's `Type/id`."""
+    """Point references at fullUrls (`urn:uuid:…` or absolute) to the entry's `Type/id`,
+    and note each entry's references out of the unit, in one walk of each resource."""
     by_url = {e.full_url: f"{e.key[0]}/{e.key[1]}" for e in unit.entries if e.full_url and e.key}
+    here = {e.key for e in unit.entries if e.key and e.method != "DELETE"}
     for entry in unit.entries:
         if entry.resource is None:
             continue
-        missing: list[tuple[str, str]] = []
+        dangling: list[str] = []
 
-        def replace(ref: str, _missing=missing) -> str | None:
+        def replace(ref: str, entry: Entry = entry, dangling: list[str] = dangling) -> str | None:
             if ref in by_url:
                 return by_url[ref]
             if ref.startswith(("urn:uuid:", "urn:oid:")):
-                _missing.append(("", ref))
+                dangling.append(ref)
+            elif "?" in ref and not ref.startswith(("http:", "https:")):
+                entry.conditional_refs = True
+            elif not ref.startswith(("http:", "https:", "#")):
+                target = parse_relative(ref)
+                if target and target not in here:
+                    entry.targets.add(target)
             return None
 
         rewrite_references(entry.resource, replace)
-        if missing:
-            path = next((p for p, r in iter_references(entry.resource) if r == missing[0][1]), "")
+        if dangling:
             raise BundleError(
-                unit.source, entry.index, f"reference '{missing[0][1]}' points to no entry in the bundle",
-                f"resource.{path}" if path else "resource",
+                unit.source,
+                entry.index,
+                f"reference '{dangling[0]}' points to no entry in the bundle",
+                _path_of(entry.resource, dangling[0]),
             )
+        if not entry.conditional_refs and entry.method != "DELETE":
+            entry.stored = store_form(entry.resource)
+
+
+def _path_of(res: dict, reference: str) -> str:
+    path = next((p for p, r in iter_references(res) if r == reference), "")
+    return f"resource.{path}" if path else "resource"
 
 
 # --- write: one transaction per unit ------------------------------------------------------
@@ -281,13 +315,23 @@ def write_unit(repo: Repository, unit: Unit, *, check_references: bool = True) -
             for entry in unit.entries:
                 if entry.method == "DELETE" and entry.key:
                     report.deleted += tx.delete(*entry.key) is not None
-            puts = [PutItem(e.resource) for e in unit.entries if e.method == "PUT" and e.resource]
+            creates = [e.key for e in unit.entries if e.method == "POST" and e.key]
+            present = tx.live_keys(creates) if creates else set()
+            report.unchanged += len(present)
+            puts = [
+                PutItem(e.resource, stored=e.stored)
+                for e in unit.entries
+                if e.resource
+                and (e.method == "PUT" or (e.method == "POST" and e.key not in present))
+            ]
             for result in tx.put_many(puts, validated=True):
                 setattr(report, result.outcome, getattr(report, result.outcome) + 1)
     except BundleError as exc:
         report = ImportReport(units=1, failed_units=1, errors=[exc])
     except ChartkeeperError as exc:
-        report = ImportReport(units=1, failed_units=1, errors=[BundleError(unit.source, None, str(exc))])
+        report = ImportReport(
+            units=1, failed_units=1, errors=[BundleError(unit.source, None, str(exc))]
+        )
     return report
 
 
@@ -301,8 +345,12 @@ def _resolve_conditions(tx: Transaction, unit: Unit) -> None:
         query = entry.condition.split("?", 1)[-1]
         matches = _matches(tx, unit, entry.index, rtype, query)
         if len(matches) > 1:
-            raise BundleError(unit.source, entry.index, f"condition '{query}' matches {len(matches)} {rtype}s",
-                              "request")
+            raise BundleError(
+                unit.source,
+                entry.index,
+                f"condition '{query}' matches {len(matches)} {rtype}s",
+                "request",
+            )
         if entry.method == "DELETE":
             entry.key = (rtype, matches[0]) if matches else None
         elif matches:
@@ -316,8 +364,12 @@ def _resolve_conditions(tx: Transaction, unit: Unit) -> None:
         elif entry.method == "CREATE":
             entry.method = "PUT"
     for entry in unit.entries:
-        if entry.resource is not None:
-            rewrite_references(entry.resource, lambda ref: _conditional_ref(tx, unit, entry, ref, renamed))
+        if entry.resource is not None and (entry.conditional_refs or renamed):
+            changed = rewrite_references(
+                entry.resource, lambda ref, e=entry: _conditional_ref(tx, unit, e, ref, renamed)
+            )
+            if changed or entry.conditional_refs:
+                entry.stored = None  # the content changed: the store computes its form afresh
 
 
 def _conditional_ref(tx: Transaction, unit: Unit, entry: Entry, ref: str, renamed: dict[str, str]):
@@ -328,8 +380,12 @@ def _conditional_ref(tx: Transaction, unit: Unit, entry: Entry, ref: str, rename
     rtype, query = ref.split("?", 1)
     matches = _matches(tx, unit, entry.index, rtype, query)
     if len(matches) != 1:
-        raise BundleError(unit.source, entry.index,
-                          f"conditional reference '{ref}' matches {len(matches)} resources", "resource")
+        raise BundleError(
+            unit.source,
+            entry.index,
+            f"conditional reference '{ref}' matches {len(matches)} resources",
+            "resource",
+        )
     return f"{rtype}/{matches[0]}"
 
 
@@ -338,29 +394,29 @@ def _matches(tx: Transaction, unit: Unit, index: int, rtype: str, query: str) ->
     try:
         page = tx.search(rtype, [*params, ("_count", "2")])  # type: ignore[list-item]
     except ChartkeeperError as exc:
-        raise BundleError(unit.source, index, f"cannot evaluate condition '{query}': {exc}", "request") from None
+        raise BundleError(
+            unit.source, index, f"cannot evaluate condition '{query}': {exc}", "request"
+        ) from None
     return [r["id"] for r in page.resources]
 
 
 def _check_targets(tx: Transaction, unit: Unit) -> None:
     """Every relative reference must name an entry of this unit or a stored resource."""
-    here = {e.key for e in unit.entries if e.key and e.method != "DELETE"}
-    wanted: dict[tuple[str, str], tuple[int, str]] = {}
+    wanted: dict[tuple[str, str], Entry] = {}
     for entry in unit.entries:
-        if entry.resource is None:
-            continue
-        for path, ref in iter_references(entry.resource):
-            if ref.startswith(("http:", "https:", "#", "urn:")):
-                continue  # external, contained, or an OID: not ours to check
-            target = parse_relative(ref)
-            if target and target not in here:
-                wanted.setdefault(target, (entry.index, path))
-    missing = [t for t in wanted if not tx.exists(*t)]
+        for target in entry.targets:
+            wanted.setdefault(target, entry)
+    missing = sorted(set(wanted) - tx.live_keys(wanted)) if wanted else []
     if missing:
-        index, path = wanted[missing[0]]
+        rtype, rid = missing[0]
+        entry = wanted[missing[0]]
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        raise BundleError(unit.source, index, f"reference '{missing[0][0]}/{missing[0][1]}' points to "
-                          f"nothing in the bundle or the store{more}", f"resource.{path}")
+        raise BundleError(
+            unit.source,
+            entry.index,
+            f"reference '{rtype}/{rid}' points to nothing in the bundle or the store{more}",
+            _path_of(entry.resource or {}, f"{rtype}/{rid}"),
+        )
 
 
 # --- driving a whole import ---------------------------------------------------------------

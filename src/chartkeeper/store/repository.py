@@ -28,11 +28,25 @@ from chartkeeper.errors import Gone, InvalidResource, Issue, NotFound, VersionCo
 from chartkeeper.fhir import search_params
 from chartkeeper.fhir.resource_types import RESOURCE_TYPES
 from chartkeeper.fhir.validation import validate
+from chartkeeper.store.dialect import bulk_insert, placeholder
 from chartkeeper.store.engine import WRITE
 from chartkeeper.store.schema import INDEX_TABLES, resource, resource_history
 from chartkeeper.store.search import SearchPage, search
 
 _CHUNK = 500  # keys per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+
+
+@dataclass(frozen=True)
+class StoreForm:
+    """What the store derives from a resource's content: computed once, possibly in a
+    worker process (the bulk importer), then handed to put_many."""
+
+    digest: str
+    index: search_params.IndexRows
+
+
+def store_form(res: dict) -> StoreForm:
+    return StoreForm(content_hash(res), search_params.extract(res))
 
 
 @dataclass
@@ -42,6 +56,7 @@ class PutItem:
     resource: dict
     if_match: int | None = None
     create_only: bool = False  # refuse when a live resource with this id exists
+    stored: StoreForm | None = None  # precomputed store_form(resource), if the caller has it
 
 
 @dataclass
@@ -64,7 +79,9 @@ def content_hash(res: dict) -> str:
     if meta and ("versionId" in meta or "lastUpdated" in meta):
         rest = {k: v for k, v in meta.items() if k not in ("versionId", "lastUpdated")}
         res = {**res, "meta": rest} if rest else {k: v for k, v in res.items() if k != "meta"}
-    return hashlib.blake2b(orjson.dumps(res, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+    return hashlib.blake2b(
+        orjson.dumps(res, option=orjson.OPT_SORT_KEYS), digest_size=16
+    ).hexdigest()
 
 
 def _with_meta(res: dict, version: int, stamp: str) -> dict:
@@ -74,9 +91,13 @@ def _with_meta(res: dict, version: int, stamp: str) -> dict:
 def _check_identity(res: dict) -> None:
     rtype = res.get("resourceType")
     if not isinstance(rtype, str) or rtype not in RESOURCE_TYPES:
-        raise InvalidResource(str(rtype), res.get("id"), [Issue("resourceType", "unknown resource type")])
+        raise InvalidResource(
+            str(rtype), res.get("id"), [Issue("resourceType", "unknown resource type")]
+        )
     if not isinstance(res.get("id"), str):
-        raise InvalidResource(rtype, None, [Issue(f"{rtype}.id", "an id is required to store a resource")])
+        raise InvalidResource(
+            rtype, None, [Issue(f"{rtype}.id", "an id is required to store a resource")]
+        )
 
 
 class Transaction:
@@ -132,7 +153,11 @@ class Transaction:
             query = query.where(h.id == resource_id)
         if since:
             query = query.where(h.last_updated >= since)
-        query = query.order_by(h.last_updated.desc(), h.version_id.desc(), h.id).limit(count).offset(offset)
+        query = (
+            query.order_by(h.last_updated.desc(), h.version_id.desc(), h.id)
+            .limit(count)
+            .offset(offset)
+        )
         return [
             {
                 "resource_type": r.resource_type,
@@ -163,8 +188,11 @@ class Transaction:
         yield from self.conn.execution_options(yield_per=1000).execute(query).scalars()
 
     def exists(self, resource_type: str, resource_id: str) -> bool:
-        stored = self._stored([(resource_type, resource_id)])
-        return (resource_type, resource_id) in stored and not stored[(resource_type, resource_id)].deleted
+        return bool(self.live_keys([(resource_type, resource_id)]))
+
+    def live_keys(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (type, id) keys name a stored, non-deleted resource."""
+        return {key for key, stored in self._stored(keys).items() if not stored.deleted}
 
     # --- writes ------------------------------------------------------------------------
 
@@ -196,41 +224,39 @@ class Transaction:
             res = item.resource
             key = (res["resourceType"], res["id"])
             if key in seen:  # the same resource twice in one batch: later entry wins
-                raise VersionConflict(f"{key[0]}/{key[1]} appears more than once in one transaction")
+                raise VersionConflict(
+                    f"{key[0]}/{key[1]} appears more than once in one transaction"
+                )
             seen[key] = 1
             old = stored.get(key)
             self._check_preconditions(key, item, old)
-            digest = content_hash(res)
+            form = item.stored or store_form(res)
+            digest = form.digest
             if old and not old.deleted and old.content_hash == digest:
-                results.append(WriteResult(_with_meta(res, old.version_id, old.last_updated), "unchanged"))
+                results.append(
+                    WriteResult(_with_meta(res, old.version_id, old.last_updated), "unchanged")
+                )
                 continue
             version = old.version_id + 1 if old else 1
             final = _with_meta(res, version, stamp)
             content = orjson.dumps(final).decode()
-            row = {
-                "resource_type": key[0],
-                "id": key[1],
-                "version_id": version,
-                "last_updated": stamp,
-                "deleted": False,
-                "content_hash": digest,
-                "content": content,
-            }
             if old:
-                changed.append((row, old.version_id))
+                changed.append((key, version, stamp, digest, content, old.version_id))
             else:
-                new_rows.append(row)
-            history_rows.append({**_history_of(row), "method": "update" if old else "create"})
-            reindex.append((key, final, old is not None))
+                new_rows.append((key[0], key[1], version, stamp, False, digest, content))
+            method = "update" if old else "create"
+            history_rows.append((key[0], key[1], version, stamp, method, content))
+            reindex.append((key, form.index, old is not None))
             results.append(WriteResult(final, "updated" if old else "created"))
         self._insert_current(new_rows)
         self._update_current(changed)
-        if history_rows:
-            self.conn.execute(insert(resource_history), history_rows)
+        bulk_insert(self.conn, resource_history, history_rows)
         self._reindex(reindex)
         return results
 
-    def delete(self, resource_type: str, resource_id: str, *, if_match: int | None = None) -> int | None:
+    def delete(
+        self, resource_type: str, resource_id: str, *, if_match: int | None = None
+    ) -> int | None:
         """Soft-delete: the resource reads as Gone, its history stays. Returns the
         deletion's version, or None when there was nothing live to delete."""
         key = (resource_type, resource_id)
@@ -256,8 +282,16 @@ class Transaction:
             raise VersionConflict(f"{resource_type}/{resource_id} was changed by another writer")
         self.conn.execute(
             insert(resource_history),
-            [{"resource_type": resource_type, "id": resource_id, "version_id": version,
-              "last_updated": stamp, "method": "delete", "content": None}],
+            [
+                {
+                    "resource_type": resource_type,
+                    "id": resource_id,
+                    "version_id": version,
+                    "last_updated": stamp,
+                    "method": "delete",
+                    "content": None,
+                }
+            ],
         )
         self._drop_index_rows([key])
         return version
@@ -273,7 +307,9 @@ class Transaction:
         if item.if_match is None:
             return
         if old is None:
-            raise VersionConflict(f"{name} does not exist, so version {item.if_match} cannot be current")
+            raise VersionConflict(
+                f"{name} does not exist, so version {item.if_match} cannot be current"
+            )
         if old.version_id != item.if_match:
             raise VersionConflict(
                 f"{name} is at version {old.version_id}, not {item.if_match}: "
@@ -281,56 +317,50 @@ class Transaction:
             )
 
     def _stored(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], _Stored]:
-        by_id: dict[str, set[str]] = {}
+        # Grouped by type so each lookup walks the (resource_type, id) primary key.
+        by_type: dict[str, list[str]] = {}
         for rtype, rid in keys:
-            by_id.setdefault(rid, set()).add(rtype)
-        ids = list(by_id)
+            by_type.setdefault(rtype, []).append(rid)
         found: dict[tuple[str, str], _Stored] = {}
-        c = resource.c
-        for start in range(0, len(ids), _CHUNK):
-            query = select(c.resource_type, c.id, c.version_id, c.last_updated, c.deleted, c.content_hash)
-            query = query.where(c.id.in_(ids[start : start + _CHUNK]))
-            for r in self.conn.execute(query):
-                if r.resource_type in by_id[r.id]:
-                    found[(r.resource_type, r.id)] = _Stored(
-                        r.version_id, r.last_updated, r.deleted, r.content_hash
-                    )
+        mark = placeholder(self.conn)
+        for rtype, ids in by_type.items():
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                sql = (
+                    "SELECT id, version_id, last_updated, deleted, content_hash FROM resource "
+                    f"WHERE resource_type = {mark} AND id IN ({', '.join([mark] * len(chunk))})"
+                )
+                for rid, version, stamp, deleted, digest in self.conn.exec_driver_sql(
+                    sql, (rtype, *chunk)
+                ):
+                    found[(rtype, rid)] = _Stored(version, stamp, bool(deleted), digest)
         return found
 
-    def _insert_current(self, rows: list[dict]) -> None:
-        if not rows:
-            return
+    def _insert_current(self, rows: list[tuple]) -> None:
         try:
-            self.conn.execute(insert(resource), rows)
+            bulk_insert(self.conn, resource, rows)
         except IntegrityError as exc:
             raise VersionConflict(
                 "another writer created one of these resources at the same time; retry"
             ) from exc
 
-    def _update_current(self, changed: list[tuple[dict, int]]) -> None:
+    def _update_current(self, changed: list[tuple]) -> None:
         c = resource.c
-        statement = (
-            update(resource)
-            .where(
-                c.resource_type == bindparam("k_type"),
-                c.id == bindparam("k_id"),
-                c.version_id == bindparam("k_version"),
+        for (rtype, rid), version, stamp, digest, content, read_version in changed:
+            statement = (
+                update(resource)
+                .where(c.resource_type == rtype, c.id == rid, c.version_id == read_version)
+                .values(
+                    version_id=version,
+                    last_updated=stamp,
+                    deleted=False,
+                    content_hash=digest,
+                    content=content,
+                )
             )
-            .values(
-                version_id=bindparam("version_id"),
-                last_updated=bindparam("last_updated"),
-                deleted=bindparam("deleted"),
-                content_hash=bindparam("content_hash"),
-                content=bindparam("content"),
-            )
-        )
-        for row, read_version in changed:
-            params = {k: v for k, v in row.items() if k not in ("resource_type", "id")}
-            params.update(k_type=row["resource_type"], k_id=row["id"], k_version=read_version)
-            if self.conn.execute(statement, params).rowcount != 1:
+            if self.conn.execute(statement).rowcount != 1:
                 raise VersionConflict(
-                    f"{row['resource_type']}/{row['id']} was changed by another writer after "
-                    f"version {read_version} was read"
+                    f"{rtype}/{rid} was changed by another writer after version {read_version} was read"
                 )
 
     def _drop_index_rows(self, keys: list[tuple[str, str]]) -> None:
@@ -340,33 +370,28 @@ class Transaction:
         for table in INDEX_TABLES.values():
             self.conn.execute(
                 delete(table).where(
-                    and_(table.c.resource_type == bindparam("t"), table.c.resource_id == bindparam("i"))
+                    and_(
+                        table.c.resource_type == bindparam("t"),
+                        table.c.resource_id == bindparam("i"),
+                    )
                 ),
                 params,
             )
 
-    def _reindex(self, written: list[tuple[tuple[str, str], dict, bool]]) -> None:
-        self._drop_index_rows([key for key, _res, existed in written if existed])
-        rows: dict[str, list[dict]] = {kind: [] for kind in INDEX_TABLES}
-        for (rtype, rid), res, _existed in written:
-            extracted = search_params.extract(res)
-            base = {"resource_type": rtype, "resource_id": rid}
-            rows["token"] += [{**base, "param": p, "system": s, "code": c} for p, s, c in extracted.token]
-            rows["string"] += [{**base, "param": p, "value": v[:255], "raw": r} for p, v, r in extracted.string]
-            rows["date"] += [{**base, "param": p, "low": lo, "high": hi} for p, lo, hi in extracted.date]
-            rows["quantity"] += [
-                {**base, "param": p, "value": v, "system": s, "code": c} for p, v, s, c in extracted.quantity
-            ]
-            rows["reference"] += [
-                {**base, "param": p, "target_type": t, "target_id": i} for p, t, i in extracted.reference
-            ]
+    def _reindex(
+        self, written: list[tuple[tuple[str, str], search_params.IndexRows, bool]]
+    ) -> None:
+        self._drop_index_rows([key for key, _rows, existed in written if existed])
         for kind, table in INDEX_TABLES.items():
-            if rows[kind]:
-                self.conn.execute(insert(table), rows[kind])
-
-
-def _history_of(row: dict) -> dict:
-    return {k: row[k] for k in ("resource_type", "id", "version_id", "last_updated", "content")}
+            bulk_insert(
+                self.conn,
+                table,
+                [
+                    (rtype, rid, *row)
+                    for (rtype, rid), rows, _e in written
+                    for row in getattr(rows, kind)
+                ],
+            )
 
 
 class Repository:
@@ -395,7 +420,9 @@ class Repository:
         with self.reading() as tx:
             return tx.vread(resource_type, resource_id, version_id)
 
-    def history(self, resource_type: str | None = None, resource_id: str | None = None, **kw) -> list[dict]:
+    def history(
+        self, resource_type: str | None = None, resource_id: str | None = None, **kw
+    ) -> list[dict]:
         with self.reading() as tx:
             return tx.history(resource_type, resource_id, **kw)
 
@@ -411,6 +438,8 @@ class Repository:
         with self.transaction() as tx:
             return tx.update(res, if_match=if_match)
 
-    def delete(self, resource_type: str, resource_id: str, *, if_match: int | None = None) -> int | None:
+    def delete(
+        self, resource_type: str, resource_id: str, *, if_match: int | None = None
+    ) -> int | None:
         with self.transaction() as tx:
             return tx.delete(resource_type, resource_id, if_match=if_match)

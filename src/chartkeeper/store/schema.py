@@ -76,7 +76,9 @@ idx_string = _index_table(
 Index("ix_idx_string_value", idx_string.c.resource_type, idx_string.c.param, idx_string.c.value)
 
 idx_date = _index_table(
-    "idx_date", Column("low", String(STAMP), nullable=False), Column("high", String(STAMP), nullable=False)
+    "idx_date",
+    Column("low", String(STAMP), nullable=False),
+    Column("high", String(STAMP), nullable=False),
 )
 Index("ix_idx_date_low", idx_date.c.resource_type, idx_date.c.param, idx_date.c.low)
 
@@ -86,7 +88,12 @@ idx_quantity = _index_table(
     Column("system", String(255)),
     Column("code", String(255)),
 )
-Index("ix_idx_quantity_value", idx_quantity.c.resource_type, idx_quantity.c.param, idx_quantity.c.value)
+Index(
+    "ix_idx_quantity_value",
+    idx_quantity.c.resource_type,
+    idx_quantity.c.param,
+    idx_quantity.c.value,
+)
 
 idx_reference = _index_table(
     "idx_reference",

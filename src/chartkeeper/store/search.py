@@ -36,8 +36,17 @@ DEFAULT_COUNT = 50
 MAX_COUNT = 1000
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 # Parameters that shape the result rather than filter it; the API layer handles _include.
-RESULT_PARAMS = {"_count", "_offset", "_sort", "_total", "_include", "_revinclude", "_format",
-                 "_summary", "_elements"}
+RESULT_PARAMS = {
+    "_count",
+    "_offset",
+    "_sort",
+    "_total",
+    "_include",
+    "_revinclude",
+    "_format",
+    "_summary",
+    "_elements",
+}
 
 
 @dataclass
@@ -111,15 +120,24 @@ def _condition(resource_type: str, criterion: _Criterion) -> ColumnElement[bool]
     if param.name == "_id":
         return resource.c.id.in_(criterion.values)
     if param.name == "_lastUpdated":
-        return or_(*[_date_match(resource.c.last_updated, resource.c.last_updated, v, stamp=True)
-                     for v in criterion.values])
+        return or_(
+            *[
+                _date_match(resource.c.last_updated, resource.c.last_updated, v, stamp=True)
+                for v in criterion.values
+            ]
+        )
     table = INDEX_TABLES[param.type]
+    candidates = _ids(table, resource_type, param)
     if modifier == "missing":
-        present = resource.c.id.in_(_ids(table, resource_type, param.name))
+        present = resource.c.id.in_(candidates)
         return not_(present) if criterion.values[0] == "true" else present
     if param.type == sp.TOKEN and modifier == "not":
         matches = [_token_match(table, v) for v in criterion.values]
-        return resource.c.id.not_in(_ids(table, resource_type, param.name).where(or_(*matches)))
+        return resource.c.id.not_in(candidates.where(or_(*matches)))
+    if param.target_type:
+        if modifier and modifier != param.target_type:
+            return false()
+        modifier = param.target_type
     matchers = {
         sp.TOKEN: lambda v: _token_match(table, v, modifier),
         sp.STRING: lambda v: _string_match(table, v, modifier),
@@ -128,11 +146,16 @@ def _condition(resource_type: str, criterion: _Criterion) -> ColumnElement[bool]
         sp.REFERENCE: lambda v: _reference_match(table, v, modifier),
     }
     match = or_(*[matchers[param.type](v) for v in criterion.values])
-    return resource.c.id.in_(_ids(table, resource_type, param.name).where(match))
+    return resource.c.id.in_(candidates.where(match))
 
 
-def _ids(table, resource_type: str, name: str) -> Select:
-    return select(table.c.resource_id).where(table.c.resource_type == resource_type, table.c.param == name)
+def _ids(table, resource_type: str, param: sp.SearchParam) -> Select:
+    query = select(table.c.resource_id).where(
+        table.c.resource_type == resource_type, table.c.param == param.indexed_name
+    )
+    if param.target_type:
+        query = query.where(table.c.target_type == param.target_type)
+    return query
 
 
 def _token_match(table, value: str, modifier: str = "") -> ColumnElement[bool]:
@@ -148,7 +171,9 @@ def _token_match(table, value: str, modifier: str = "") -> ColumnElement[bool]:
 def _string_match(table, value: str, modifier: str) -> ColumnElement[bool]:
     if modifier == "exact":
         return table.c.raw == value
-    needle = sp.normalize_string(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    needle = (
+        sp.normalize_string(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    )
     if modifier == "contains":
         return table.c.value.like(f"%{needle}%", escape="\\")
     if modifier:
@@ -184,7 +209,7 @@ def _date_match(low, high, value: str, *, stamp: bool = False) -> ColumnElement[
 
 
 def _quantity_match(table, value: str) -> ColumnElement[bool]:
-    number, system, code = (value.split("|") + ["", ""])[:3]
+    number, system, code = [*value.split("|"), "", ""][:3]
     prefix, number = _split_prefix(number)
     try:
         exact, low, high = sp.parse_quantity_value(number)
@@ -251,7 +276,7 @@ def _sort_key(resource_type: str, name: str, descending: bool):
         select(aggregate)
         .where(
             table.c.resource_type == resource_type,
-            table.c.param == param.name,
+            table.c.param == param.indexed_name,
             table.c.resource_id == resource.c.id,
         )
         .scalar_subquery()

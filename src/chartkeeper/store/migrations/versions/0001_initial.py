@@ -14,7 +14,6 @@ branch_labels = None
 depends_on = None
 
 
-
 def _key() -> list[sa.Column]:
     return [
         sa.Column("resource_type", sa.String(64), nullable=False),
@@ -29,11 +28,17 @@ INDEX_TABLES = {
         ("ix_idx_token_value", ["resource_type", "param", "code"]),
     ),
     "idx_string": (
-        [sa.Column("value", sa.String(255), nullable=False), sa.Column("raw", sa.Text, nullable=False)],
+        [
+            sa.Column("value", sa.String(255), nullable=False),
+            sa.Column("raw", sa.Text, nullable=False),
+        ],
         ("ix_idx_string_value", ["resource_type", "param", "value"]),
     ),
     "idx_date": (
-        [sa.Column("low", sa.String(32), nullable=False), sa.Column("high", sa.String(32), nullable=False)],
+        [
+            sa.Column("low", sa.String(32), nullable=False),
+            sa.Column("high", sa.String(32), nullable=False),
+        ],
         ("ix_idx_date_low", ["resource_type", "param", "low"]),
     ),
     "idx_quantity": (
@@ -74,7 +79,9 @@ def upgrade() -> None:
         sa.Column("method", sa.String(8), nullable=False),
         sa.Column("content", sa.Text, nullable=True),
     )
-    op.create_index("ix_history_type_updated", "resource_history", ["resource_type", "last_updated"])
+    op.create_index(
+        "ix_history_type_updated", "resource_history", ["resource_type", "last_updated"]
+    )
     for name, (columns, (value_index, value_columns)) in INDEX_TABLES.items():
         op.create_table(name, *_key(), *columns)
         op.create_index(f"ix_{name}_resource", name, ["resource_type", "resource_id"])
