@@ -109,3 +109,26 @@ INDEX_TABLES = {
     "quantity": idx_quantity,
     "reference": idx_reference,
 }
+
+# --- sign-in (chartkeeper.privacy.users): users with hashed passwords, hashed bearer tokens
+
+app_user = Table(
+    "app_user",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("password_hash", String(255), nullable=False),  # argon2id, never the password
+    Column("role", String(32), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created", String(STAMP), nullable=False),
+)
+
+access_token = Table(
+    "access_token",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # sha256 of the token; the token is not kept
+    Column("username", String(64), nullable=False),
+    Column("issued", String(STAMP), nullable=False),
+    Column("expires", String(STAMP), nullable=False),
+    Column("revoked", Boolean, nullable=False),
+)
+Index("ix_access_token_user", access_token.c.username)
