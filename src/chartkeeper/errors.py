@@ -64,11 +64,31 @@ class Gone(ChartkeeperError):
     http_status = 410
 
 
-class VersionConflict(ChartkeeperError):
-    """An update named a version that is no longer current (optimistic concurrency)."""
+class Conflict(ChartkeeperError):
+    """The write contradicts what is stored (a create of an id that exists)."""
 
     code = "conflict"
+    http_status = 409
+
+
+class VersionConflict(Conflict):
+    """An update named a version that is no longer current (optimistic concurrency)."""
+
     http_status = 412
+
+
+class AuthenticationFailed(ChartkeeperError):
+    """No valid credentials: unknown user, wrong password, expired or revoked token."""
+
+    code = "login"
+    http_status = 401
+
+
+class Forbidden(ChartkeeperError):
+    """Signed in, but the role does not allow this action on this kind of record."""
+
+    code = "forbidden"
+    http_status = 403
 
 
 class InvalidReference(ChartkeeperError):
@@ -96,6 +116,7 @@ class BundleError(ChartkeeperError):
         self.entry = entry
         self.path = path
         self.reason = reason
+        self.cause: ChartkeeperError | None = None  # the store's own error, when there is one
         where = source if entry is None else f"{source} entry[{entry}]"
         where = f"{where} {path}" if path else where
         super().__init__(f"{where}: {reason}", [Issue(path, reason)])

@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from chartkeeper.errors import Gone, InvalidResource, NotFound, VersionConflict
+from chartkeeper.errors import Conflict, Gone, InvalidResource, NotFound, VersionConflict
 from chartkeeper.store import PutItem
 from chartkeeper.store.schema import idx_string, resource_history
 
@@ -109,13 +109,13 @@ def test_failed_batch_leaves_nothing(repo):
 
 
 def test_same_resource_twice_in_one_batch_is_refused(repo):
-    with pytest.raises(VersionConflict, match="more than once"), repo.transaction() as tx:
+    with pytest.raises(Conflict, match="more than once"), repo.transaction() as tx:
         tx.put_many([PutItem(patient()), PutItem(patient(family="Other"))])
 
 
 def test_create_only_refuses_an_existing_resource(repo):
     repo.update(patient())
-    with pytest.raises(VersionConflict, match="already exists"), repo.transaction() as tx:
+    with pytest.raises(Conflict, match="already exists"), repo.transaction() as tx:
         tx.put_many([PutItem(patient(), create_only=True)])
 
 

@@ -48,6 +48,11 @@ class Entry:
     targets: set[tuple[str, str]] = field(default_factory=set)  # relative references out
     conditional_refs: bool = False  # holds `Type?query` references, resolved at write time
     stored: StoreForm | None = None
+    if_match: int | None = None  # request.ifMatch: the version the sender last saw
+    # Set by write_unit: created | updated | unchanged | deleted | exists (conditional
+    # create that matched) and the stored resource, for a transaction-response.
+    outcome: str | None = None
+    result: dict | None = None
 
 
 @dataclass
@@ -59,6 +64,7 @@ class Unit:
     entries: list[Entry] = field(default_factory=list)
     error: BundleError | None = None  # set by prepare when the unit cannot be written at all
     entry_errors: list[BundleError] = field(default_factory=list)  # batch entries refused
+    reads: list[tuple[int, str]] = field(default_factory=list)  # GET entries: (index, url)
 
     @property
     def size(self) -> int:
@@ -162,7 +168,12 @@ def _prepare_ndjson(source: str, raw: bytes, first_line: int) -> Unit:
 
 
 def _prepare_json(source: str, raw: bytes) -> Unit:
-    doc = _parse(source, raw.removeprefix(b"\xef\xbb\xbf"))
+    return prepare_document(source, _parse(source, raw.removeprefix(b"\xef\xbb\xbf")))
+
+
+def prepare_document(source: str, doc: object, *, server_ids: bool = False) -> Unit:
+    """Prepare a parsed bundle or resource. `server_ids`: POST entries get new ids, as a
+    FHIR server's create does (the REST API), instead of keeping theirs (a bulk load)."""
     if not isinstance(doc, dict) or "resourceType" not in doc:
         raise BundleError(source, None, "not a FHIR resource or Bundle (no resourceType)")
     kind = doc.get("type") if doc["resourceType"] == "Bundle" else "resource"
@@ -176,19 +187,24 @@ def _prepare_json(source: str, raw: bytes) -> Unit:
     unit = Unit(source, kind)
     for index, raw_entry in enumerate(doc.get("entry") or []):
         try:
-            entry = _prepare_entry(source, index, raw_entry, kind)
+            entry = _prepare_entry(source, index, raw_entry, kind, server_ids)
         except BundleError as exc:
             if kind != "batch":
                 raise
             unit.entry_errors.append(exc)
             continue
-        if entry is not None:
+        if isinstance(entry, Entry):
             unit.entries.append(entry)
+        elif entry is not None:
+            unit.reads.append((index, entry))
     _resolve_in_bundle(unit)
     return unit
 
 
-def _prepare_entry(source: str, index: int, raw_entry: object, kind: str) -> Entry | None:
+def _prepare_entry(
+    source: str, index: int, raw_entry: object, kind: str, server_ids: bool = False
+) -> Entry | str | None:
+    """The entry to write, or for a GET its url, or None when there is nothing to do."""
     if not isinstance(raw_entry, dict):
         raise BundleError(source, index, "entry is not an object")
     request = raw_entry.get("request") or {}
@@ -196,7 +212,7 @@ def _prepare_entry(source: str, index: int, raw_entry: object, kind: str) -> Ent
     url = request.get("url", "")
     full_url = raw_entry.get("fullUrl")
     if method == "GET":
-        return None  # reads in a transaction answer the caller; an import has no caller
+        return url or None  # reads answer the caller of a REST transaction
     if method == "DELETE":
         target = parse_relative(url)
         return Entry(index, "DELETE", None, target, None if target else url, full_url)
@@ -206,6 +222,8 @@ def _prepare_entry(source: str, index: int, raw_entry: object, kind: str) -> Ent
     _validated(source, index, res)
     rtype = res["resourceType"]
     rid = res.get("id") or _id_from(full_url) or _id_from_url(url, rtype)
+    if server_ids and method == "POST":
+        rid = str(uuid.uuid4())
     if method == "PUT" and url and "?" not in url:
         target = parse_relative(url)
         if target is None or target[0] != rtype:
@@ -226,7 +244,19 @@ def _prepare_entry(source: str, index: int, raw_entry: object, kind: str) -> Ent
     # POST is a create: when the id is stored already (an earlier load of the same file, or
     # Synthea's practitioners repeated in every patient bundle) the stored one stands.
     entry_method = ("CREATE" if condition else "POST") if method == "POST" else "PUT"
-    return Entry(index, entry_method, {**res, "id": rid}, (rtype, rid), condition, full_url)
+    entry = Entry(index, entry_method, {**res, "id": rid}, (rtype, rid), condition, full_url)
+    entry.if_match = _version_of(request.get("ifMatch"), source, index)
+    return entry
+
+
+def _version_of(etag: str | None, source: str, index: int) -> int | None:
+    """`W/"3"` (an ETag as FHIR writes it) or `3` -> 3."""
+    if not etag:
+        return None
+    text = etag.removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise BundleError(source, index, f"ifMatch '{etag}' is not a version", "request.ifMatch")
+    return int(text)
 
 
 def _validated(source: str, index: int | None, res: dict) -> None:
@@ -309,30 +339,41 @@ def write_unit(repo: Repository, unit: Unit, *, check_references: bool = True) -
         return report
     try:
         with repo.transaction() as tx:
-            _resolve_conditions(tx, unit)
-            if check_references:
-                _check_targets(tx, unit)
-            for entry in unit.entries:
-                if entry.method == "DELETE" and entry.key:
-                    report.deleted += tx.delete(*entry.key) is not None
-            creates = [e.key for e in unit.entries if e.method == "POST" and e.key]
-            present = tx.live_keys(creates) if creates else set()
-            report.unchanged += len(present)
-            puts = [
-                PutItem(e.resource, stored=e.stored)
-                for e in unit.entries
-                if e.resource
-                and (e.method == "PUT" or (e.method == "POST" and e.key not in present))
-            ]
-            for result in tx.put_many(puts, validated=True):
-                setattr(report, result.outcome, getattr(report, result.outcome) + 1)
+            _write_entries(tx, unit, report, check_references)
     except BundleError as exc:
         report = ImportReport(units=1, failed_units=1, errors=[exc])
     except ChartkeeperError as exc:
-        report = ImportReport(
-            units=1, failed_units=1, errors=[BundleError(unit.source, None, str(exc))]
-        )
+        error = BundleError(unit.source, None, str(exc))
+        error.cause = exc  # the REST API answers with the underlying status (409, 412…)
+        report = ImportReport(units=1, failed_units=1, errors=[error])
     return report
+
+
+def _write_entries(tx: Transaction, unit: Unit, report: ImportReport, check: bool) -> None:
+    _resolve_conditions(tx, unit)
+    if check:
+        _check_targets(tx, unit)
+    for entry in unit.entries:
+        if entry.method == "DELETE" and entry.key:
+            entry.outcome = "deleted" if tx.delete(*entry.key, if_match=entry.if_match) else None
+            report.deleted += entry.outcome is not None
+        elif entry.method == "SKIP":
+            entry.outcome = "exists"
+    creates = [e.key for e in unit.entries if e.method == "POST" and e.key]
+    present = tx.live_keys(creates) if creates else set()
+    writes = [
+        e
+        for e in unit.entries
+        if e.resource and (e.method == "PUT" or (e.method == "POST" and e.key not in present))
+    ]
+    for entry in unit.entries:
+        if entry.method == "POST" and entry.key in present:
+            entry.outcome = "unchanged"
+            report.unchanged += 1
+    items = [PutItem(e.resource, if_match=e.if_match, stored=e.stored) for e in writes]
+    for entry, result in zip(writes, tx.put_many(items, validated=True), strict=True):
+        entry.outcome, entry.result = result.outcome, result.resource
+        setattr(report, result.outcome, getattr(report, result.outcome) + 1)
 
 
 def _resolve_conditions(tx: Transaction, unit: Unit) -> None:
@@ -358,6 +399,7 @@ def _resolve_conditions(tx: Transaction, unit: Unit) -> None:
             renamed[old] = f"{rtype}/{matches[0]}"
             if entry.method == "CREATE":  # it exists already: nothing to create
                 entry.method, entry.resource = "SKIP", None
+                entry.key = (rtype, matches[0])
             else:
                 entry.key = (rtype, matches[0])
                 entry.resource = {**entry.resource, "id": matches[0]}

@@ -24,7 +24,7 @@ import orjson
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from chartkeeper.errors import Gone, InvalidResource, Issue, NotFound, VersionConflict
+from chartkeeper.errors import Conflict, Gone, InvalidResource, Issue, NotFound, VersionConflict
 from chartkeeper.fhir import search_params
 from chartkeeper.fhir.resource_types import RESOURCE_TYPES
 from chartkeeper.fhir.validation import validate
@@ -173,6 +173,27 @@ class Transaction:
     def search(self, resource_type: str, params: Sequence[tuple[str, str]] = ()) -> SearchPage:
         return search(self.conn, resource_type, params)
 
+    def read_many(self, keys: Iterable[tuple[str, str]]) -> list[dict]:
+        """The live resources among these keys, in a stable (type, id) order."""
+        by_type: dict[str, list[str]] = {}
+        for rtype, rid in keys:
+            by_type.setdefault(rtype, []).append(rid)
+        found = []
+        for rtype in sorted(by_type):
+            ids = sorted(by_type[rtype])
+            for start in range(0, len(ids), _CHUNK):
+                query = (
+                    select(resource.c.content)
+                    .where(
+                        resource.c.resource_type == rtype,
+                        resource.c.id.in_(ids[start : start + _CHUNK]),
+                        resource.c.deleted.is_(False),
+                    )
+                    .order_by(resource.c.id)
+                )
+                found.extend(orjson.loads(c) for c in self.conn.execute(query).scalars())
+        return found
+
     def resource_types(self) -> list[str]:
         """The types that have at least one live resource."""
         query = select(resource.c.resource_type).where(resource.c.deleted.is_(False)).distinct()
@@ -219,15 +240,13 @@ class Transaction:
         stamp = search_params.utc_now()
         results: list[WriteResult] = []
         new_rows, changed, history_rows, reindex = [], [], [], []
-        seen: dict[tuple[str, str], int] = {}
+        seen: set[tuple[str, str]] = set()
         for item in items:
             res = item.resource
             key = (res["resourceType"], res["id"])
-            if key in seen:  # the same resource twice in one batch: later entry wins
-                raise VersionConflict(
-                    f"{key[0]}/{key[1]} appears more than once in one transaction"
-                )
-            seen[key] = 1
+            if key in seen:  # FHIR forbids two entries writing one resource (transaction rules)
+                raise Conflict(f"{key[0]}/{key[1]} appears more than once in one transaction")
+            seen.add(key)
             old = stored.get(key)
             self._check_preconditions(key, item, old)
             form = item.stored or store_form(res)
@@ -303,7 +322,7 @@ class Transaction:
         name = f"{key[0]}/{key[1]}"
         live = old is not None and not old.deleted
         if item.create_only and live:
-            raise VersionConflict(f"{name} already exists")
+            raise Conflict(f"{name} already exists")
         if item.if_match is None:
             return
         if old is None:

@@ -281,3 +281,55 @@ def _sort_key(resource_type: str, name: str, descending: bool):
         )
         .scalar_subquery()
     )
+
+
+def include_targets(
+    conn: Connection, resource_type: str, param_name: str, ids: Sequence[str]
+) -> set[tuple[str, str]]:
+    """What `_include=Type:param` adds: the resources the matches point to through `param`."""
+    param = sp.lookup(resource_type, param_name)
+    if param is None or param.type != sp.REFERENCE:
+        raise InvalidSearch(f"_include: {resource_type} has no reference parameter '{param_name}'")
+    ref = INDEX_TABLES[sp.REFERENCE]
+    query = select(ref.c.target_type, ref.c.target_id).where(
+        ref.c.resource_type == resource_type,
+        ref.c.param == param.indexed_name,
+        ref.c.resource_id.in_(list(ids)),
+    )
+    if param.target_type:
+        query = query.where(ref.c.target_type == param.target_type)
+    return {(t, i) for t, i in conn.execute(query)}
+
+
+def revinclude_sources(
+    conn: Connection, source_type: str, param_name: str, targets: Sequence[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """What `_revinclude=Source:param` adds: resources whose `param` points at the matches."""
+    param = sp.lookup(source_type, param_name)
+    if param is None or param.type != sp.REFERENCE:
+        raise InvalidSearch(f"_revinclude: {source_type} has no reference parameter '{param_name}'")
+    ref = INDEX_TABLES[sp.REFERENCE]
+    found: set[tuple[str, str]] = set()
+    by_type: dict[str, list[str]] = {}
+    for t, i in targets:
+        by_type.setdefault(t, []).append(i)
+    for target_type, target_ids in by_type.items():
+        if param.target_type and param.target_type != target_type:
+            continue
+        query = select(ref.c.resource_id).where(
+            ref.c.resource_type == source_type,
+            ref.c.param == param.indexed_name,
+            ref.c.target_type == target_type,
+            ref.c.target_id.in_(target_ids),
+        )
+        found.update((source_type, i) for i in conn.execute(query).scalars())
+    return found
+
+
+def referencing(conn: Connection, target_type: str, target_id: str) -> set[tuple[str, str]]:
+    """Every resource with an indexed reference to the target (a patient's compartment)."""
+    ref = INDEX_TABLES[sp.REFERENCE]
+    query = select(ref.c.resource_type, ref.c.resource_id).where(
+        ref.c.target_type == target_type, ref.c.target_id == target_id
+    )
+    return {(t, i) for t, i in conn.execute(query)}
