@@ -20,16 +20,7 @@ from chartkeeper.store import Repository
 from chartkeeper.store.engine import make_engine, upgrade
 from chartkeeper.store.schema import metadata
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 POSTGRES_URL = os.environ.get("CHARTKEEPER_TEST_POSTGRES_URL", "")
-
-
-def shared_data(*parts: str) -> Path:
-    """A path under ../shared/data, or a clean skip when the sample data is not there."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"sample data not present: {path}")
-    return path
 
 
 @pytest.fixture(scope="session")

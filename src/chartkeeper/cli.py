@@ -33,6 +33,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The database: schema upgrades.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+user_app = typer.Typer(help="Sign-in accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 console = Console(stderr=True)
 out = Console()
 
@@ -190,6 +192,47 @@ def synth_command(
             out_dir, patients, seed, on_progress=lambda n: progress.update(task, completed=n)
         )
     out.print(f"wrote {summary.patients} patients ({summary.resources} resources) to {out_dir}")
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="The sign-in name.")],
+    role: Annotated[str, typer.Option(help="him, coder, registrar, clinician, auditor or admin.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="CHARTKEEPER_NEW_PASSWORD",
+            help="Asked for when not given.",
+        ),
+    ],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Add a user who can sign in with a password and the given role."""
+    from chartkeeper.privacy.users import add_user
+
+    user = add_user(_repo(database_url, data_dir).engine, username, password, role)
+    out.print(f"added {user.username} with role {user.role}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Serve the FHIR API (/fhir), sign-in (/auth/token) and the API docs (/docs)."""
+    import uvicorn
+
+    from chartkeeper.app import create_app
+
+    application = create_app(_settings(database_url, data_dir))
+    out.print(f"chartkeeper on http://{host}:{port}  (FHIR: /fhir, docs: /docs)")
+    uvicorn.run(application, host=host, port=port, log_level="info")
 
 
 def main() -> None:

@@ -12,10 +12,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"CHARTKEEPER_{name.upper()}", default)
-
-
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(
@@ -27,6 +23,11 @@ class Settings:
         metadata={"help": "SQLAlchemy URL of the store; empty means SQLite under data_dir."},
     )
 
+    token_minutes: int = field(
+        default=60,
+        metadata={"help": "How long a bearer token from /auth/token stays valid, in minutes."},
+    )
+
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         values: dict[str, object] = {}
@@ -34,9 +35,8 @@ class Settings:
             if overrides.get(f.name) is not None:
                 values[f.name] = overrides[f.name]
                 continue
-            default = f.default
-            raw = _env(f.name, str(default) if default != "" else "")
-            values[f.name] = Path(raw) if isinstance(default, Path) else raw
+            raw = os.environ.get(f"CHARTKEEPER_{f.name.upper()}")
+            values[f.name] = f.default if raw in (None, "") else type(f.default)(raw)
         return cls(**values)  # type: ignore[arg-type]
 
     @property

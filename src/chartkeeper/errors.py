@@ -37,6 +37,13 @@ class ChartkeeperError(Exception):
         return self.message
 
 
+class BadRequest(ChartkeeperError):
+    """Input that cannot be acted on as given: malformed JSON, a wrong header, a bad value."""
+
+    code = "invalid"
+    http_status = 400
+
+
 class InvalidResource(ChartkeeperError):
     """A resource that does not conform to the FHIR R4 structure."""
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from chartkeeper.interfaces.bundles import export_ndjson, import_paths
 from chartkeeper.store.schema import INDEX_TABLES, resource, resource_history
-from conftest import shared_data
+from support import shared_data
 
 
 def _bundle(kind: str = "transaction", method: str = "POST", *entries: dict) -> dict:
@@ -21,7 +21,11 @@ def _bundle(kind: str = "transaction", method: str = "POST", *entries: dict) -> 
 
 def _entry(res: dict, method: str = "POST") -> dict:
     full_url = f"urn:uuid:{res['id']}"
-    return {"fullUrl": full_url, "resource": res, "request": {"method": method, "url": res["resourceType"]}}
+    return {
+        "fullUrl": full_url,
+        "resource": res,
+        "request": {"method": method, "url": res["resourceType"]},
+    }
 
 
 PID = "0b6c7d1e-0000-4000-8000-000000000001"
@@ -77,7 +81,10 @@ def test_put_bundle_updates_and_keeps_history(repo, tmp_path):
     import_paths(repo, [_write(tmp_path, "a.json", _patient_bundle())])
     changed = _patient_bundle(gender="female")
     for e in changed["entry"]:
-        e["request"] = {"method": "PUT", "url": f"{e['resource']['resourceType']}/{e['resource']['id']}"}
+        e["request"] = {
+            "method": "PUT",
+            "url": f"{e['resource']['resourceType']}/{e['resource']['id']}",
+        }
     report = import_paths(repo, [_write(tmp_path, "b.json", changed)])
     assert report.ok and report.updated == 1 and report.unchanged == 1
     assert repo.read("Patient", PID)["gender"] == "female"
@@ -98,7 +105,9 @@ def test_put_bundle_updates_and_keeps_history(repo, tmp_path):
         ),
         (
             "dangling-urn",
-            lambda raw: raw.replace(REF, b'"reference":"urn:uuid:ffffffff-0000-4000-8000-0000000000ff"'),
+            lambda raw: raw.replace(
+                REF, b'"reference":"urn:uuid:ffffffff-0000-4000-8000-0000000000ff"'
+            ),
             "points to no entry",
             1,
             "resource.subject",
@@ -112,14 +121,18 @@ def test_put_bundle_updates_and_keeps_history(repo, tmp_path):
         ),
         (
             "bad-put-url",
-            lambda raw: raw.replace(b'"method":"POST","url":"Patient"', b'"method":"PUT","url":"Observation/1"'),
+            lambda raw: raw.replace(
+                b'"method":"POST","url":"Patient"', b'"method":"PUT","url":"Observation/1"'
+            ),
             "does not name a Patient",
             0,
             "request.url",
         ),
     ],
 )
-def test_bad_bundle_changes_nothing_and_says_where(repo, tmp_path, name, corrupt, reason, entry, path):
+def test_bad_bundle_changes_nothing_and_says_where(
+    repo, tmp_path, name, corrupt, reason, entry, path
+):
     good = _write(tmp_path, "good.json", {**_patient_bundle(), "entry": []})  # empty but valid
     import_paths(repo, [good])
     before = _counts(repo)
@@ -141,7 +154,9 @@ def test_other_bundles_still_import_when_one_is_bad(repo, tmp_path):
     other["entry"][1]["resource"]["subject"]["reference"] = other["entry"][0]["fullUrl"]
     files = [
         _write(tmp_path, "1.json", _patient_bundle()),
-        _write(tmp_path, "2.json", b'{"resourceType": "Bundle", "type": "transaction", "entry": [{'),
+        _write(
+            tmp_path, "2.json", b'{"resourceType": "Bundle", "type": "transaction", "entry": [{'
+        ),
         _write(tmp_path, "3.json", other),
     ]
     report = import_paths(repo, files)
@@ -152,35 +167,69 @@ def test_other_bundles_still_import_when_one_is_bad(repo, tmp_path):
 def test_batch_entries_stand_alone(repo, tmp_path):
     good = {"resourceType": "Patient", "id": "ok", "gender": "male"}
     bad = {"resourceType": "Patient", "id": "bad", "birthDate": "soon"}
-    batch = _bundle("batch", "PUT", _entry(good, "PUT") | {"request": {"method": "PUT", "url": "Patient/ok"}},
-                    _entry(bad, "PUT") | {"request": {"method": "PUT", "url": "Patient/bad"}})
+    batch = _bundle(
+        "batch",
+        "PUT",
+        _entry(good, "PUT") | {"request": {"method": "PUT", "url": "Patient/ok"}},
+        _entry(bad, "PUT") | {"request": {"method": "PUT", "url": "Patient/bad"}},
+    )
     report = import_paths(repo, [_write(tmp_path, "batch.json", batch)])
     assert report.created == 1 and len(report.errors) == 1 and report.errors[0].entry == 1
     assert repo.read("Patient", "ok")["gender"] == "male"
 
 
 def test_conditional_create_and_reference(repo, tmp_path):
-    org = {"resourceType": "Organization", "id": "org-a", "identifier": [{"system": "urn:npi", "value": "42"}],
-           "name": "General"}
+    org = {
+        "resourceType": "Organization",
+        "id": "org-a",
+        "identifier": [{"system": "urn:npi", "value": "42"}],
+        "name": "General",
+    }
     import_paths(repo, [_write(tmp_path, "org.json", org)])
-    again = {"resourceType": "Organization", "identifier": [{"system": "urn:npi", "value": "42"}], "name": "Dup"}
-    patient = {"resourceType": "Patient", "id": "p-org",
-               "managingOrganization": {"reference": "Organization?identifier=urn:npi|42"}}
-    bundle = _bundle("transaction", "POST",
-                     {"fullUrl": "urn:uuid:11111111-2222-4333-8444-555555555555", "resource": again,
-                      "request": {"method": "POST", "url": "Organization", "ifNoneExist": "identifier=urn:npi|42"}},
-                     _entry(patient, "PUT") | {"request": {"method": "PUT", "url": "Patient/p-org"}})
+    again = {
+        "resourceType": "Organization",
+        "identifier": [{"system": "urn:npi", "value": "42"}],
+        "name": "Dup",
+    }
+    patient = {
+        "resourceType": "Patient",
+        "id": "p-org",
+        "managingOrganization": {"reference": "Organization?identifier=urn:npi|42"},
+    }
+    bundle = _bundle(
+        "transaction",
+        "POST",
+        {
+            "fullUrl": "urn:uuid:11111111-2222-4333-8444-555555555555",
+            "resource": again,
+            "request": {
+                "method": "POST",
+                "url": "Organization",
+                "ifNoneExist": "identifier=urn:npi|42",
+            },
+        },
+        _entry(patient, "PUT") | {"request": {"method": "PUT", "url": "Patient/p-org"}},
+    )
     report = import_paths(repo, [_write(tmp_path, "cond.json", bundle)])
     assert report.ok, report.errors
     assert repo.search("Organization", []).total == 1  # the conditional create found org-a
-    assert repo.read("Patient", "p-org")["managingOrganization"]["reference"] == "Organization/org-a"
+    assert (
+        repo.read("Patient", "p-org")["managingOrganization"]["reference"] == "Organization/org-a"
+    )
 
 
 def test_deferred_unit_imports_once_its_target_arrives(repo, tmp_path):
-    first = {"resourceType": "Observation", "id": "o1", "status": "final", "code": {"text": "x"},
-             "subject": {"reference": "Patient/late"}}
+    first = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "code": {"text": "x"},
+        "subject": {"reference": "Patient/late"},
+    }
     later = {"resourceType": "Patient", "id": "late"}
-    report = import_paths(repo, [_write(tmp_path, "a.json", first), _write(tmp_path, "b.json", later)])
+    report = import_paths(
+        repo, [_write(tmp_path, "a.json", first), _write(tmp_path, "b.json", later)]
+    )
     assert report.ok and report.created == 2
 
 
@@ -221,8 +270,11 @@ def _expected_from_bundles(paths: list[Path]) -> dict[tuple[str, str], dict]:
     for path in paths:
         doc = json.loads(path.read_text())
         entries = doc.get("entry", []) if doc["resourceType"] == "Bundle" else [{"resource": doc}]
-        urls = {e["fullUrl"]: f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in entries
-                if "fullUrl" in e}
+        urls = {
+            e["fullUrl"]: f"{e['resource']['resourceType']}/{e['resource']['id']}"
+            for e in entries
+            if "fullUrl" in e
+        }
         for e in entries:
             text = json.dumps(e["resource"])
             for url, ref in urls.items():

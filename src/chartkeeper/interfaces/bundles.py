@@ -552,16 +552,26 @@ def export_ndjson(
     out: Path,
     resource_types: Iterable[str] | None = None,
     on_resource: Callable[[], None] | None = None,
+    *,
+    since: str | None = None,
+    patient_compartment: bool = False,
 ) -> dict[str, int]:
-    """Write `out/<Type>.ndjson` for every live resource: the stored JSON, byte for byte."""
+    """Write `out/<Type>.ndjson` for every live resource: the stored JSON, byte for byte.
+
+    A type with nothing to export gets no file. `since` and `patient_compartment` are the
+    Bulk Data `_since` and Patient-level export."""
     out.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     with repo.reading() as tx:
         for rtype in resource_types or tx.resource_types():
-            with (out / f"{rtype}.ndjson").open("w", encoding="utf-8") as handle:
-                for content in tx.iter_content(rtype):
+            contents = tx.iter_content(rtype, since=since, patient_compartment=patient_compartment)
+            path = out / f"{rtype}.ndjson"
+            with path.open("w", encoding="utf-8") as handle:
+                for content in contents:
                     handle.write(content + "\n")
                     counts[rtype] = counts.get(rtype, 0) + 1
                     if on_resource:
                         on_resource()
+            if rtype not in counts:
+                path.unlink()
     return counts

@@ -31,4 +31,10 @@ def allows(user: User, action: str, resource_type: str) -> bool:
 
 def check(user: User, action: str, resource_type: str) -> None:
     if not allows(user, action, resource_type):
-        raise Forbidden(f"role '{user.role}' may not {action} {resource_type} resources")
+        what = "every kind of resource" if resource_type == ALL else f"{resource_type} resources"
+        raise Forbidden(f"role '{user.role}' may not {action} {what}")
+
+
+def check_any(user: User, action: str) -> None:
+    if not POLICY.get(user.role, {}).get(action):
+        raise Forbidden(f"role '{user.role}' may not {action} any resources")

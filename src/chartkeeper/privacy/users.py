@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from chartkeeper.errors import AuthenticationFailed, ChartkeeperError, Conflict
+from chartkeeper.errors import AuthenticationFailed, BadRequest, Conflict
 from chartkeeper.store.schema import access_token, app_user
 
 ROLES = ("him", "coder", "registrar", "clinician", "auditor", "admin")
@@ -53,11 +53,11 @@ def _token_hash(token: str) -> str:
 
 def add_user(engine: Engine, username: str, password: str, role: str) -> User:
     if role not in ROLES:
-        raise ChartkeeperError(f"unknown role '{role}'; roles are {', '.join(ROLES)}")
+        raise BadRequest(f"unknown role '{role}'; roles are {', '.join(ROLES)}")
     if not username or len(username) > 64:
-        raise ChartkeeperError("a username has 1 to 64 characters")
+        raise BadRequest("a username has 1 to 64 characters")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ChartkeeperError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise BadRequest(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     row = {
         "username": username,
         "password_hash": _hasher.hash(password),

@@ -199,13 +199,28 @@ class Transaction:
         query = select(resource.c.resource_type).where(resource.c.deleted.is_(False)).distinct()
         return sorted(self.conn.execute(query).scalars())
 
-    def iter_content(self, resource_type: str) -> Iterator[str]:
-        """The stored JSON of every live resource of a type, by id, streamed."""
-        query = (
-            select(resource.c.content)
-            .where(resource.c.resource_type == resource_type, resource.c.deleted.is_(False))
-            .order_by(resource.c.id)
-        )
+    def iter_content(
+        self, resource_type: str, *, since: str | None = None, patient_compartment: bool = False
+    ) -> Iterator[str]:
+        """The stored JSON of every live resource of a type, by id, streamed.
+
+        `since`: changed at or after this instant. `patient_compartment`: only patients
+        and resources that refer to a patient (FHIR Bulk Data's Patient/$export).
+        """
+        c = resource.c
+        query = select(c.content).where(c.resource_type == resource_type, c.deleted.is_(False))
+        if since:
+            query = query.where(c.last_updated >= since)
+        if patient_compartment and resource_type != "Patient":
+            ref = INDEX_TABLES["reference"]
+            query = query.where(
+                c.id.in_(
+                    select(ref.c.resource_id).where(
+                        ref.c.resource_type == resource_type, ref.c.target_type == "Patient"
+                    )
+                )
+            )
+        query = query.order_by(c.id)
         yield from self.conn.execution_options(yield_per=1000).execute(query).scalars()
 
     def exists(self, resource_type: str, resource_id: str) -> bool:

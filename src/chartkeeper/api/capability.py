@@ -1,0 +1,108 @@
+"""GET /fhir/metadata: the CapabilityStatement, built from what the code supports.
+
+Built from the same tables the store searches with, so it cannot claim a parameter the
+server does not answer, nor hide one it does.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from chartkeeper import __version__
+from chartkeeper.fhir import search_params as sp
+from chartkeeper.fhir.resource_types import RESOURCE_TYPES
+from chartkeeper.fhir.search_params import utc_now
+
+from .outcomes import FHIRResponse
+
+router = APIRouter(prefix="/fhir", tags=["FHIR"], include_in_schema=False)
+
+INTERACTIONS = [
+    "read",
+    "vread",
+    "update",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+    "search-type",
+]
+RESULT_PARAMETERS = ["_count", "_offset", "_sort", "_include", "_revinclude"]
+
+
+def _resource(rtype: str) -> dict:
+    params = {**sp.COMMON_PARAMS, **sp.params_for(rtype)}
+    entry = {
+        "type": rtype,
+        "versioning": "versioned-update",
+        "readHistory": True,
+        "updateCreate": True,
+        "conditionalCreate": True,
+        "conditionalUpdate": False,
+        "conditionalDelete": "not-supported",
+        "interaction": [{"code": code} for code in INTERACTIONS],
+        "searchParam": [{"name": p.name, "type": p.type} for p in params.values()],
+    }
+    if rtype == "Patient":
+        entry["operation"] = [
+            {
+                "name": "everything",
+                "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+            },
+            {
+                "name": "export",
+                "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+            },
+        ]
+    return entry
+
+
+def capability_statement(base_url: str) -> dict:
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": utc_now(),
+        "kind": "instance",
+        "software": {"name": "chartkeeper", "version": __version__},
+        "implementation": {"description": "chartkeeper FHIR R4 server", "url": base_url},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "cors": False,
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                    "code": "OAuth",
+                                }
+                            ]
+                        }
+                    ],
+                    "description": "Bearer tokens from POST /auth/token (OAuth2 password flow).",
+                },
+                "resource": [_resource(t) for t in sorted(RESOURCE_TYPES)],
+                "interaction": [
+                    {"code": "transaction"},
+                    {"code": "batch"},
+                    {"code": "history-system"},
+                ],
+                "searchParam": [{"name": n, "type": "special"} for n in RESULT_PARAMETERS],
+                "operation": [
+                    {
+                        "name": "export",
+                        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+                    }
+                ],
+            }
+        ],
+    }
+
+
+@router.get("/metadata")
+def metadata(request: Request):
+    """Public, as FHIR requires: it describes the server and holds no patient data."""
+    return FHIRResponse(capability_statement(str(request.base_url).rstrip("/") + "/fhir"))

@@ -1,0 +1,377 @@
+"""FHIR R4 REST interactions under /fhir: read, vread, create, update, delete, history,
+search (with _include/_revinclude and paging links), transaction/batch and $everything.
+
+Each route authenticates and checks the role policy through `authorized(action)`, then
+calls the store. Versions travel as ETags (`W/"3"`); If-Match makes an update or delete
+conditional on the version the client last saw.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Request, Response
+
+from chartkeeper.errors import BadRequest, InvalidSearch, NotFound
+from chartkeeper.fhir import search_params as sp
+from chartkeeper.fhir.outcome import operation_outcome
+from chartkeeper.fhir.resource_types import RESOURCE_TYPES
+from chartkeeper.interfaces.transaction import process_bundle
+from chartkeeper.privacy import policy
+from chartkeeper.privacy.users import User
+from chartkeeper.store import Repository
+from chartkeeper.store.search import (
+    RESULT_PARAMS,
+    include_targets,
+    referencing,
+    revinclude_sources,
+)
+
+from .auth import authorized
+from .outcomes import FHIRResponse
+
+router = APIRouter(prefix="/fhir", tags=["FHIR"], include_in_schema=False)
+
+
+def _repo(request: Request) -> Repository:
+    return request.app.state.repo
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/fhir"
+
+
+def _known(resource_type: str) -> str:
+    if resource_type not in RESOURCE_TYPES:
+        raise NotFound(f"'{resource_type}' is not a FHIR R4 resource type")
+    return resource_type
+
+
+def _version(etag: str | None) -> int | None:
+    if not etag:
+        return None
+    text = etag.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise BadRequest(f"If-Match '{etag}' is not a version ETag such as W/\"3\"")
+    return int(text)
+
+
+def _resource_response(
+    res: dict, status: int = 200, request: Request | None = None
+) -> FHIRResponse:
+    version = res["meta"]["versionId"]
+    headers = {"ETag": f'W/"{version}"', "Last-Modified": res["meta"]["lastUpdated"]}
+    if request is not None and status == 201:
+        headers["Location"] = (
+            f"{_base(request)}/{res['resourceType']}/{res['id']}/_history/{version}"
+        )
+    return FHIRResponse(res, status, headers=headers)
+
+
+async def _body(request: Request, resource_type: str | None = None) -> dict:
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict) or "resourceType" not in body:
+        raise BadRequest("the request body is not a FHIR resource (no resourceType)")
+    if resource_type and body["resourceType"] != resource_type:
+        raise BadRequest(f"the body is a {body['resourceType']}, the URL says {resource_type}")
+    return body
+
+
+# --- whole-system interactions ------------------------------------------------------------
+
+
+@router.post("")
+@router.post("/")
+async def transaction(request: Request, user: Annotated[User, Depends(authorized("write", "any"))]):
+    """Transaction (atomic) or batch Bundle."""
+    bundle = await _body(request, "Bundle")
+    repo = _repo(request)
+
+    def read(url: str) -> dict:
+        path, _, query = url.partition("?")
+        parts = path.strip("/").split("/")
+        policy.check(user, "search" if len(parts) == 1 else "read", parts[0])
+        if len(parts) == 2:
+            return repo.read(_known(parts[0]), parts[1])
+        params = [tuple(p.split("=", 1)) for p in query.split("&") if "=" in p]
+        return _searchset(request, repo, _known(parts[0]), params)  # type: ignore[arg-type]
+
+    result = process_bundle(
+        repo, bundle, authorize=lambda action, rtype: policy.check(user, action, rtype), read=read
+    )
+    return FHIRResponse(result)
+
+
+@router.get("/_history")
+def system_history(request: Request, _user: Annotated[User, Depends(authorized("read", "system"))]):
+    return FHIRResponse(_history_bundle(request, None, None))
+
+
+# --- one type -------------------------------------------------------------------------
+
+
+@router.get("/{resource_type}")
+def search(
+    request: Request, resource_type: str, _user: Annotated[User, Depends(authorized("search"))]
+):
+    params = list(request.query_params.multi_items())
+    return FHIRResponse(_searchset(request, _repo(request), _known(resource_type), params))
+
+
+@router.post("/{resource_type}/_search")
+async def search_post(
+    request: Request, resource_type: str, _user: Annotated[User, Depends(authorized("search"))]
+):
+    form = await request.form()
+    params = [*request.query_params.multi_items(), *((k, str(v)) for k, v in form.multi_items())]
+    return FHIRResponse(_searchset(request, _repo(request), _known(resource_type), params))
+
+
+@router.post("/{resource_type}")
+async def create(
+    request: Request,
+    resource_type: str,
+    _user: Annotated[User, Depends(authorized("write"))],
+    if_none_exist: Annotated[str | None, Header()] = None,
+):
+    body = await _body(request, _known(resource_type))
+    repo = _repo(request)
+    if if_none_exist:
+        params = [tuple(p.split("=", 1)) for p in if_none_exist.split("&") if "=" in p]
+        page = repo.search(resource_type, [*params, ("_count", "2")])  # type: ignore[list-item]
+        if page.total > 1:
+            raise BadRequest(f"If-None-Exist '{if_none_exist}' matches {page.total} resources")
+        if page.total == 1:
+            return _resource_response(page.resources[0], 200)
+    return _resource_response(repo.create(body), 201, request)
+
+
+@router.get("/{resource_type}/_history")
+def type_history(
+    request: Request, resource_type: str, _user: Annotated[User, Depends(authorized("read"))]
+):
+    return FHIRResponse(_history_bundle(request, _known(resource_type), None))
+
+
+# --- one resource ----------------------------------------------------------------------
+
+
+@router.get("/Patient/{resource_id}/$everything")
+def everything(
+    request: Request, resource_id: str, user: Annotated[User, Depends(authorized("read"))]
+):
+    """The patient and every resource that refers to them (their compartment)."""
+    repo = _repo(request)
+    with repo.reading() as tx:
+        patient = tx.read("Patient", resource_id)
+        keys = referencing(tx.conn, "Patient", resource_id)
+        related = [r for r in tx.read_many(keys) if policy.allows(user, "read", r["resourceType"])]
+    base = _base(request)
+    entries = [{"fullUrl": f"{base}/Patient/{resource_id}", "resource": patient}]
+    entries += [
+        {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r} for r in related
+    ]
+    return FHIRResponse(
+        {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
+    )
+
+
+@router.get("/{resource_type}/{resource_id}")
+def read(
+    request: Request,
+    resource_type: str,
+    resource_id: str,
+    _user: Annotated[User, Depends(authorized("read"))],
+):
+    return _resource_response(_repo(request).read(_known(resource_type), resource_id))
+
+
+@router.put("/{resource_type}/{resource_id}")
+async def update(
+    request: Request,
+    resource_type: str,
+    resource_id: str,
+    _user: Annotated[User, Depends(authorized("write"))],
+    if_match: Annotated[str | None, Header()] = None,
+):
+    body = await _body(request, _known(resource_type))
+    if body.get("id") != resource_id:
+        raise BadRequest(f"the body's id {body.get('id')!r} differs from the URL's {resource_id!r}")
+    result = _repo(request).update(body, if_match=_version(if_match))
+    return _resource_response(result.resource, 201 if result.outcome == "created" else 200, request)
+
+
+@router.delete("/{resource_type}/{resource_id}")
+def delete(
+    request: Request,
+    resource_type: str,
+    resource_id: str,
+    _user: Annotated[User, Depends(authorized("delete"))],
+    if_match: Annotated[str | None, Header()] = None,
+):
+    version = _repo(request).delete(_known(resource_type), resource_id, if_match=_version(if_match))
+    headers = {"ETag": f'W/"{version}"'} if version else None
+    return Response(status_code=204, headers=headers)
+
+
+@router.get("/{resource_type}/{resource_id}/_history")
+def instance_history(
+    request: Request,
+    resource_type: str,
+    resource_id: str,
+    _user: Annotated[User, Depends(authorized("read"))],
+):
+    bundle = _history_bundle(request, _known(resource_type), resource_id)
+    if not bundle["entry"]:
+        raise NotFound(f"{resource_type}/{resource_id} has no history")
+    return FHIRResponse(bundle)
+
+
+@router.get("/{resource_type}/{resource_id}/_history/{version_id}")
+def vread(
+    request: Request,
+    resource_type: str,
+    resource_id: str,
+    version_id: str,
+    _user: Annotated[User, Depends(authorized("read"))],
+):
+    if not version_id.isdigit():
+        raise NotFound(f"'{version_id}' is not a version of {resource_type}/{resource_id}")
+    return _resource_response(
+        _repo(request).vread(_known(resource_type), resource_id, int(version_id))
+    )
+
+
+# --- bundles ---------------------------------------------------------------------------
+
+
+def _lenient(request: Request, resource_type: str, params: list) -> tuple[list, list[str]]:
+    """FHIR's default handling: unknown parameters are ignored and reported, unless the
+    client sends `Prefer: handling=strict` (then the store refuses them with a 400)."""
+    if "handling=strict" in request.headers.get("prefer", ""):
+        return params, []
+    known, ignored = [], []
+    for name, value in params:
+        bare = name.split(":")[0]
+        if bare in RESULT_PARAMS or sp.lookup(resource_type, bare) is not None:
+            known.append((name, value))
+        else:
+            ignored.append(name)
+    return known, ignored
+
+
+def _searchset(request: Request, repo: Repository, resource_type: str, params: list) -> dict:
+    params, ignored = _lenient(request, resource_type, params)
+    includes = [v for k, v in params if k == "_include"]
+    revincludes = [v for k, v in params if k == "_revinclude"]
+    with repo.reading() as tx:
+        page = tx.search(resource_type, params)
+        ids = [r["id"] for r in page.resources]
+        extra = _included(tx, resource_type, ids, includes, revincludes)
+    base = _base(request)
+    entries = [
+        {
+            "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
+            "resource": r,
+            "search": {"mode": "match"},
+        }
+        for r in page.resources
+    ]
+    entries += [
+        {
+            "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
+            "resource": r,
+            "search": {"mode": "include"},
+        }
+        for r in extra
+    ]
+    if ignored:
+        note = f"ignored unknown search parameters: {', '.join(sorted(set(ignored)))}"
+        entries.append(
+            {
+                "resource": operation_outcome("not-supported", note, severity="warning"),
+                "search": {"mode": "outcome"},
+            }
+        )
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": page.total,
+        "link": _paging_links(base, resource_type, params, page),
+        "entry": entries,
+    }
+
+
+def _included(
+    tx, resource_type: str, ids: list[str], includes: list[str], revincludes: list[str]
+) -> list[dict]:
+    if not ids:
+        return []
+    keys: set[tuple[str, str]] = set()
+    for value in includes:
+        source, _, rest = value.partition(":")
+        name, _, target = rest.partition(":")
+        if source != resource_type or not name:
+            raise InvalidSearch(f"_include={value}: expected {resource_type}:<parameter>")
+        keys |= {
+            k
+            for k in include_targets(tx.conn, resource_type, name, ids)
+            if not target or k[0] == target
+        }
+    for value in revincludes:
+        source, _, name = value.partition(":")
+        if source not in RESOURCE_TYPES or not name:
+            raise InvalidSearch(f"_revinclude={value}: expected <Type>:<parameter>")
+        keys |= revinclude_sources(
+            tx.conn, source, name.split(":")[0], [(resource_type, i) for i in ids]
+        )
+    keys -= {(resource_type, i) for i in ids}
+    return tx.read_many(keys)
+
+
+def _paging_links(base: str, resource_type: str, params: list, page) -> list[dict]:
+    kept = [(k, v) for k, v in params if k not in ("_offset", "_count")]
+
+    def url(offset: int) -> str:
+        query = urlencode([*kept, ("_count", page.count), ("_offset", offset)])
+        return f"{base}/{resource_type}?{query}"
+
+    links = [{"relation": "self", "url": url(page.offset)}]
+    if page.count and page.offset > 0:
+        links.append({"relation": "previous", "url": url(max(0, page.offset - page.count))})
+    if page.next_offset is not None:
+        links.append({"relation": "next", "url": url(page.next_offset)})
+    return links
+
+
+def _history_bundle(request: Request, resource_type: str | None, resource_id: str | None) -> dict:
+    params = dict(request.query_params)
+    count = int(params.get("_count", "100")) if params.get("_count", "100").isdigit() else 100
+    versions = _repo(request).history(
+        resource_type, resource_id, since=params.get("_since"), count=min(count, 1000)
+    )
+    base = _base(request)
+    entries = []
+    for v in versions:
+        url = f"{v['resource_type']}/{v['id']}"
+        method = {"create": "POST", "update": "PUT", "delete": "DELETE"}[v["method"]]
+        entry = {
+            "fullUrl": f"{base}/{url}",
+            "request": {"method": method, "url": v["resource_type"] if method == "POST" else url},
+            "response": {
+                "status": {"POST": "201 Created", "PUT": "200 OK", "DELETE": "204 No Content"}[
+                    method
+                ],
+                "etag": f'W/"{v["version_id"]}"',
+                "lastModified": v["last_updated"],
+            },
+        }
+        if v["resource"] is not None:
+            entry["resource"] = v["resource"]
+        entries.append(entry)
+    return {"resourceType": "Bundle", "type": "history", "total": len(entries), "entry": entries}

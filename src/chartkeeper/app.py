@@ -1,0 +1,29 @@
+"""Builds the one ASGI application: settings, store, sign-in, the FHIR API and its docs."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from chartkeeper import __version__
+from chartkeeper.api import auth, bulk, capability, fhir, outcomes
+from chartkeeper.config import Settings
+from chartkeeper.store import Repository, open_store
+
+
+def create_app(settings: Settings | None = None, repo: Repository | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    app = FastAPI(
+        title="chartkeeper",
+        version=__version__,
+        summary="Health information management over a FHIR R4 record store.",
+        docs_url="/docs",
+    )
+    app.state.settings = settings
+    app.state.repo = repo or open_store(settings)
+    app.state.export_jobs = {}
+    outcomes.install(app)
+    app.include_router(auth.router)
+    app.include_router(capability.router)
+    app.include_router(bulk.router)  # before fhir: `$export` paths must not read as ids
+    app.include_router(fhir.router)
+    return app

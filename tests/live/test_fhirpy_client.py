@@ -1,0 +1,130 @@
+"""A real server on loopback, driven by an independent FHIR client from PyPI (fhirpy)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from fhirpy import SyncFHIRClient
+from fhirpy.base.exceptions import OperationOutcome as ClientOutcome
+
+from chartkeeper.config import Settings
+from chartkeeper.privacy.users import add_user
+from chartkeeper.store import open_store
+
+PASSWORD = "live server password"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path, database_url):
+    settings = Settings(data_dir=tmp_path, database_url=database_url)
+    add_user(open_store(settings).engine, "clerk", PASSWORD, "him")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CHARTKEEPER_DATA_DIR": str(tmp_path),
+        "CHARTKEEPER_DATABASE_URL": database_url,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chartkeeper.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(f"{base}/fhir/metadata", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail(f"server did not start: {process.stdout.read().decode()[-2000:]}")
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _client(base: str) -> SyncFHIRClient:
+    token = httpx.post(
+        f"{base}/auth/token", data={"username": "clerk", "password": PASSWORD}
+    ).json()
+    return SyncFHIRClient(f"{base}/fhir", authorization=f"Bearer {token['access_token']}")
+
+
+def test_fhir_client_create_read_search_page_update(server):
+    client = _client(server)
+    for n in range(7):
+        client.resource(
+            "Patient", name=[{"family": "Live", "given": [f"P{n}"]}], gender="female"
+        ).save()
+    found = client.resources("Patient").search(family="Live").limit(3)
+    assert found.count() == 7
+    names = sorted(p["name"][0]["given"][0] for p in found.fetch_all())  # follows `next` links
+    assert names == [f"P{n}" for n in range(7)]
+    patient = client.resources("Patient").search(given="P3").first()
+    reread = client.reference("Patient", patient.id).to_resource()
+    assert reread["meta"]["versionId"] == "1"
+    reread["gender"] = "male"
+    reread.save()
+    assert client.reference("Patient", patient.id).to_resource()["gender"] == "male"
+
+
+def test_stale_if_match_gets_412(server):
+    client = _client(server)
+    patient = client.resource("Patient", gender="female")
+    patient.save()
+    token = client.authorization
+    body = patient.serialize() | {"gender": "other"}
+    answer = httpx.put(
+        f"{server}/fhir/Patient/{patient.id}",
+        json=body,
+        headers={"Authorization": token, "If-Match": 'W/"1"'},
+    )
+    assert answer.status_code == 200
+    stale = httpx.put(
+        f"{server}/fhir/Patient/{patient.id}",
+        json=body | {"gender": "male"},
+        headers={"Authorization": token, "If-Match": 'W/"1"'},
+    )
+    assert stale.status_code == 412 and stale.json()["resourceType"] == "OperationOutcome"
+
+
+def test_transaction_rollback_when_one_entry_is_invalid(server):
+    client = _client(server)
+    bundle = client.resource(
+        "Bundle",
+        type="transaction",
+        entry=[
+            {
+                "fullUrl": "urn:uuid:5d1c0000-0000-4000-8000-000000000001",
+                "resource": {"resourceType": "Patient", "name": [{"family": "Atomic"}]},
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"text": "x"},
+                    "valueQuantity": {"value": "not a number"},
+                    "subject": {"reference": "urn:uuid:5d1c0000-0000-4000-8000-000000000001"},
+                },
+                "request": {"method": "POST", "url": "Observation"},
+            },
+        ],
+    )
+    with pytest.raises(ClientOutcome):
+        client.execute("/", method="post", data=bundle.serialize())
+    assert client.resources("Patient").search(family="Atomic").count() == 0
