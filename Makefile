@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_PATIENTS ?= 50
-DEMO_DIR := data/demo
 
 .PHONY: run test lint bench demo clean
 
@@ -20,12 +19,8 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 # The demo set is generated, never shipped: the repo holds no patient data, not even synthetic.
-$(DEMO_DIR)/facility.json: | $(VENV)/.installed
-	$(BIN)/chartkeeper synth --patients $(DEMO_PATIENTS) --seed 1 --out $(DEMO_DIR)
-
-demo: $(VENV)/.installed $(DEMO_DIR)/facility.json
-	$(BIN)/chartkeeper db upgrade
-	$(BIN)/chartkeeper import $(DEMO_DIR)
+demo: $(VENV)/.installed
+	$(BIN)/chartkeeper demo --patients $(DEMO_PATIENTS)
 
 run: demo
 	$(BIN)/chartkeeper serve --host 127.0.0.1 --port 8000

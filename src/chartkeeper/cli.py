@@ -107,7 +107,7 @@ def import_command(
         task = progress.add_task("importing", total=total_units, rate="")
         done = {"resources": 0}
 
-        def on_unit(_unit, report) -> None:
+        def on_unit(report) -> None:
             done["resources"] += report.resources
             elapsed = progress.tasks[task].elapsed or 1e-9
             per_s = (
@@ -191,7 +191,42 @@ def synth_command(
         summary = synth.write(
             out_dir, patients, seed, on_progress=lambda n: progress.update(task, completed=n)
         )
-    out.print(f"wrote {summary.patients} patients ({summary.resources} resources) to {out_dir}")
+    out.print(
+        f"wrote {summary.patients} patients ({summary.total_resources} resources) to {out_dir}"
+    )
+
+
+@app.command("demo")
+def demo_command(
+    patients: Annotated[int, typer.Option(min=1, help="Patients in the demo set.")] = 50,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Generate (once) and load the synthetic demo set, and make a demo sign-in."""
+    from chartkeeper.demo import load_demo
+
+    settings = _settings(database_url, data_dir)
+    with _progress() as progress:
+        tasks: dict[str, int] = {}
+
+        def on_progress(stage: str, n: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(
+                    stage, total=patients if stage == "generated" else None
+                )
+            if stage == "generated":
+                progress.update(tasks[stage], completed=n)
+            else:
+                progress.advance(tasks[stage], n)
+
+        summary = load_demo(settings, patients=patients, on_progress=on_progress)
+    _print_import_summary(summary.report)
+    out.print(
+        f"demo sign-in: [bold]{summary.credentials.read_text().strip()}[/bold] "
+        f"(kept in {summary.credentials})"
+    )
+    if not summary.report.ok:
+        raise typer.Exit(1)
 
 
 @user_app.command("add")

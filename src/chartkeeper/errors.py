@@ -127,3 +127,6 @@ class BundleError(ChartkeeperError):
         where = source if entry is None else f"{source} entry[{entry}]"
         where = f"{where} {path}" if path else where
         super().__init__(f"{where}: {reason}", [Issue(path, reason)])
+
+    def __reduce__(self):  # import workers send these back across a process boundary
+        return (BundleError, (self.source, self.entry, self.reason, self.path))

@@ -9,6 +9,7 @@ parameter registry (https://hl7.org/fhir/R4/searchparameter-registry.html).
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -203,11 +204,11 @@ _DATE_RE = re.compile(
     r"(?:T(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?P<f>\.\d+)?)?"
     r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$"
 )
-_STAMP = "%Y-%m-%dT%H:%M:%S.%f"
 DATE_MIN = "0001-01-01T00:00:00.000000"
 DATE_MAX = "9999-12-31T23:59:59.999999"
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a chart repeats its timestamps (vitals, panels)
 def parse_date_range(text: str) -> tuple[str, str]:
     """The instant range a FHIR date, dateTime or instant covers, as sortable UTC strings.
 
@@ -243,7 +244,7 @@ def parse_date_range(text: str) -> tuple[str, str]:
         sign = 1 if tz[0] == "+" else -1
         offset = timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6])) * sign
         start, end = start - offset, end - offset
-    return start.strftime(_STAMP).rjust(26, "0"), end.strftime(_STAMP).rjust(26, "0")
+    return start.isoformat(timespec="microseconds"), end.isoformat(timespec="microseconds")
 
 
 def parse_quantity_value(text: str) -> tuple[Decimal, Decimal, Decimal]:
@@ -266,29 +267,39 @@ def utc_now() -> str:
 
 @dataclass
 class IndexRows:
-    """What one resource contributes to each index table."""
+    """What one resource contributes to each index table, in the tables' column order
+    after (resource_type, resource_id). An absent system or unit is '' (it is a key)."""
 
-    token: list[tuple[str, str | None, str]] = field(default_factory=list)
-    string: list[tuple[str, str, str]] = field(default_factory=list)
-    date: list[tuple[str, str, str]] = field(default_factory=list)
-    quantity: list[tuple[str, float, str | None, str | None]] = field(default_factory=list)
-    reference: list[tuple[str, str, str]] = field(default_factory=list)
+    token: list[tuple[str, str, str]] = field(default_factory=list)  # param, code, system
+    string: list[tuple[str, str, str]] = field(default_factory=list)  # param, value, raw
+    date: list[tuple[str, str, str]] = field(default_factory=list)  # param, low, high
+    quantity: list[tuple[str, float, str, str]] = field(default_factory=list)  # +system, code
+    reference: list[tuple[str, str, str]] = field(default_factory=list)  # param, type, id
+
+    def deduplicated(self) -> IndexRows:
+        """Each row once: a code listed twice is one key."""
+        return IndexRows(*(list(dict.fromkeys(getattr(self, f))) for f in _KINDS))
 
 
-def _tokens(value: Any) -> Iterator[tuple[str | None, str]]:
+_KINDS = ("token", "string", "date", "quantity", "reference")
+_MAX_KEY = 255  # indexed strings are cut to what a key column holds
+
+
+def _tokens(value: Any) -> Iterator[tuple[str, str]]:
+    """(system, code) pairs; '' where there is no system."""
     if isinstance(value, bool):
-        yield None, "true" if value else "false"
+        yield "", "true" if value else "false"
     elif isinstance(value, str):
-        yield None, value
+        yield "", value
     elif isinstance(value, dict):
         if "coding" in value:  # CodeableConcept
             for coding in value["coding"]:
                 if "code" in coding:
-                    yield coding.get("system"), coding["code"]
+                    yield coding.get("system", ""), coding["code"]
         elif "code" in value:  # Coding
-            yield value.get("system"), value["code"]
+            yield value.get("system", ""), value["code"]
         elif "value" in value:  # Identifier, ContactPoint
-            yield value.get("system"), str(value["value"])
+            yield value.get("system", ""), str(value["value"])
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -333,7 +344,7 @@ def extract(resource: dict) -> IndexRows:
         for path in param.paths:
             for value in element_values(resource, path, param.where):
                 _add(rows, param, value)
-    return rows
+    return rows.deduplicated()
 
 
 def _add(rows: IndexRows, param: SearchParam, value: Any) -> None:
@@ -341,11 +352,17 @@ def _add(rows: IndexRows, param: SearchParam, value: Any) -> None:
     if param.type == TOKEN:
         if param.where and isinstance(value, dict):  # phone numbers: match the digits
             if "value" in value:
-                rows.token.append((name, None, str(value["value"])))
+                rows.token.append((name, str(value["value"])[:_MAX_KEY], ""))
             return
-        rows.token.extend((name, system, code) for system, code in _tokens(value))
+        rows.token.extend(
+            (name, code[:_MAX_KEY], system[:_MAX_KEY]) for system, code in _tokens(value)
+        )
     elif param.type == STRING:
-        rows.string.extend((name, normalize_string(s), s) for s in _strings(value) if s.strip())
+        rows.string.extend(
+            (name, normalize_string(s)[:_MAX_KEY], s[:_MAX_KEY])
+            for s in _strings(value)
+            if s.strip()
+        )
     elif param.type == DATE:
         # Validation refused malformed dates already; anything else stays unindexed.
         with contextlib.suppress(ValueError, KeyError):
@@ -353,7 +370,10 @@ def _add(rows: IndexRows, param: SearchParam, value: Any) -> None:
     elif param.type == QUANTITY:
         if isinstance(value, dict) and isinstance(value.get("value"), (int, float)):
             unit = value.get("code") or value.get("unit")
-            rows.quantity.append((name, float(value["value"]), value.get("system"), unit))
+            system = value.get("system", "")
+            rows.quantity.append(
+                (name, float(value["value"]), system[:_MAX_KEY], (unit or "")[:_MAX_KEY])
+            )
     elif param.type == REFERENCE:
         ref = value.get("reference") if isinstance(value, dict) else None
         target = parse_relative(ref) if ref else None

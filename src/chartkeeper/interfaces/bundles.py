@@ -98,7 +98,14 @@ def discover(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in (".json", ".ndjson")))
+            # A manifest (Bulk Data export, chartkeeper synth) describes files; it is not data.
+            found.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.suffix in (".json", ".ndjson") and p.name != "manifest.json"
+                )
+            )
         elif path.exists():
             found.append(path)
         else:
@@ -463,6 +470,8 @@ def _check_targets(tx: Transaction, unit: Unit) -> None:
 
 # --- driving a whole import ---------------------------------------------------------------
 
+WorkItem = tuple[str, bytes, str]  # (source label, raw bytes, format), as read_units yields
+
 
 def import_paths(
     repo: Repository,
@@ -470,43 +479,48 @@ def import_paths(
     *,
     workers: int = 0,
     check_references: bool = True,
-    on_unit: Callable[[Unit, ImportReport], None] | None = None,
+    on_unit: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
     """Import files and directories; each unit in its own transaction.
 
-    Units whose only fault is a reference to something not loaded yet (files in the
-    wrong order) are retried once the rest are in. `workers` > 0 prepares units in that
-    many processes while this one writes.
+    Shared bundles (practitioners, organisations) go first. With `workers` > 0 the rest
+    are imported by that many processes, each preparing and writing whole units: the
+    database serialises the commits while preparation overlaps, and no parsed resource
+    has to cross a process boundary. Units whose only fault is a reference to something
+    not loaded yet (files in the wrong order, or a race between workers) are retried
+    once the rest are in.
     """
     files = discover(paths)
     total = ImportReport()
-    deferred: list[Unit] = []
-    for unit in _prepared(files, workers):
-        report = write_unit(repo, unit, check_references=check_references)
-        if check_references and report.errors and _only_dangling(report):
-            deferred.append(unit)
-            continue
+    deferred: list[WorkItem] = []
+
+    def record(item: WorkItem, report: ImportReport, *, final: bool = False) -> None:
+        if not final and check_references and report.errors and _only_dangling(report):
+            deferred.append(item)
+            return
         _add(total, report)
         if on_unit:
-            on_unit(unit, report)
+            on_unit(report)
+
+    shared = [f for f in files if _is_shared(f)]
+    for item in (u for f in shared for u in read_units(f)):
+        record(item, _import_one(repo, item, check_references))
+    rest = (u for f in files if not _is_shared(f) for u in read_units(f))
+    for item, report in _imported(repo, rest, workers, check_references):
+        record(item, report)
     while deferred:
         retry, deferred = deferred, []
-        for unit in retry:
-            report = write_unit(repo, unit, check_references=check_references)
-            if report.errors and _only_dangling(report) and len(retry) > 1:
-                deferred.append(unit)
-            else:
-                _add(total, report)
-                if on_unit:
-                    on_unit(unit, report)
+        for item in retry:
+            record(item, _import_one(repo, item, check_references))
         if len(deferred) == len(retry):  # no progress: report them as they stand
-            for unit in deferred:
-                report = write_unit(repo, unit, check_references=check_references)
-                _add(total, report)
-                if on_unit:
-                    on_unit(unit, report)
+            for item in deferred:
+                record(item, _import_one(repo, item, check_references), final=True)
             break
     return total
+
+
+def _import_one(repo: Repository, item: WorkItem, check_references: bool) -> ImportReport:
+    return write_unit(repo, prepare(*item), check_references=check_references)
 
 
 def _only_dangling(report: ImportReport) -> bool:
@@ -519,29 +533,52 @@ def _add(total: ImportReport, report: ImportReport) -> None:
     total.errors.extend(report.errors)
 
 
-def _prepared(files: list[Path], workers: int) -> Iterator[Unit]:
-    work = (u for f in files for u in read_units(f))
+def _imported(
+    repo: Repository, work: Iterator[WorkItem], workers: int, check: bool
+) -> Iterator[tuple[WorkItem, ImportReport]]:
     if workers <= 0:
-        for source, raw, fmt in work:
-            yield prepare(source, raw, fmt)
+        for item in work:
+            yield item, _import_one(repo, item, check)
         return
+    from collections import deque
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from _bounded_map(pool, work, workers * 4)
+    import multiprocessing
+
+    url = repo.engine.url.render_as_string(hide_password=False)
+    # SQLite has one writer at a time and its busy handler polls with sleeps of up to
+    # 100 ms; a lock of our own hands the database over the moment a commit ends.
+    lock = multiprocessing.Lock() if repo.engine.dialect.name == "sqlite" else None
+    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(url, lock)) as pool:
+        pending: deque = deque()  # bounded, so a million files never sit in memory at once
+        for item in work:
+            pending.append((item, pool.submit(_worker_import, item, check)))
+            if len(pending) >= workers * 4:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
 
 
-def _bounded_map(pool, work: Iterator[tuple[str, bytes, str]], window: int) -> Iterator[Unit]:
-    """Like pool.map, in order, but never reads more than `window` units ahead (memory)."""
-    from collections import deque
+_worker_repo: Repository | None = None
+_write_lock = None
 
-    pending: deque = deque()
-    for item in work:
-        pending.append(pool.submit(prepare, *item))
-        if len(pending) >= window:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+
+def _start_worker(url: str, lock) -> None:
+    global _worker_repo, _write_lock
+    from chartkeeper.store.engine import make_engine
+
+    _worker_repo, _write_lock = Repository(make_engine(url)), lock
+
+
+def _worker_import(item: WorkItem, check: bool) -> ImportReport:
+    assert _worker_repo is not None, "worker started without a store"
+    unit = prepare(*item)
+    if _write_lock is None:
+        return write_unit(_worker_repo, unit, check_references=check)
+    with _write_lock:
+        return write_unit(_worker_repo, unit, check_references=check)
 
 
 # --- export ---------------------------------------------------------------------------------

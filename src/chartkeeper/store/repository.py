@@ -30,7 +30,7 @@ from chartkeeper.fhir.resource_types import RESOURCE_TYPES
 from chartkeeper.fhir.validation import validate
 from chartkeeper.store.dialect import bulk_insert, placeholder
 from chartkeeper.store.engine import WRITE
-from chartkeeper.store.schema import INDEX_TABLES, resource, resource_history
+from chartkeeper.store.schema import INDEX_TABLES, current, resource, resource_history
 from chartkeeper.store.search import SearchPage, search
 
 _CHUNK = 500  # keys per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
@@ -110,9 +110,9 @@ class Transaction:
 
     def read(self, resource_type: str, resource_id: str) -> dict:
         row = self.conn.execute(
-            select(resource.c.content, resource.c.deleted, resource.c.version_id).where(
-                resource.c.resource_type == resource_type, resource.c.id == resource_id
-            )
+            select(resource_history.c.content, resource.c.deleted, resource.c.version_id)
+            .select_from(current)
+            .where(resource.c.resource_type == resource_type, resource.c.id == resource_id)
         ).first()
         if row is None:
             raise NotFound(f"{resource_type}/{resource_id} is not in the store")
@@ -183,7 +183,8 @@ class Transaction:
             ids = sorted(by_type[rtype])
             for start in range(0, len(ids), _CHUNK):
                 query = (
-                    select(resource.c.content)
+                    select(resource_history.c.content)
+                    .select_from(current)
                     .where(
                         resource.c.resource_type == rtype,
                         resource.c.id.in_(ids[start : start + _CHUNK]),
@@ -208,7 +209,11 @@ class Transaction:
         and resources that refer to a patient (FHIR Bulk Data's Patient/$export).
         """
         c = resource.c
-        query = select(c.content).where(c.resource_type == resource_type, c.deleted.is_(False))
+        query = (
+            select(resource_history.c.content)
+            .select_from(current)
+            .where(c.resource_type == resource_type, c.deleted.is_(False))
+        )
         if since:
             query = query.where(c.last_updated >= since)
         if patient_compartment and resource_type != "Patient":
@@ -275,9 +280,9 @@ class Transaction:
             final = _with_meta(res, version, stamp)
             content = orjson.dumps(final).decode()
             if old:
-                changed.append((key, version, stamp, digest, content, old.version_id))
+                changed.append((key, version, stamp, digest, old.version_id))
             else:
-                new_rows.append((key[0], key[1], version, stamp, False, digest, content))
+                new_rows.append((key[0], key[1], version, stamp, False, digest))
             method = "update" if old else "create"
             history_rows.append((key[0], key[1], version, stamp, method, content))
             reindex.append((key, form.index, old is not None))
@@ -380,17 +385,11 @@ class Transaction:
 
     def _update_current(self, changed: list[tuple]) -> None:
         c = resource.c
-        for (rtype, rid), version, stamp, digest, content, read_version in changed:
+        for (rtype, rid), version, stamp, digest, read_version in changed:
             statement = (
                 update(resource)
                 .where(c.resource_type == rtype, c.id == rid, c.version_id == read_version)
-                .values(
-                    version_id=version,
-                    last_updated=stamp,
-                    deleted=False,
-                    content_hash=digest,
-                    content=content,
-                )
+                .values(version_id=version, last_updated=stamp, deleted=False, content_hash=digest)
             )
             if self.conn.execute(statement).rowcount != 1:
                 raise VersionConflict(

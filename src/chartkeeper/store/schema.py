@@ -1,8 +1,14 @@
 """The store's tables, as SQLAlchemy Core metadata.
 
-`resource` holds the current version of every resource, `resource_history` every version
-ever written (deletes included), and the `idx_*` tables one row per indexed value of the
-current, non-deleted versions. The migrations in `migrations/versions` create exactly this;
+`resource` says which version of every resource is current, `resource_history` holds the
+content of every version ever written (deletes included; the current content is read
+through `current`, a join, so no JSON is stored twice), and the `idx_*` tables hold one row
+per indexed value of the current, non-deleted versions.
+
+The index tables are clustered by resource (their primary key starts with the resource's
+type and id; on SQLite they are WITHOUT ROWID tables) with one secondary index by value:
+two B-trees per row, where a rowid table with two indexes would be three. Columns that
+can be absent (a token's system) hold '' rather than NULL so they can be keys. The migrations in `migrations/versions` create exactly this;
 `tests/store/test_migrations.py` checks the two never drift apart.
 """
 
@@ -18,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
 )
 
 metadata = MetaData()
@@ -36,7 +43,6 @@ resource = Table(
     Column("deleted", Boolean, nullable=False),
     # Hash of the content without meta.versionId/lastUpdated: an unchanged re-import is a no-op.
     Column("content_hash", String(32), nullable=False),
-    Column("content", Text, nullable=False),
 )
 
 resource_history = Table(
@@ -51,56 +57,53 @@ resource_history = Table(
 )
 Index("ix_history_type_updated", resource_history.c.resource_type, resource_history.c.last_updated)
 
+# The current version's row of history: select content from this to read what is live.
+current = resource.join(
+    resource_history,
+    and_(
+        resource_history.c.resource_type == resource.c.resource_type,
+        resource_history.c.id == resource.c.id,
+        resource_history.c.version_id == resource.c.version_id,
+    ),
+)
 
-def _index_table(name: str, *columns: Column) -> Table:
+
+def _index_table(name: str, *columns: Column, value: tuple[str, ...]) -> Table:
+    """`value`: the columns of the secondary index, after (resource_type, param) unless
+    it names resource_type itself (references are looked up by target first)."""
     table = Table(
         name,
         metadata,
-        Column("resource_type", String(TYPE), nullable=False),
-        Column("resource_id", String(ID), nullable=False),
-        Column("param", String(64), nullable=False),
+        Column("resource_type", String(TYPE), primary_key=True),
+        Column("resource_id", String(ID), primary_key=True),
+        Column("param", String(64), primary_key=True),
         *columns,
+        sqlite_with_rowid=False,
     )
-    Index(f"ix_{name}_resource", table.c.resource_type, table.c.resource_id)
+    lead = () if "resource_type" in value else ("resource_type", "param")
+    Index(f"ix_{name}_value", *(table.c[c] for c in (*lead, *value)))
     return table
 
 
-idx_token = _index_table(
-    "idx_token", Column("system", String(255)), Column("code", String(255), nullable=False)
-)
-Index("ix_idx_token_value", idx_token.c.resource_type, idx_token.c.param, idx_token.c.code)
+def _key(name: str, kind=None, length: int = 255) -> Column:
+    return Column(name, kind or String(length), primary_key=True)
 
-idx_string = _index_table(
-    "idx_string", Column("value", String(255), nullable=False), Column("raw", Text, nullable=False)
-)
-Index("ix_idx_string_value", idx_string.c.resource_type, idx_string.c.param, idx_string.c.value)
 
+idx_token = _index_table("idx_token", _key("code"), _key("system"), value=("code",))
+idx_string = _index_table("idx_string", _key("value"), _key("raw"), value=("value",))
 idx_date = _index_table(
-    "idx_date",
-    Column("low", String(STAMP), nullable=False),
-    Column("high", String(STAMP), nullable=False),
+    "idx_date", _key("low", length=STAMP), _key("high", length=STAMP), value=("low",)
 )
-Index("ix_idx_date_low", idx_date.c.resource_type, idx_date.c.param, idx_date.c.low)
-
 idx_quantity = _index_table(
-    "idx_quantity",
-    Column("value", Float, nullable=False),
-    Column("system", String(255)),
-    Column("code", String(255)),
+    "idx_quantity", _key("value", Float), _key("system"), _key("code"), value=("value",)
 )
-Index(
-    "ix_idx_quantity_value",
-    idx_quantity.c.resource_type,
-    idx_quantity.c.param,
-    idx_quantity.c.value,
-)
-
 idx_reference = _index_table(
     "idx_reference",
-    Column("target_type", String(TYPE), nullable=False),
-    Column("target_id", String(ID), nullable=False),
+    _key("target_type", length=TYPE),
+    _key("target_id", length=ID),
+    # Serves both a reference search and "who refers to Patient/x" ($everything, merge).
+    value=("target_type", "target_id", "resource_type", "param"),
 )
-Index("ix_idx_reference_target", idx_reference.c.target_type, idx_reference.c.target_id)
 
 INDEX_TABLES = {
     "token": idx_token,
@@ -125,7 +128,9 @@ app_user = Table(
 access_token = Table(
     "access_token",
     metadata,
-    Column("token_hash", String(64), primary_key=True),  # sha256 of the token; the token is not kept
+    Column(
+        "token_hash", String(64), primary_key=True
+    ),  # sha256 of the token; the token is not kept
     Column("username", String(64), nullable=False),
     Column("issued", String(STAMP), nullable=False),
     Column("expires", String(STAMP), nullable=False),

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from chartkeeper.errors import InvalidSearch
 from chartkeeper.fhir import search_params as sp
 from chartkeeper.fhir.references import parse_relative
-from chartkeeper.store.schema import INDEX_TABLES, resource
+from chartkeeper.store.schema import INDEX_TABLES, current, resource, resource_history
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 1000
@@ -82,8 +82,10 @@ def search(conn: Connection, resource_type: str, params: Sequence[tuple[str, str
             sort = value
         elif raw_name not in RESULT_PARAMS:
             criteria.append(_criterion(resource_type, raw_name, value))
-    query = select(resource.c.id, resource.c.content).where(
-        resource.c.resource_type == resource_type, resource.c.deleted.is_(False)
+    query = (
+        select(resource.c.id, resource_history.c.content)
+        .select_from(current)
+        .where(resource.c.resource_type == resource_type, resource.c.deleted.is_(False))
     )
     for criterion in criteria:
         query = query.where(_condition(resource_type, criterion))
@@ -164,7 +166,7 @@ def _token_match(table, value: str, modifier: str = "") -> ColumnElement[bool]:
     if "|" not in value:
         return table.c.code == value
     system, _, code = value.partition("|")
-    system_match = table.c.system.is_(None) if system == "" else table.c.system == system
+    system_match = table.c.system == system  # '' is "no system", as `|code` asks
     return system_match if code == "" else and_(system_match, table.c.code == code)
 
 

@@ -14,47 +14,25 @@ branch_labels = None
 depends_on = None
 
 
-def _key() -> list[sa.Column]:
-    return [
-        sa.Column("resource_type", sa.String(64), nullable=False),
-        sa.Column("resource_id", sa.String(64), nullable=False),
-        sa.Column("param", sa.String(64), nullable=False),
-    ]
+def _key(name: str, kind=None) -> sa.Column:
+    return sa.Column(name, kind if kind is not None else sa.String(255), primary_key=True)
 
 
+# name: (columns after resource_type, resource_id, param; columns of the value index)
 INDEX_TABLES = {
-    "idx_token": (
-        [sa.Column("system", sa.String(255)), sa.Column("code", sa.String(255), nullable=False)],
-        ("ix_idx_token_value", ["resource_type", "param", "code"]),
-    ),
-    "idx_string": (
-        [
-            sa.Column("value", sa.String(255), nullable=False),
-            sa.Column("raw", sa.Text, nullable=False),
-        ],
-        ("ix_idx_string_value", ["resource_type", "param", "value"]),
-    ),
+    "idx_token": ([_key("code"), _key("system")], ["resource_type", "param", "code"]),
+    "idx_string": ([_key("value"), _key("raw")], ["resource_type", "param", "value"]),
     "idx_date": (
-        [
-            sa.Column("low", sa.String(32), nullable=False),
-            sa.Column("high", sa.String(32), nullable=False),
-        ],
-        ("ix_idx_date_low", ["resource_type", "param", "low"]),
+        [_key("low", sa.String(32)), _key("high", sa.String(32))],
+        ["resource_type", "param", "low"],
     ),
     "idx_quantity": (
-        [
-            sa.Column("value", sa.Float, nullable=False),
-            sa.Column("system", sa.String(255)),
-            sa.Column("code", sa.String(255)),
-        ],
-        ("ix_idx_quantity_value", ["resource_type", "param", "value"]),
+        [_key("value", sa.Float), _key("system"), _key("code")],
+        ["resource_type", "param", "value"],
     ),
     "idx_reference": (
-        [
-            sa.Column("target_type", sa.String(64), nullable=False),
-            sa.Column("target_id", sa.String(64), nullable=False),
-        ],
-        ("ix_idx_reference_target", ["target_type", "target_id"]),
+        [_key("target_type", sa.String(64)), _key("target_id", sa.String(64))],
+        ["target_type", "target_id", "resource_type", "param"],
     ),
 }
 
@@ -68,7 +46,6 @@ def upgrade() -> None:
         sa.Column("last_updated", sa.String(32), nullable=False),
         sa.Column("deleted", sa.Boolean, nullable=False),
         sa.Column("content_hash", sa.String(32), nullable=False),
-        sa.Column("content", sa.Text, nullable=False),
     )
     op.create_table(
         "resource_history",
@@ -82,10 +59,16 @@ def upgrade() -> None:
     op.create_index(
         "ix_history_type_updated", "resource_history", ["resource_type", "last_updated"]
     )
-    for name, (columns, (value_index, value_columns)) in INDEX_TABLES.items():
-        op.create_table(name, *_key(), *columns)
-        op.create_index(f"ix_{name}_resource", name, ["resource_type", "resource_id"])
-        op.create_index(value_index, name, value_columns)
+    for name, (columns, value_index) in INDEX_TABLES.items():
+        op.create_table(
+            name,
+            sa.Column("resource_type", sa.String(64), primary_key=True),
+            sa.Column("resource_id", sa.String(64), primary_key=True),
+            sa.Column("param", sa.String(64), primary_key=True),
+            *(c._copy() for c in columns),
+            sqlite_with_rowid=False,
+        )
+        op.create_index(f"ix_{name}_value", name, value_index)
 
 
 def downgrade() -> None:

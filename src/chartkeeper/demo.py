@@ -1,0 +1,66 @@
+"""The demo data set `make run` loads: generated synthetic patients and a demo account.
+
+The repository ships no patient data, not even synthetic: the demo is generated on first
+use with a fixed seed, imported like any other bundles, and given a `demo` user whose
+random password is written (readable by the owner only) beside the database.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from chartkeeper import synth
+from chartkeeper.config import Settings
+from chartkeeper.errors import Conflict
+from chartkeeper.interfaces.bundles import ImportReport, import_paths
+from chartkeeper.privacy.users import add_user
+from chartkeeper.store import open_store
+
+DEMO_USER = "demo"
+
+
+@dataclass
+class DemoSummary:
+    bundles: Path
+    report: ImportReport
+    credentials: Path
+    password: str
+
+
+def load_demo(
+    settings: Settings,
+    *,
+    patients: int = 50,
+    seed: int = 1,
+    on_progress: Callable[[str, int], None] | None = None,
+) -> DemoSummary:
+    folder = settings.data_dir / "demo"
+    if not (folder / "facility.json").exists():
+        synth.write(
+            folder,
+            patients,
+            seed,
+            on_progress=(lambda n: on_progress("generated", n)) if on_progress else None,
+        )
+    repo = open_store(settings)
+    report = import_paths(
+        repo,
+        [folder],
+        on_unit=(lambda _report: on_progress("imported", 1)) if on_progress else None,
+    )
+    credentials = settings.data_dir / "demo-credentials.txt"
+    if credentials.exists():
+        password = credentials.read_text().split(":", 1)[1].strip()
+    else:
+        password = secrets.token_urlsafe(12)
+        try:
+            add_user(repo.engine, DEMO_USER, password, "him")
+        except Conflict:  # the account outlived its credentials file: give it up
+            password = "(unknown: the demo user existed already)"
+        credentials.touch(mode=0o600)
+        credentials.write_text(f"{DEMO_USER}: {password}\n")
+    repo.engine.dispose()
+    return DemoSummary(folder, report, credentials, password)
