@@ -540,10 +540,9 @@ def _imported(
         for item in work:
             yield item, _import_one(repo, item, check)
         return
+    import multiprocessing
     from collections import deque
     from concurrent.futures import ProcessPoolExecutor
-
-    import multiprocessing
 
     url = repo.engine.url.render_as_string(hide_password=False)
     # SQLite has one writer at a time and its busy handler polls with sleeps of up to
