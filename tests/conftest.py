@@ -60,3 +60,12 @@ def repo(database_url: str) -> Repository:
     upgrade(engine)
     yield Repository(engine)
     engine.dispose()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not POSTGRES_URL:
+        skipped = len(terminalreporter.stats.get("skipped", []))
+        terminalreporter.write_line(
+            f"PostgreSQL: not tested ({skipped} skipped); set CHARTKEEPER_TEST_POSTGRES_URL "
+            "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to run those tests too."
+        )

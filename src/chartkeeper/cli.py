@@ -6,6 +6,7 @@ traceback; an import that refused some units ends with exit code 1 and a summary
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Annotated
@@ -35,6 +36,8 @@ db_app = typer.Typer(help="The database: schema upgrades.", no_args_is_help=True
 app.add_typer(db_app, name="db")
 user_app = typer.Typer(help="Sign-in accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+hl7_app = typer.Typer(help="HL7 v2 messages: files and the MLLP listener.", no_args_is_help=True)
+app.add_typer(hl7_app, name="hl7")
 console = Console(stderr=True)
 out = Console()
 
@@ -251,6 +254,77 @@ def user_add(
 
     user = add_user(_repo(database_url, data_dir).engine, username, password, role)
     out.print(f"added {user.username} with role {user.role}")
+
+
+@hl7_app.command("import")
+def hl7_import(
+    files: Annotated[
+        list[Path], typer.Argument(help="Files of HL7 v2 messages (any segment ends).")
+    ],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Process every message in the files, each in its own transaction, as if received."""
+    import logging
+
+    from chartkeeper.interfaces.hl7v2 import import_files
+
+    logging.getLogger("chartkeeper.interfaces.hl7v2").setLevel(
+        logging.ERROR
+    )  # the table below says it
+    repo = _repo(database_url, data_dir)
+    with _progress() as progress:
+        task = progress.add_task("messages", total=None)
+        report = import_files(repo, files, on_message=lambda _r: progress.advance(task))
+    table = Table(title="HL7 v2 import")
+    for column in ("files", "messages", "AA", "AE", "AR", "re-sent", "resources"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        *(
+            str(v)
+            for v in (
+                report.files,
+                report.messages,
+                report.accepted,
+                report.errors,
+                report.rejected,
+                report.duplicates,
+                report.resources,
+            )
+        )
+    )
+    out.print(table)
+    problems = [r for r in report.results if r.ack.code != "AA"]
+    if problems or report.unreadable:
+        listing = Table(title="messages not accepted; nothing of them was stored")
+        for column in ("file", "message", "ACK", "problem"):
+            listing.add_column(column, overflow="fold")
+        for r in problems[:200]:
+            detail = "; ".join(f"{p.location}: {p.text}" for p in r.ack.problems) or r.ack.text
+            listing.add_row(r.source, str(r.index), r.ack.code, detail)
+        for line in report.unreadable:
+            listing.add_row(line, "", "", "unreadable")
+        out.print(listing)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@hl7_app.command("listen")
+def hl7_listen(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port (2575 is the registered HL7 port).")] = 2575,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Receive HL7 v2 over MLLP, answering each message with its ACK, until Ctrl-C."""
+    import asyncio
+
+    from chartkeeper.interfaces.mllp import serve_mllp
+
+    repo = _repo(database_url, data_dir)
+    out.print(f"MLLP listener on {host}:{port}; Ctrl-C stops it")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_mllp(repo, host, port))
 
 
 @app.command("serve")

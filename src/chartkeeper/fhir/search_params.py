@@ -165,24 +165,50 @@ def lookup(resource_type: str, name: str) -> SearchParam | None:
 # --- walking element paths -------------------------------------------------------------
 
 
-def _children(node: Any, name: str) -> Iterator[Any]:
-    if name.endswith("[x]"):
-        stem = name[:-3]
-        for key, value in node.items():
-            if key.startswith(stem) and key[len(stem) : len(stem) + 1].isupper():
-                yield from value if isinstance(value, list) else (value,)
-        return
-    value = node.get(name)
-    if value is not None:
-        yield from value if isinstance(value, list) else (value,)
+# The datatypes a choice element `x[x]` can take that these search types read; trying
+# these keys is much cheaper than scanning every key of every resource.
+_CHOICE_TYPES = {
+    DATE: ("DateTime", "Period", "Instant", "Date"),
+    TOKEN: ("CodeableConcept", "Coding", "Boolean", "String", "Reference"),
+    QUANTITY: ("Quantity",),
+    STRING: ("String",),
+    REFERENCE: ("Reference",),
+}
 
 
-def element_values(resource: dict, path: str, where: dict[str, str] | None = None) -> list[Any]:
+def _step(nodes: list[Any], keys: tuple[str, ...]) -> list[Any]:
+    found: list[Any] = []
+    for node in nodes:
+        if type(node) is not dict:
+            continue
+        for key in keys:
+            value = node.get(key)
+            if value is None:
+                continue
+            if type(value) is list:
+                found.extend(value)
+            else:
+                found.append(value)
+    return found
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(path: str, kind: str) -> tuple[tuple[str, ...], ...]:
+    """Each step of a dotted path as the keys to try (several for a choice element)."""
+    return tuple(
+        tuple(name[:-3] + t for t in _CHOICE_TYPES[kind]) if name.endswith("[x]") else (name,)
+        for name in path.split(".")
+    )
+
+
+def element_values(
+    resource: dict, path: str, where: dict[str, str] | None = None, kind: str = TOKEN
+) -> list[Any]:
     nodes: list[Any] = [resource]
-    for name in path.split("."):
-        nodes = [
-            child for node in nodes if isinstance(node, dict) for child in _children(node, name)
-        ]
+    for keys in _compiled(path, kind):
+        nodes = _step(nodes, keys)
+        if not nodes:
+            return nodes
     if where:
         nodes = [
             n for n in nodes if isinstance(n, dict) and all(n.get(k) == v for k, v in where.items())
@@ -342,7 +368,7 @@ def extract(resource: dict) -> IndexRows:
         if param.index_as:
             continue
         for path in param.paths:
-            for value in element_values(resource, path, param.where):
+            for value in element_values(resource, path, param.where, param.type):
                 _add(rows, param, value)
     return rows.deduplicated()
 

@@ -1,0 +1,33 @@
+"""HL7 v2 in: messages to FHIR resources in the store, each answered with an ACK.
+
+Supported: ADT^A01/A02/A03/A04/A05/A08/A11/A13 (Patient and Encounter), ADT^A28/A31
+(Patient), ADT^A40 (merge, through chartkeeper.quality.merge), ORU^R01 (DiagnosticReport
+and Observations), MDM^T02 (DocumentReference). Anything else is refused with AR.
+
+Modules: `parser` (wire syntax, located values), `errors` (located problems, table
+0357), `datatypes` and `coded` (v2 data types to FHIR data types),
+`patient`, `adt`, `results`, `observations`, `documents` (the mappers), `build` (collect,
+merge with what is stored, validate, write), `log` (control ids already processed), `ack`
+(the ACK message), `process` (one message, one transaction), `files` (file import).
+The MLLP listener is chartkeeper.interfaces.mllp.
+"""
+
+from chartkeeper.interfaces.hl7v2.ack import Ack
+from chartkeeper.interfaces.hl7v2.errors import Hl7Error, Location, Problem
+from chartkeeper.interfaces.hl7v2.files import Hl7ImportReport, MessageResult, import_files
+from chartkeeper.interfaces.hl7v2.parser import Message, parse_messages
+from chartkeeper.interfaces.hl7v2.process import SUPPORTED, process_message
+
+__all__ = [
+    "SUPPORTED",
+    "Ack",
+    "Hl7Error",
+    "Hl7ImportReport",
+    "Location",
+    "Message",
+    "MessageResult",
+    "Problem",
+    "import_files",
+    "parse_messages",
+    "process_message",
+]

@@ -1,0 +1,143 @@
+"""MDM^T02 (HL7 v2 chapter 9, medical records / information management) to
+DocumentReference.
+
+This module owns clinical notes: TXA describes the document, the OBX segments carry it.
+Per the v2-to-FHIR TXA[DocumentReference] map: TXA-2 document type (table 0270), TXA-6
+origination time (date, attachment creation), TXA-4 activity time (context period),
+TXA-9 originator (author, else TXA-5 primary activity provider), TXA-10 authenticator
+(else TXA-22), TXA-12 unique document number (masterIdentifier, and the resource id, so a
+re-sent or replaced note updates one resource), TXA-17 completion status (table 0271, to
+docStatus), TXA-19 availability (table 0273, to status), TXA-25 title (description). The
+OBX text lines (TX, FT, ST) become one text/plain attachment with the line breaks kept;
+ED and RP values become further attachments.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from chartkeeper.interfaces.hl7v2.build import Build
+from chartkeeper.interfaces.hl7v2.coded import cwe_concept
+from chartkeeper.interfaces.hl7v2.datatypes import (
+    ei_identifier,
+    resource_id,
+    to_datetime,
+    to_instant,
+    xcn_reference,
+)
+from chartkeeper.interfaces.hl7v2.errors import SEGMENT_SEQUENCE, Location, error
+from chartkeeper.interfaces.hl7v2.observations import attachment, text_lines
+from chartkeeper.interfaces.hl7v2.parser import Segment
+from chartkeeper.interfaces.hl7v2.patient import put_encounter, put_patient
+
+EVENTS = frozenset({"T02"})
+# Table 0271 document completion status -> composition-status (docStatus).
+_DOC_STATUS = {
+    "AU": "final",
+    "LA": "final",
+    "PA": "preliminary",
+    "DI": "preliminary",
+    "DO": "preliminary",
+    "IN": "preliminary",
+    "IP": "preliminary",
+}
+# Table 0273 document availability status -> document-reference-status.
+_STATUS = {"AV": "current", "UN": "current", "OB": "superseded", "CA": "entered-in-error"}
+
+
+def handle_mdm(build: Build) -> None:
+    patient_id = put_patient(build, build.require("PID"))
+    pv1 = build.message.first("PV1")
+    encounter = put_encounter(build, pv1, patient_id, status=None, required=False) if pv1 else None
+    txa = build.require("TXA")
+    obx = [s for s in build.message.segments if s.name == "OBX" and s.line > txa.line]
+    if not obx:
+        raise error(
+            Location("OBX"), SEGMENT_SEQUENCE, "MDM^T02 carries the note in OBX; none found"
+        )
+    build.require_value(txa, 12, "unique document number")
+    document = _document(build, txa, patient_id, encounter)
+    document["content"] = _content(build, txa, obx, document)
+    build.put(document, txa.loc())
+
+
+def _document(build: Build, txa: Segment, patient_id: str, encounter: str | None) -> dict:
+    number = ei_identifier(txa.rep(12), build.sender_system)
+    document: dict = {
+        "resourceType": "DocumentReference",
+        "id": resource_id("DocumentReference", number.get("system", ""), number["value"]),
+        "masterIdentifier": number,
+        "status": _STATUS.get(txa.get(19).upper(), "current"),
+        "subject": {"reference": f"Patient/{patient_id}"},
+    }
+    completion = txa.get(17).upper()
+    if completion:
+        if completion not in _DOC_STATUS:
+            build.warn(txa.loc(17), f"{completion!r} is not in table 0271; docStatus left out")
+        else:
+            document["docStatus"] = _DOC_STATUS[completion]
+    kind = cwe_concept(txa.rep(2), "0270")
+    if kind:
+        document["type"] = kind
+    created = to_instant(txa.get(6), txa.loc(6), build.tz)
+    if created:
+        document["date"] = created
+    authors = [xcn_reference(r) for r in txa.reps(9) or txa.reps(5)]
+    if any(authors):
+        document["author"] = [a for a in authors if a]
+    authenticator = xcn_reference(txa.rep(10)) or xcn_reference(txa.rep(22))
+    if authenticator:
+        document["authenticator"] = authenticator
+    if txa.get(25):
+        document["description"] = txa.rep(25).text()
+    context: dict = {}
+    if encounter:
+        context["encounter"] = [{"reference": encounter}]
+    activity = to_datetime(txa.get(4), txa.loc(4), build.tz)
+    if activity:
+        context["period"] = {"start": activity}
+    if context:
+        document["context"] = context
+    return document
+
+
+def _content(build: Build, txa: Segment, obx: list[Segment], document: dict) -> list[dict]:
+    lines: list[str] = []
+    attachments: list[dict] = []
+    for segment in obx:
+        kind = segment.get(2).upper()
+        if kind in ("TX", "FT", "ST"):
+            lines.extend(text_lines(segment))
+        elif kind in ("ED", "RP"):
+            attachments.extend(attachment(segment, kind))
+        else:
+            build.warn(segment.loc(2), f"OBX of type {kind or '(none)'} is not document content")
+    title = document.get("description") or _display(document.get("type"))
+    creation = to_datetime(txa.get(6), txa.loc(6), build.tz)
+    text = "\n".join(lines).strip("\n")
+    if text:
+        attachments.insert(
+            0,
+            {
+                "contentType": "text/plain; charset=utf-8",
+                "data": base64.b64encode(text.encode()).decode(),
+            },
+        )
+    if not attachments:
+        # The note was announced without a body we can read; keep what describes it.
+        build.warn(Location("OBX"), "no document content in TX, FT, ST, ED or RP values")
+        attachments.append({"contentType": "text/plain"})
+    for item in attachments:
+        if title:
+            item.setdefault("title", title)
+        if creation:
+            item.setdefault("creation", creation)
+    return [{"attachment": a} for a in attachments]
+
+
+def _display(concept: dict | None) -> str | None:
+    if not concept:
+        return None
+    return concept.get("text") or next(
+        (c.get("display") or c.get("code") for c in concept.get("coding", [])), None
+    )

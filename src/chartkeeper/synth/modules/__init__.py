@@ -1,0 +1,1 @@
+"""The default generator modules; each file owns one part of the chart (see its docstring)."""
