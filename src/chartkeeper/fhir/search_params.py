@@ -192,7 +192,7 @@ def _step(nodes: list[Any], keys: tuple[str, ...]) -> list[Any]:
     return found
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compiled(path: str, kind: str) -> tuple[tuple[str, ...], ...]:
     """Each step of a dotted path as the keys to try (several for a choice element)."""
     return tuple(
