@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from chartkeeper import __version__
-from chartkeeper.api import auth, bulk, capability, fhir, outcomes
+from chartkeeper.api import auth, bulk, capability, fhir, outcomes, privacy
 from chartkeeper.config import Settings
+from chartkeeper.privacy.audit import AuditKey
 from chartkeeper.store import Repository, open_store
 
 
@@ -21,9 +22,11 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     app.state.settings = settings
     app.state.repo = repo or open_store(settings)
     app.state.export_jobs = {}
+    app.state.audit_key = AuditKey.load(settings.data_dir)
     outcomes.install(app)
     app.include_router(auth.router)
     app.include_router(capability.router)
     app.include_router(bulk.router)  # before fhir: `$export` paths must not read as ids
+    app.include_router(privacy.router)  # before fhir: AuditEvent is not in the store
     app.include_router(fhir.router)
     return app

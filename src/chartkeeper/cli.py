@@ -7,6 +7,7 @@ traceback; an import that refused some units ends with exit code 1 and a summary
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from pathlib import Path
 from typing import Annotated
@@ -36,6 +37,10 @@ db_app = typer.Typer(help="The database: schema upgrades.", no_args_is_help=True
 app.add_typer(db_app, name="db")
 user_app = typer.Typer(help="Sign-in accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+audit_app = typer.Typer(help="The audit trail: verify it, report on it.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+privacy_app = typer.Typer(help="Privacy officer's reports.", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
 hl7_app = typer.Typer(help="HL7 v2 messages: files and the MLLP listener.", no_args_is_help=True)
 app.add_typer(hl7_app, name="hl7")
 console = Console(stderr=True)
@@ -122,9 +127,37 @@ def import_command(
         report = import_paths(
             repo, paths, workers=workers, check_references=check_references, on_unit=on_unit
         )
+    _audit_cli(
+        repo,
+        _settings(database_url, data_dir),
+        "import",
+        f"{', '.join(map(str, paths))}: {report.created} created, {report.updated} updated, "
+        f"{report.failed_units} units refused",
+        "success" if report.ok else "failure",
+    )
     _print_import_summary(report)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _audit_cli(
+    repo, settings: Settings, action: str, detail: str, outcome: str = "success"
+) -> None:
+    """The CLI is the operator at the machine: its bulk work goes in the audit trail too."""
+    import getpass
+
+    from chartkeeper.privacy.audit import AuditEntry, AuditKey, record_alone
+
+    entry = AuditEntry(
+        action=action,
+        outcome=outcome,
+        username=f"cli:{getpass.getuser()}",
+        role="operator",
+        source="localhost",
+        purpose="HOPERAT",
+        detail=detail,
+    )
+    record_alone(repo.engine, AuditKey.load(settings.data_dir), entry)
 
 
 def _print_import_summary(report) -> None:
@@ -172,6 +205,12 @@ def export_command(
     with _progress() as progress:
         task = progress.add_task("exporting", total=None)
         counts = export_ndjson(repo, out_dir, types, on_resource=lambda: progress.advance(task))
+    _audit_cli(
+        repo,
+        _settings(database_url, data_dir),
+        "export",
+        f"to {out_dir}: " + ", ".join(f"{t} {n}" for t, n in sorted(counts.items())),
+    )
     table = Table(title=f"exported to {out_dir}")
     table.add_column("resource type")
     table.add_column("resources", justify="right")
@@ -325,6 +364,79 @@ def hl7_listen(
     out.print(f"MLLP listener on {host}:{port}; Ctrl-C stops it")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_mllp(repo, host, port))
+
+
+def _audit_key(database_url: str | None, data_dir: Path | None):
+    from chartkeeper.privacy.audit import AuditKey
+
+    return AuditKey.load(_settings(database_url, data_dir).data_dir)
+
+
+@audit_app.command("verify")
+def audit_verify(database_url: DatabaseOption = None, data_dir: DataDirOption = None) -> None:
+    """Check every audit row against the chain; name each one changed, removed or inserted."""
+    from chartkeeper.privacy.audit import verify
+
+    problems = verify(_repo(database_url, data_dir).engine, _audit_key(database_url, data_dir))
+    if not problems:
+        out.print("[green]the audit trail is intact[/green]")
+        return
+    for problem in problems:
+        out.print(f"[red]{problem}[/red]")
+    raise typer.Exit(1)
+
+
+def _audit_table(title: str, rows: list[dict]) -> Table:
+    table = Table(title=title)
+    for column in ("when", "who", "role", "action", "outcome", "records", "from", "why", "detail"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        why = ("BREAK-THE-GLASS " if r["break_glass"] else "") + (r["purpose"] or "")
+        table.add_row(
+            r["recorded"][:19],
+            r["username"] or "",
+            r["role"] or "",
+            r["action"],
+            r["outcome"],
+            ", ".join(json.loads(r["resources"]))[:200],
+            r["source"] or "",
+            why,
+            r["detail"][:200],
+        )
+    return table
+
+
+@audit_app.command("patient")
+def audit_patient(
+    patient_id: Annotated[str, typer.Argument(help="The Patient resource id.")],
+    since: Annotated[
+        str | None, typer.Option(help="Only from this instant (e.g. 2026-01-01).")
+    ] = None,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Who accessed this patient's record, when and why (the patient's access report)."""
+    from chartkeeper.privacy.audit import entries
+
+    rows = entries(
+        _repo(database_url, data_dir).engine, patient=patient_id, since=since, limit=100_000
+    )
+    out.print(_audit_table(f"access to Patient/{patient_id}: {len(rows)} events", rows))
+
+
+@privacy_app.command("btg-report")
+def btg_report_command(
+    since: Annotated[
+        str | None, typer.Option(help="Only from this instant (e.g. 2026-01-01).")
+    ] = None,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Every break-the-glass grant and every access made under one."""
+    from chartkeeper.privacy.access import btg_report
+
+    rows = btg_report(_repo(database_url, data_dir).engine, since)
+    out.print(_audit_table(f"break-the-glass: {len(rows)} events", rows))
 
 
 @app.command("serve")

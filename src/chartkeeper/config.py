@@ -28,6 +28,15 @@ class Settings:
         metadata={"help": "How long a bearer token from /auth/token stays valid, in minutes."},
     )
 
+    idle_minutes: int = field(
+        default=15,
+        metadata={"help": "Sign a token off after this many minutes without a request."},
+    )
+    break_glass_minutes: int = field(
+        default=60,
+        metadata={"help": "How long a break-the-glass grant opens a patient's records."},
+    )
+
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         values: dict[str, object] = {}

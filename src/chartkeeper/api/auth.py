@@ -1,8 +1,10 @@
-"""Sign-in (OAuth2 password flow) and the dependency every protected route uses.
+"""Sign-in (OAuth2 password flow), the dependency every protected route uses, and the
+guarded store each request works through.
 
-`authorized(action)` is the one check: it resolves the bearer token to a user and asks
-the role policy whether the action is allowed on the resource type in the path. Later
-access-control work (sensitivity labels, break-the-glass, audit) extends this function.
+`authorized(action)` resolves the bearer token to a user (signing it off after
+inactivity) and asks the role policy; a refusal is audited. `store(request)` then gives
+the route a Repository guarded for that user: label filtering and an audit entry for every
+access happen inside the store, in the same transaction as the access.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from chartkeeper.errors import AuthenticationFailed
-from chartkeeper.privacy import policy, users
+from chartkeeper.errors import AuthenticationFailed, Forbidden
+from chartkeeper.privacy import audit, policy, users
+from chartkeeper.privacy.access import UserGuard
+from chartkeeper.store import Repository
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
 _bearer = HTTPBearer(auto_error=False)
@@ -28,12 +32,39 @@ class TokenResponse(BaseModel):
     role: str
 
 
+def _source(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _audit_alone(request: Request, entry: audit.AuditEntry) -> None:
+    audit.record_alone(request.app.state.repo.engine, request.app.state.audit_key, entry)
+
+
 @router.post("/token", response_model=TokenResponse, summary="Sign in and get a bearer token")
 def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenResponse:
     engine = request.app.state.repo.engine
-    user = users.authenticate(engine, form.username, form.password)
+    try:
+        user = users.authenticate(engine, form.username, form.password)
+    except AuthenticationFailed as exc:
+        _audit_alone(
+            request,
+            audit.AuditEntry(
+                action="login-failed",
+                outcome="failure",
+                username=form.username,
+                source=_source(request),
+                detail=str(exc),
+            ),
+        )
+        raise
     lifetime = timedelta(minutes=request.app.state.settings.token_minutes)
     issued = users.issue_token(engine, user, lifetime)
+    _audit_alone(
+        request,
+        audit.AuditEntry(
+            action="login", username=user.username, role=user.role, source=_source(request)
+        ),
+    )
     return TokenResponse(
         access_token=issued.token, expires_in=int(lifetime.total_seconds()), role=user.role
     )
@@ -45,7 +76,10 @@ def current_user(
 ) -> users.User:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationFailed("sign in first: send 'Authorization: Bearer <token>'")
-    return users.user_for_token(request.app.state.repo.engine, credentials.credentials)
+    idle = timedelta(minutes=request.app.state.settings.idle_minutes)
+    user = users.user_for_token(request.app.state.repo.engine, credentials.credentials, idle)
+    request.state.user = user
+    return user
 
 
 def authorized(action: str, scope: str = "type"):
@@ -53,20 +87,46 @@ def authorized(action: str, scope: str = "type"):
 
     scope "type": on the resource type in the path (`/fhir/Patient/…`);
     "system": on every type (system-wide history, export of everything);
-    "any": on at least one type; the route checks each resource itself (a transaction).
+    "any": on at least one type; the store checks each resource itself (a transaction).
     """
 
     def check(request: Request, user: Annotated[users.User, Depends(current_user)]) -> users.User:
-        if scope == "any":
-            policy.check_any(user, action)
-        elif scope == "system":
-            policy.check(user, action, policy.ALL)
-        else:
-            resource_type = request.path_params.get("resource_type") or _type_in_path(request)
-            policy.check(user, action, resource_type)
+        resource_type = request.path_params.get("resource_type") or _type_in_path(request)
+        try:
+            if scope == "any":
+                policy.check_any(user, action)
+            elif scope == "system":
+                policy.check(user, action, policy.ALL)
+            else:
+                policy.check(user, action, resource_type)
+        except Forbidden as exc:
+            _audit_alone(
+                request,
+                audit.AuditEntry(
+                    action=action,
+                    outcome="denied",
+                    username=user.username,
+                    role=user.role,
+                    source=_source(request),
+                    detail=f"{request.method} {request.url.path}: {exc}",
+                ),
+            )
+            raise
         return user
 
     return check
+
+
+def store(request: Request) -> Repository:
+    """The store as the signed-in user may see it; every access through it is audited."""
+    guard = UserGuard(
+        request.app.state.repo.engine,
+        request.app.state.audit_key,
+        request.state.user,
+        source=_source(request),
+        purpose=request.headers.get("X-Purpose-Of-Use", "TREAT"),
+    )
+    return request.app.state.repo.guarded(guard)
 
 
 def _type_in_path(request: Request) -> str:

@@ -26,7 +26,7 @@ from chartkeeper.interfaces.bundles import export_ndjson
 from chartkeeper.privacy import policy
 from chartkeeper.privacy.users import User
 
-from .auth import authorized
+from .auth import authorized, store
 from .outcomes import FHIRResponse
 
 router = APIRouter(prefix="/fhir", tags=["FHIR bulk data"], include_in_schema=False)
@@ -78,11 +78,11 @@ def _kick_off(request: Request, user: User, *, patient_compartment: bool) -> Res
     )
     job.folder = job.folder / job.id
     _jobs(request)[job.id] = job
-    repo = request.app.state.repo
+    repo = store(request)
 
     def run() -> None:
         try:
-            wanted = types or [t for t in _types(repo) if policy.allows(user, "export", t)]
+            wanted = types or [t for t in _types(request) if policy.allows(user, "export", t)]
 
             def tick() -> None:
                 job.exported += 1
@@ -99,8 +99,8 @@ def _kick_off(request: Request, user: User, *, patient_compartment: bool) -> Res
     return Response(status_code=202, headers={"Content-Location": status_url})
 
 
-def _types(repo) -> list[str]:
-    with repo.reading() as tx:
+def _types(request: Request) -> list[str]:
+    with request.app.state.repo.reading() as tx:  # which types exist: no patient data
         return tx.resource_types()
 
 

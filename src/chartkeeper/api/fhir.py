@@ -29,14 +29,14 @@ from chartkeeper.store.search import (
     revinclude_sources,
 )
 
-from .auth import authorized
+from .auth import authorized, store
 from .outcomes import FHIRResponse
 
 router = APIRouter(prefix="/fhir", tags=["FHIR"], include_in_schema=False)
 
 
 def _repo(request: Request) -> Repository:
-    return request.app.state.repo
+    return store(request)
 
 
 def _base(request: Request) -> str:
@@ -95,15 +95,12 @@ async def transaction(request: Request, user: Annotated[User, Depends(authorized
     def read(url: str) -> dict:
         path, _, query = url.partition("?")
         parts = path.strip("/").split("/")
-        policy.check(user, "search" if len(parts) == 1 else "read", parts[0])
         if len(parts) == 2:
             return repo.read(_known(parts[0]), parts[1])
         params = [tuple(p.split("=", 1)) for p in query.split("&") if "=" in p]
         return _searchset(request, repo, _known(parts[0]), params)  # type: ignore[arg-type]
 
-    result = process_bundle(
-        repo, bundle, authorize=lambda action, rtype: policy.check(user, action, rtype), read=read
-    )
+    result = process_bundle(repo, bundle, read=read)
     return FHIRResponse(result)
 
 

@@ -149,12 +149,17 @@ COMMON_PARAMS = _params(
     SearchParam("_lastUpdated", DATE, ("meta.lastUpdated",)),
 )
 
+# Indexed for every type: security labels drive access control (sensitive records), so they
+# must be searchable in SQL, not filtered after paging.
+INDEXED_FOR_ALL = _params(SearchParam("_security", TOKEN, ("meta.security",)))
+SECURITY = "_security"
+
 # Aliases people type for a parameter whose registry name is longer.
 ALIASES = {("Condition", "onset"): "onset-date"}
 
 
 def params_for(resource_type: str) -> dict[str, SearchParam]:
-    return SEARCH_PARAMS.get(resource_type, {})
+    return {**SEARCH_PARAMS.get(resource_type, {}), **INDEXED_FOR_ALL}
 
 
 def lookup(resource_type: str, name: str) -> SearchParam | None:

@@ -595,12 +595,26 @@ def export_ndjson(
     """Write `out/<Type>.ndjson` for every live resource: the stored JSON, byte for byte.
 
     A type with nothing to export gets no file. `since` and `patient_compartment` are the
-    Bulk Data `_since` and Patient-level export."""
+    Bulk Data `_since` and Patient-level export. For a guarded repository each type is
+    checked, labelled records the caller may not see are left out, and the export is
+    audited when it ends; the reading itself runs in a read-only snapshot so a long export
+    never holds the database's write lock.
+    """
+    guard = repo.guard
+    snapshot = Repository(repo.engine)
+    with snapshot.reading() as tx:
+        types = list(resource_types or tx.resource_types())
+    for rtype in types:
+        if guard:
+            guard.check("export", rtype)
+    hidden = guard.hidden_labels() if guard else None
     out.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
-    with repo.reading() as tx:
-        for rtype in resource_types or tx.resource_types():
-            contents = tx.iter_content(rtype, since=since, patient_compartment=patient_compartment)
+    with snapshot.reading() as tx:
+        for rtype in types:
+            contents = tx.iter_content(
+                rtype, since=since, patient_compartment=patient_compartment, hidden=hidden
+            )
             path = out / f"{rtype}.ndjson"
             with path.open("w", encoding="utf-8") as handle:
                 for content in contents:
@@ -610,4 +624,9 @@ def export_ndjson(
                         on_resource()
             if rtype not in counts:
                 path.unlink()
+    if guard:
+        with repo.transaction() as tx:
+            summary = ", ".join(f"{t} {n}" for t, n in sorted(counts.items())) or "nothing"
+            scope = "patient compartment" if patient_compartment else "all"
+            tx.note("export", detail=f"{scope}{' since ' + since if since else ''}: {summary}")
     return counts

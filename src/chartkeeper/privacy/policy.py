@@ -24,7 +24,13 @@ POLICY: dict[str, dict[str, set[str]]] = {
 }
 
 
+# Types that "every type" does not include: only these roles reach them at all.
+RESTRICTED_TYPES: dict[str, set[str]] = {"AuditEvent": {"auditor", "him", "admin"}}
+
+
 def allows(user: User, action: str, resource_type: str) -> bool:
+    if user.role not in RESTRICTED_TYPES.get(resource_type, {user.role}):
+        return False
     types = POLICY.get(user.role, {}).get(action, set())
     return ALL in types or resource_type in types
 
@@ -38,3 +44,38 @@ def check(user: User, action: str, resource_type: str) -> None:
 def check_any(user: User, action: str) -> None:
     if not POLICY.get(user.role, {}).get(action):
         raise Forbidden(f"role '{user.role}' may not {action} any resources")
+
+
+# --- sensitive records -------------------------------------------------------------------
+# Security labels from HL7 v3 ActCode (information sensitivity) and Confidentiality. A
+# resource carrying one is shown only to roles allowed that category, or under an active
+# break-the-glass grant for its patient. 42 CFR Part 2 (ETH) and psychotherapy notes
+# (PSYTHPN, 45 CFR 164.508(a)(2)) are the strictest: no role sees them by default.
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+SENSITIVE_LABELS: dict[tuple[str, str], str] = {
+    (ACT_CODE, "PSY"): "psychiatric",
+    (ACT_CODE, "PSYTHPN"): "psychotherapy notes",
+    (ACT_CODE, "ETH"): "substance use treatment (42 CFR Part 2)",
+    (ACT_CODE, "HIV"): "HIV/AIDS",
+    (ACT_CODE, "GDIS"): "genetic disease",
+    (ACT_CODE, "SDV"): "sexual and domestic violence",
+    (ACT_CODE, "STD"): "sexually transmitted disease",
+    (ACT_CODE, "SICKLE"): "sickle cell",
+    (CONFIDENTIALITY, "R"): "restricted",
+    (CONFIDENTIALITY, "V"): "very restricted",
+}
+_CLINICAL = {"PSY", "HIV", "GDIS", "SDV", "STD", "SICKLE", "R"}
+ROLE_LABELS: dict[str, set[str]] = {
+    "clinician": _CLINICAL,
+    "him": _CLINICAL,  # release of information and amendments need the whole legal record
+    "coder": {"HIV", "STD", "SICKLE", "GDIS"},  # these change codes and DRGs
+    "registrar": {"GDIS"},  # hereditary cancer syndromes
+    "auditor": set(),
+    "admin": set(),
+}
+
+
+def hidden_labels_for(role: str) -> frozenset[tuple[str, str]]:
+    allowed = ROLE_LABELS.get(role, set())
+    return frozenset(label for label in SENSITIVE_LABELS if label[1] not in allowed)

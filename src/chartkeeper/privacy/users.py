@@ -20,7 +20,19 @@ from chartkeeper.errors import AuthenticationFailed, BadRequest, Conflict
 from chartkeeper.store.schema import access_token, app_user
 
 ROLES = ("him", "coder", "registrar", "clinician", "auditor", "admin")
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12
+MAX_FAILED_SIGN_INS = 5  # then the account is locked for LOCKOUT
+LOCKOUT = timedelta(minutes=15)
+_COMMON = {
+    "password1234",
+    "123456789012",
+    "qwertyuiop12",
+    "letmein12345",
+    "welcome12345",
+    "chartkeeper1",
+    "administrator",
+    "passwordpassword",
+}
 _hasher = PasswordHasher()
 # Verified when the user is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a password of anyone's")
@@ -56,8 +68,7 @@ def add_user(engine: Engine, username: str, password: str, role: str) -> User:
         raise BadRequest(f"unknown role '{role}'; roles are {', '.join(ROLES)}")
     if not username or len(username) > 64:
         raise BadRequest("a username has 1 to 64 characters")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise BadRequest(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    check_password_strength(username, password)
     row = {
         "username": username,
         "password_hash": _hasher.hash(password),
@@ -73,17 +84,51 @@ def add_user(engine: Engine, username: str, password: str, role: str) -> User:
     return User(username, role)
 
 
+def check_password_strength(username: str, password: str) -> None:
+    """NIST SP 800-63B: length over composition rules, and no known-bad passwords."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadRequest(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    lowered = password.lower()
+    if lowered in _COMMON or len(set(password)) < 5 or username.lower() in lowered:
+        raise BadRequest("that password is too easy to guess (common, repetitive or your name)")
+
+
 def authenticate(engine: Engine, username: str, password: str) -> User:
-    """The user, if the password is right and the account active; else AuthenticationFailed."""
+    """The user, if the password is right, the account active and not locked.
+
+    Five failures in a row lock the account for 15 minutes (ONC 170.315(d)(1)); the lock is
+    checked before the password so a locked account cannot be probed.
+    """
+    now = _stamp(_now())
     with engine.connect() as conn:
         row = conn.execute(select(app_user).where(app_user.c.username == username)).first()
+    if row is not None and row.locked_until and row.locked_until > now:
+        raise AuthenticationFailed(
+            f"the account is locked until {row.locked_until[:19]}Z after repeated failed sign-ins"
+        )
     try:
         _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
-        row = None
-    if row is None or not row.active:
+        if row is not None:
+            _count_failure(engine, username, row.failed_sign_ins + 1)
+        raise AuthenticationFailed("wrong username or password") from None
+    if not row.active:
         raise AuthenticationFailed("wrong username or password")
+    if row.failed_sign_ins:
+        with engine.begin() as conn:
+            conn.execute(
+                update(app_user)
+                .where(app_user.c.username == username)
+                .values(failed_sign_ins=0, locked_until=None)
+            )
     return User(row.username, row.role)
+
+
+def _count_failure(engine: Engine, username: str, failures: int) -> None:
+    locked = _stamp(_now() + LOCKOUT) if failures >= MAX_FAILED_SIGN_INS else None
+    values = {"failed_sign_ins": 0 if locked else failures, "locked_until": locked}
+    with engine.begin() as conn:
+        conn.execute(update(app_user).where(app_user.c.username == username).values(**values))
 
 
 def issue_token(engine: Engine, user: User, lifetime: timedelta) -> IssuedToken:
@@ -99,16 +144,19 @@ def issue_token(engine: Engine, user: User, lifetime: timedelta) -> IssuedToken:
                     "issued": _stamp(issued),
                     "expires": _stamp(issued + lifetime),
                     "revoked": False,
+                    "last_used": _stamp(issued),
                 }
             ],
         )
     return IssuedToken(token, issued + lifetime, user)
 
 
-def user_for_token(engine: Engine, token: str) -> User:
+def user_for_token(engine: Engine, token: str, idle: timedelta | None = None) -> User:
+    """The token's user. `idle`: sign off a token unused for that long (automatic log-off,
+    45 CFR 164.312(a)(2)(iii)); each use restarts the clock."""
     t, u = access_token.c, app_user.c
     query = (
-        select(t.expires, t.revoked, u.username, u.role, u.active)
+        select(t.expires, t.revoked, t.issued, t.last_used, u.username, u.role, u.active)
         .join_from(access_token, app_user, t.username == u.username)
         .where(t.token_hash == _token_hash(token))
     )
@@ -116,8 +164,22 @@ def user_for_token(engine: Engine, token: str) -> User:
         row = conn.execute(query).first()
     if row is None or row.revoked or not row.active:
         raise AuthenticationFailed("the access token is not valid; sign in again")
-    if row.expires <= _stamp(_now()):
+    now = _now()
+    if row.expires <= _stamp(now):
         raise AuthenticationFailed("the access token has expired; sign in again")
+    last = row.last_used or row.issued
+    if idle is not None and last <= _stamp(now - idle):
+        raise AuthenticationFailed(
+            f"signed off after {int(idle.total_seconds() // 60)} minutes "
+            "without activity; sign in again"
+        )
+    if last <= _stamp(now - timedelta(seconds=30)):  # not a write on every request
+        with engine.begin() as conn:
+            conn.execute(
+                update(access_token)
+                .where(t.token_hash == _token_hash(token))
+                .values(last_used=_stamp(now))
+            )
     return User(row.username, row.role)
 
 

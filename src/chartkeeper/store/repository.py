@@ -24,14 +24,26 @@ import orjson
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from chartkeeper.errors import Conflict, Gone, InvalidResource, Issue, NotFound, VersionConflict
+from chartkeeper.errors import (
+    ChartkeeperError,
+    Conflict,
+    Forbidden,
+    Gone,
+    InvalidResource,
+    Issue,
+    NotFound,
+    VersionConflict,
+)
 from chartkeeper.fhir import search_params
 from chartkeeper.fhir.resource_types import RESOURCE_TYPES
 from chartkeeper.fhir.validation import validate
 from chartkeeper.store.dialect import bulk_insert, placeholder
 from chartkeeper.store.engine import WRITE
+from chartkeeper.store.guard import Guard, HiddenLabels
 from chartkeeper.store.schema import INDEX_TABLES, current, resource, resource_history
-from chartkeeper.store.search import SearchPage, search
+from chartkeeper.store.search import SearchPage, not_hidden, search
+
+ALL_TYPES = "*"  # a check that spans every resource type (system history)
 
 _CHUNK = 500  # keys per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
@@ -101,14 +113,38 @@ def _check_identity(res: dict) -> None:
 
 
 class Transaction:
-    """Reads and writes inside one database transaction (see Repository.transaction)."""
+    """Reads and writes inside one database transaction (see Repository.transaction).
 
-    def __init__(self, conn: Connection):
+    With a Guard, each operation is checked and audited in this same transaction.
+    """
+
+    def __init__(self, conn: Connection, guard: Guard | None = None):
         self.conn = conn
+        self.guard = guard
+
+    def _check(self, action: str, resource_type: str) -> None:
+        if self.guard:
+            self.guard.check(action, resource_type)
+
+    def _shown(self, action: str, res: dict) -> dict:
+        if self.guard:
+            if not self.guard.visible(res):
+                raise Forbidden(
+                    f"{res['resourceType']}/{res['id']} carries a sensitivity label your role "
+                    "may not see; break-the-glass can open it in an emergency"
+                )
+            self.guard.audit(self.conn, action, [res])
+        return res
+
+    def note(self, action: str, resources: Sequence[dict] = (), detail: str = "") -> None:
+        """Audit an access the caller made through this transaction (an export, a disclosure)."""
+        if self.guard:
+            self.guard.audit(self.conn, action, resources, detail)
 
     # --- reads -------------------------------------------------------------------------
 
     def read(self, resource_type: str, resource_id: str) -> dict:
+        self._check("read", resource_type)
         row = self.conn.execute(
             select(resource_history.c.content, resource.c.deleted, resource.c.version_id)
             .select_from(current)
@@ -118,9 +154,10 @@ class Transaction:
             raise NotFound(f"{resource_type}/{resource_id} is not in the store")
         if row.deleted:
             raise Gone(f"{resource_type}/{resource_id} was deleted (version {row.version_id})")
-        return orjson.loads(row.content)
+        return self._shown("read", orjson.loads(row.content))
 
     def vread(self, resource_type: str, resource_id: str, version_id: int) -> dict:
+        self._check("read", resource_type)
         row = self.conn.execute(
             select(resource_history.c.content).where(
                 resource_history.c.resource_type == resource_type,
@@ -132,7 +169,7 @@ class Transaction:
             raise NotFound(f"{resource_type}/{resource_id} has no version {version_id}")
         if row.content is None:
             raise Gone(f"version {version_id} of {resource_type}/{resource_id} is its deletion")
-        return orjson.loads(row.content)
+        return self._shown("vread", orjson.loads(row.content))
 
     def history(
         self,
@@ -145,6 +182,7 @@ class Transaction:
     ) -> list[dict]:
         """Versions newest first, as {resource_type, id, version_id, last_updated, method,
         resource}; `resource` is None for a deletion."""
+        self._check("read", resource_type or ALL_TYPES)
         h = resource_history.c
         query = select(h.resource_type, h.id, h.version_id, h.last_updated, h.method, h.content)
         if resource_type:
@@ -158,7 +196,7 @@ class Transaction:
             .limit(count)
             .offset(offset)
         )
-        return [
+        versions = [
             {
                 "resource_type": r.resource_type,
                 "id": r.id,
@@ -169,9 +207,22 @@ class Transaction:
             }
             for r in self.conn.execute(query)
         ]
+        if self.guard:
+            versions = [
+                v for v in versions if v["resource"] is None or self.guard.visible(v["resource"])
+            ]
+            shown = [v["resource"] for v in versions if v["resource"] is not None]
+            self.guard.audit(self.conn, "history", shown)
+        return versions
 
     def search(self, resource_type: str, params: Sequence[tuple[str, str]] = ()) -> SearchPage:
-        return search(self.conn, resource_type, params)
+        self._check("search", resource_type)
+        hidden = self.guard.hidden_labels() if self.guard else None
+        page = search(self.conn, resource_type, params, hidden=hidden)
+        if self.guard:
+            query = "&".join(f"{k}={v}" for k, v in params)
+            self.guard.audit(self.conn, "search", page.resources, f"{resource_type}?{query}")
+        return page
 
     def read_many(self, keys: Iterable[tuple[str, str]]) -> list[dict]:
         """The live resources among these keys, in a stable (type, id) order."""
@@ -193,6 +244,9 @@ class Transaction:
                     .order_by(resource.c.id)
                 )
                 found.extend(orjson.loads(c) for c in self.conn.execute(query).scalars())
+        if self.guard:  # what is included alongside a search or $everything: shown, so audited
+            found = [r for r in found if self.guard.visible(r)]
+            self.guard.audit(self.conn, "read", found)
         return found
 
     def resource_types(self) -> list[str]:
@@ -201,12 +255,18 @@ class Transaction:
         return sorted(self.conn.execute(query).scalars())
 
     def iter_content(
-        self, resource_type: str, *, since: str | None = None, patient_compartment: bool = False
+        self,
+        resource_type: str,
+        *,
+        since: str | None = None,
+        patient_compartment: bool = False,
+        hidden: HiddenLabels | None = None,
     ) -> Iterator[str]:
         """The stored JSON of every live resource of a type, by id, streamed.
 
         `since`: changed at or after this instant. `patient_compartment`: only patients
         and resources that refer to a patient (FHIR Bulk Data's Patient/$export).
+        `hidden`: labelled records to leave out, in SQL (see export_ndjson).
         """
         c = resource.c
         query = (
@@ -225,6 +285,8 @@ class Transaction:
                     )
                 )
             )
+        if hidden:
+            query = query.where(not_hidden(resource_type, hidden))
         query = query.order_by(c.id)
         yield from self.conn.execution_options(yield_per=1000).execute(query).scalars()
 
@@ -254,6 +316,7 @@ class Transaction:
         """
         for item in items:
             _check_identity(item.resource)
+            self._check("write", item.resource["resourceType"])
             if not validated:
                 validate(item.resource)
         stored = self._stored([(i.resource["resourceType"], i.resource["id"]) for i in items])
@@ -291,6 +354,14 @@ class Transaction:
         self._update_current(changed)
         bulk_insert(self.conn, resource_history, history_rows)
         self._reindex(reindex)
+        if self.guard:
+            for outcome in ("created", "updated", "unchanged"):
+                written = [r.resource for r in results if r.outcome == outcome]
+                if written:
+                    action = "create" if outcome == "created" else "update"
+                    self.guard.audit(
+                        self.conn, action, written, "" if outcome != "unchanged" else "no change"
+                    )
         return results
 
     def delete(
@@ -298,6 +369,7 @@ class Transaction:
     ) -> int | None:
         """Soft-delete: the resource reads as Gone, its history stays. Returns the
         deletion's version, or None when there was nothing live to delete."""
+        self._check("delete", resource_type)
         key = (resource_type, resource_id)
         old = self._stored([key]).get(key)
         if old is None or old.deleted:
@@ -333,6 +405,7 @@ class Transaction:
             ],
         )
         self._drop_index_rows([key])
+        self.note("delete", [{"resourceType": resource_type, "id": resource_id}])
         return version
 
     # --- internals ---------------------------------------------------------------------
@@ -428,20 +501,38 @@ class Transaction:
 
 
 class Repository:
-    """The store's front door: one per database, safe to share between threads."""
+    """The store's front door: one per database, safe to share between threads.
 
-    def __init__(self, engine: Engine):
+    `guarded(guard)` gives a view of the same store that checks and audits every access
+    for one caller; the API builds one per request.
+    """
+
+    def __init__(self, engine: Engine, guard: Guard | None = None):
         self.engine = engine
+        self.guard = guard
+
+    def guarded(self, guard: Guard) -> Repository:
+        return Repository(self.engine, guard)
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """One write transaction: everything in the block commits together or not at all."""
-        with self.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
-            yield Transaction(conn)
+        try:
+            with self.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+                yield Transaction(conn, self.guard)
+        except ChartkeeperError as exc:
+            if self.guard:
+                self.guard.failed(exc)
+            raise
 
     @contextmanager
     def reading(self) -> Iterator[Transaction]:
-        """A read-only snapshot for several reads that must agree with each other."""
+        """A snapshot for several reads that must agree. Guarded reads write their audit
+        entries, so for a guarded caller this is a write transaction."""
+        if self.guard:
+            with self.transaction() as tx:
+                yield tx
+            return
         with self.engine.connect() as conn, conn.begin():
             yield Transaction(conn)
 

@@ -123,6 +123,8 @@ app_user = Table(
     Column("role", String(32), nullable=False),
     Column("active", Boolean, nullable=False),
     Column("created", String(STAMP), nullable=False),
+    Column("failed_sign_ins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", String(STAMP)),
 )
 
 access_token = Table(
@@ -135,12 +137,14 @@ access_token = Table(
     Column("issued", String(STAMP), nullable=False),
     Column("expires", String(STAMP), nullable=False),
     Column("revoked", Boolean, nullable=False),
+    Column("last_used", String(STAMP)),  # for log-off after inactivity
 )
 Index("ix_access_token_user", access_token.c.username)
 
 # --- HL7 v2 message log (chartkeeper.interfaces.hl7v2.log): one row per accepted message,
-# written in the same transaction as its resources, so a re-sent control id is answered
-# with the same ACK and nothing is written twice.
+# written in the same transaction as its resources, so a re-sent message is answered with
+# the same ACK and nothing is written twice. The key is sender, control id AND content: a
+# control id re-used for a different message is a message of its own (migration 0004).
 
 hl7_message_log = Table(
     "hl7_message_log",
@@ -151,8 +155,130 @@ hl7_message_log = Table(
     Column("control_id", String(199), primary_key=True),
     Column("message_type", String(32), nullable=False),  # MSH-9.1^MSH-9.2, e.g. ADT^A01
     Column("received", String(STAMP), nullable=False),
-    Column("digest", String(32), nullable=False),  # of the message text: resend or reuse?
+    Column("digest", String(32), primary_key=True),  # of the content, separators normalised
     Column("ack_code", String(2), nullable=False),
     Column("ack_text", Text, nullable=False),
     Column("resources", Text, nullable=False),  # JSON list of "Type/id/_history/n" written
 )
+
+# --- audit trail (chartkeeper.privacy.audit): append-only, each row chained to the last by
+# an HMAC, so a changed, removed or inserted row is found by `chartkeeper audit verify`.
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("recorded", String(STAMP), nullable=False),
+    Column("username", String(64)),
+    Column("role", String(32)),
+    Column("action", String(32), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("resources", Text, nullable=False),  # JSON list of "Type/id"
+    Column("patients", Text, nullable=False),  # JSON list of patient ids concerned
+    Column("source", String(64)),  # the client's network address
+    Column("purpose", String(32)),  # purpose of use, HL7 v3 ActReason
+    Column("break_glass", Boolean, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+Index("ix_audit_log_recorded", audit_log.c.recorded)
+
+# One row: the last sequence number and hash, so removing rows from the end shows too.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+break_glass_grant = Table(
+    "break_glass_grant",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False),
+    Column("patient_id", String(ID), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("granted", String(STAMP), nullable=False),
+    Column("expires", String(STAMP), nullable=False),
+)
+Index("ix_break_glass_user", break_glass_grant.c.username, break_glass_grant.c.expires)
+
+# --- release of information and amendments (chartkeeper.privacy.disclosures, .amendments):
+# requests move through states, so these rows are updated, each transition stamped with
+# when and by whom. What a request names (requester, authorization, what is asked) is kept
+# as JSON: it is read whole, never searched by part. Disclosure records are append-only
+# in use; the accounting of disclosures (45 CFR 164.528) reads them by patient and date.
+
+roi_request = Table(
+    "roi_request",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("patient_id", String(ID), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # logged | validated | fulfilled | denied
+    Column("requester", Text, nullable=False),  # JSON: name, organization, address
+    Column("authorization", Text, nullable=False),  # JSON: reference, basis, dates, scope
+    Column("asked", Text, nullable=False),  # JSON scope: types, start, end, items
+    Column("logged", String(STAMP), nullable=False),
+    Column("logged_by", String(64), nullable=False),
+    Column("validated", String(STAMP)),
+    Column("validated_by", String(64)),
+    Column("fulfilled", String(STAMP)),
+    Column("fulfilled_by", String(64)),
+    Column("denied", String(STAMP)),
+    Column("denied_by", String(64)),
+    Column("denial_reason", Text),
+    Column("withheld", Text),  # JSON list of {ref, reason, sensitive}: the HIM worksheet
+    Column("packet", Text),  # path of the packet PDF in the data directory
+)
+Index("ix_roi_request_patient", roi_request.c.patient_id, roi_request.c.status)
+
+disclosure_record = Table(
+    "disclosure_record",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("request_id", Integer, nullable=False),
+    Column("patient_id", String(ID), nullable=False),
+    Column("disclosed", String(STAMP), nullable=False),
+    Column("recipient_name", Text, nullable=False),
+    Column("recipient_address", Text, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("resources", Text, nullable=False),  # JSON list of "Type/id/_history/n" disclosed
+    Column("disclosed_by", String(64), nullable=False),
+    Column("exemption", Text),  # the 164.528(a)(1) exemption that applies, NULL if none
+)
+Index("ix_disclosure_patient", disclosure_record.c.patient_id, disclosure_record.c.disclosed)
+
+amendment_request = Table(
+    "amendment_request",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("patient_id", String(ID), nullable=False),
+    Column("resource_type", String(TYPE), nullable=False),
+    Column("resource_id", String(ID), nullable=False),
+    Column("base_version", Integer, nullable=False),  # the version the patient asked about
+    Column("requested_change", Text, nullable=False),
+    Column("proposed", Text),  # JSON: the patient's proposed new version, if any
+    Column("requested_by", Text, nullable=False),
+    Column("received", String(STAMP), nullable=False),
+    Column("logged_by", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # requested | accepted | denied
+    Column("extended", String(STAMP)),
+    Column("extended_by", String(64)),
+    Column("extension_reason", Text),
+    Column("decided", String(STAMP)),
+    Column("decided_by", String(64)),
+    Column("new_version", Integer),
+    Column("provenance_id", String(ID)),
+    Column("denial_reason", Text),
+    Column("include_in_disclosures", Boolean, nullable=False),
+    Column("disagreement", Text),
+    Column("disagreement_received", String(STAMP)),
+    Column("rebuttal", Text),
+    Column("rebuttal_by", String(64)),
+)
+Index("ix_amendment_resource", amendment_request.c.resource_type, amendment_request.c.resource_id)
+Index("ix_amendment_patient", amendment_request.c.patient_id)

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from chartkeeper.errors import InvalidSearch
 from chartkeeper.fhir import search_params as sp
 from chartkeeper.fhir.references import parse_relative
+from chartkeeper.store.guard import HiddenLabels
 from chartkeeper.store.schema import INDEX_TABLES, current, resource, resource_history
 
 DEFAULT_COUNT = 50
@@ -69,8 +70,16 @@ class _Criterion:
     values: tuple[str, ...]
 
 
-def search(conn: Connection, resource_type: str, params: Sequence[tuple[str, str]]) -> SearchPage:
-    """Run a search. `params` are (name[:modifier], value) pairs as in a query string."""
+def search(
+    conn: Connection,
+    resource_type: str,
+    params: Sequence[tuple[str, str]],
+    *,
+    hidden: HiddenLabels | None = None,
+) -> SearchPage:
+    """Run a search. `params` are (name[:modifier], value) pairs as in a query string.
+    `hidden`: security labels to leave out, in the query itself so totals and pages
+    never count what the caller may not see."""
     count, offset, sort = DEFAULT_COUNT, 0, ""
     criteria: list[_Criterion] = []
     for raw_name, value in params:
@@ -89,12 +98,39 @@ def search(conn: Connection, resource_type: str, params: Sequence[tuple[str, str
     )
     for criterion in criteria:
         query = query.where(_condition(resource_type, criterion))
+    if hidden:
+        query = query.where(not_hidden(resource_type, hidden))
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = []
     if count:
         ordered = _order(query, resource_type, sort).limit(count).offset(offset)
         rows = [orjson.loads(r.content) for r in conn.execute(ordered)]
     return SearchPage(total=total, resources=rows, offset=offset, count=count)
+
+
+def not_hidden(resource_type: str, hidden: HiddenLabels) -> ColumnElement[bool]:
+    """Resources carrying none of the hidden labels, or belonging to an exempt patient."""
+    token = INDEX_TABLES[sp.TOKEN]
+    labelled = select(token.c.resource_id).where(
+        token.c.resource_type == resource_type,
+        token.c.param == sp.SECURITY,
+        or_(
+            *[and_(token.c.system == system, token.c.code == code) for system, code in hidden.codes]
+        ),
+    )
+    condition = resource.c.id.not_in(labelled)
+    if hidden.exempt_patients:
+        patients = sorted(hidden.exempt_patients)
+        if resource_type == "Patient":
+            return or_(condition, resource.c.id.in_(patients))
+        ref = INDEX_TABLES[sp.REFERENCE]
+        theirs = select(ref.c.resource_id).where(
+            ref.c.resource_type == resource_type,
+            ref.c.target_type == "Patient",
+            ref.c.target_id.in_(patients),
+        )
+        condition = or_(condition, resource.c.id.in_(theirs))
+    return condition
 
 
 def _non_negative(name: str, value: str) -> int:

@@ -1,14 +1,17 @@
 """HL7 v2 in: messages to FHIR resources in the store, each answered with an ACK.
 
 Supported: ADT^A01/A02/A03/A04/A05/A08/A11/A13 (Patient and Encounter), ADT^A28/A31
-(Patient), ADT^A40 (merge, through chartkeeper.quality.merge), ORU^R01 (DiagnosticReport
-and Observations), MDM^T02 (DocumentReference). Anything else is refused with AR.
+(Patient), ADT^A40 (merge, through chartkeeper.quality.merge), ADT^A45 (move a visit to
+another patient), ADT^A47 (change a patient's identifiers), ORU^R01 (DiagnosticReport and
+Observations), MDM^T01/T02 (DocumentReference), ORM^O01 (ServiceRequest), SIU^S12
+(Appointment), VXU^V04 (Immunization). Anything else is refused with AR.
 
 Modules: `parser` (wire syntax, located values), `errors` (located problems, table
-0357), `datatypes` and `coded` (v2 data types to FHIR data types),
-`patient`, `adt`, `results`, `observations`, `documents` (the mappers), `build` (collect,
-merge with what is stored, validate, write), `log` (control ids already processed), `ack`
-(the ACK message), `process` (one message, one transaction), `files` (file import).
+0357), `datatypes` and `coded` (v2 data types to FHIR data types), `patient`, `adt`,
+`moves`, `results`, `observations`, `documents`, `orders`, `scheduling`, `immunization`
+(the mappers), `build` (collect, merge with what is stored, validate, write), `log`
+(messages already processed), `ack` (the ACK message), `process` (one message, one
+transaction), `files` (file import).
 The MLLP listener is chartkeeper.interfaces.mllp.
 """
 

@@ -6,15 +6,15 @@ Event[EncounterStatus] map says: A01 admit and A02 transfer in-progress, A03 dis
 finished, A04 register and A05 pre-admit planned, A11 cancel admit cancelled, A13 cancel
 discharge in-progress again (the discharge time is removed). A08 updates patient and visit
 without changing the visit's status. A28/A31 (add/update person) touch the Patient only.
-A40 (merge patient, 3.3.40) hands each PID/MRG pair to quality.merge.merge_patients.
+A40 (merge patient), A45 (move visit) and A47 (change patient identifier list) correct
+who a record is; moves.py handles them.
 """
 
 from __future__ import annotations
 
+from chartkeeper.interfaces.hl7v2 import moves
 from chartkeeper.interfaces.hl7v2.build import Build
-from chartkeeper.interfaces.hl7v2.errors import REQUIRED_FIELD, SEGMENT_SEQUENCE, Location, error
-from chartkeeper.interfaces.hl7v2.parser import Segment
-from chartkeeper.interfaces.hl7v2.patient import patient_key, put_encounter, put_patient
+from chartkeeper.interfaces.hl7v2.patient import put_encounter, put_patient
 
 _VISIT_STATUS = {
     "A01": "in-progress",
@@ -26,13 +26,13 @@ _VISIT_STATUS = {
     "A13": "in-progress",
 }
 _PERSON_EVENTS = {"A28", "A31"}
-EVENTS = frozenset({*_VISIT_STATUS, "A08", *_PERSON_EVENTS, "A40"})
+EVENTS = frozenset({*_VISIT_STATUS, "A08", *_PERSON_EVENTS, *moves.EVENTS})
 
 
 def handle_adt(build: Build) -> None:
     event = build.message.event
-    if event == "A40":
-        _merge(build)
+    if event in moves.EVENTS:
+        moves.handle_move(build)
         return
     patient_id = put_patient(build, build.require("PID"))
     if event in _PERSON_EVENTS:
@@ -50,38 +50,3 @@ def handle_adt(build: Build) -> None:
         required=True,
         reopen=event == "A13",
     )
-
-
-def _pairs(build: Build) -> list[tuple[Segment, Segment]]:
-    """The PATIENT groups of ADT_A39 (A40 uses it): PID [PD1] MRG [PV1], repeating."""
-    pairs: list[tuple[Segment, Segment]] = []
-    pid: Segment | None = None
-    for segment in build.message.segments:
-        if segment.name == "PID":
-            pid = segment
-        elif segment.name == "MRG":
-            if pid is None:
-                raise error(segment.loc(), SEGMENT_SEQUENCE, "MRG without the PID it belongs to")
-            pairs.append((pid, segment))
-            pid = None
-    if not pairs:
-        build.require("PID")
-        raise error(Location("MRG"), SEGMENT_SEQUENCE, "ADT^A40 requires an MRG segment")
-    return pairs
-
-
-def _merge(build: Build) -> None:
-    for pid, mrg in _pairs(build):
-        survivor_id = put_patient(build, pid)
-        reps = [r for r in mrg.reps(1) if r.get(1)]
-        if not reps:
-            raise error(
-                mrg.loc(1), REQUIRED_FIELD, "MRG-1 prior patient identifier list is required"
-            )
-        source_id, identifiers = patient_key(reps, build.sender_system)
-        if source_id != survivor_id and not build.is_known("Patient", source_id):
-            # The sender knew the prior record even if we never saw it: keep it, linked, so
-            # a later message quoting the old number finds where it went.
-            source = {"resourceType": "Patient", "id": source_id, "identifier": identifiers}
-            build.put({**source, "active": True}, mrg.loc())
-        build.merge(source_id, survivor_id, mrg.loc(1))

@@ -2,7 +2,7 @@
 of HL7 table 0396 to FHIR system URIs.
 
 This module owns the mapping of codes: the well-known systems (LOINC, SNOMED CT, UCUM,
-ICD, CPT, CVX, NDC, RxNorm, DICOM) by the names v2 senders use for them, HL7 tables
+ICD, CPT, CVX, MVX, NDC, NCI Thesaurus, RxNorm, DICOM) by the names v2 senders use for them, HL7 tables
 (`HL70078`) to terminology.hl7.org's v2 code systems, and local names to systems we mint.
 """
 
@@ -32,6 +32,8 @@ _CODE_SYSTEMS = {
     "C4": "http://www.ama-assn.org/go/cpt",
     "CPT": "http://www.ama-assn.org/go/cpt",
     "CVX": "http://hl7.org/fhir/sid/cvx",
+    "MVX": "http://terminology.hl7.org/CodeSystem/MVX",
+    "NCIT": "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl",
     "NDC": "http://hl7.org/fhir/sid/ndc",
     "RXNORM": "http://www.nlm.nih.gov/research/umls/rxnorm",
     "DCM": "http://dicom.nema.org/resources/ontology/DCM",

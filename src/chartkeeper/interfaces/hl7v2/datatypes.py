@@ -2,8 +2,8 @@
 
 This module owns the value-level mapping: DTM to date/dateTime/instant, CX and EI to
 Identifier, HD to an identifier system, XPN to HumanName, XAD to Address, XTN to
-ContactPoint, CWE/CE to CodeableConcept, XCN to a logical Reference, NM to a number, and
-the deterministic resource ids derived from business identifiers. A value that cannot be
+ContactPoint, CWE/CE to CodeableConcept, XCN to a logical Reference, PL to words, NM to a
+number, and the deterministic resource ids derived from business identifiers. A value that cannot be
 converted raises Hl7Error (AE, table 0357 code 102) naming its Location.
 """
 
@@ -138,6 +138,7 @@ _ID_TYPES = set(
         "DR",
         "EI",
         "EN",
+        "FGN",
         "FILL",
         "GI",
         "GN",
@@ -153,6 +154,7 @@ _ID_TYPES = set(
         "NIIP",
         "NPI",
         "PEN",
+        "PGN",
         "PI",
         "PLAC",
         "PN",
@@ -325,6 +327,11 @@ def xtn_contact(xtn: Composite, default_use: str) -> dict | None:
     use = "mobile" if equipment == "CP" else _TELECOM_USE.get(xtn.get(2).upper(), default_use)
     contact["use"] = use
     return contact
+
+
+def pl_display(pl: Composite) -> str:
+    """PL (2A.53) as words: point of care (its first subcomponent), room, bed, facility."""
+    return ", ".join(p for p in (pl.sub(1).get(1), *map(pl.get, (2, 3, 4))) if p)
 
 
 def xcn_reference(xcn: Composite) -> dict | None:

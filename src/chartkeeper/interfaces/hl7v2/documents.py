@@ -1,22 +1,28 @@
-"""MDM^T02 (HL7 v2 chapter 9, medical records / information management) to
+"""MDM^T01 and MDM^T02 (HL7 v2 chapter 9, medical records / information management) to
 DocumentReference.
 
 This module owns clinical notes: TXA describes the document, the OBX segments carry it.
-Per the v2-to-FHIR TXA[DocumentReference] map: TXA-2 document type (table 0270), TXA-6
-origination time (date, attachment creation), TXA-4 activity time (context period),
-TXA-9 originator (author, else TXA-5 primary activity provider), TXA-10 authenticator
-(else TXA-22), TXA-12 unique document number (masterIdentifier, and the resource id, so a
-re-sent or replaced note updates one resource), TXA-17 completion status (table 0271, to
-docStatus), TXA-19 availability (table 0273, to status), TXA-25 title (description). The
-OBX text lines (TX, FT, ST) become one text/plain attachment with the line breaks kept;
-ED and RP values become further attachments.
+Per the v2-to-FHIR TXA[DocumentReference] map: TXA-2 document type (table 0270), TXA-3
+content presentation (table 0191, the attachment's content type), TXA-6 origination time
+(date, attachment creation), TXA-4 activity time (context period), TXA-9 originator
+(author, else TXA-5 primary activity provider), TXA-10 authenticator (else TXA-22), TXA-12
+unique document number (masterIdentifier, and the resource id, so a re-sent or replaced
+note updates one resource), TXA-17 completion status (table 0271, to docStatus), TXA-19
+availability (table 0273, to status), TXA-25 title (description). The OBX text lines (TX,
+FT, ST) become one text/plain attachment with the line breaks kept; ED and RP values
+become further attachments.
+
+T02 (original document notification and content) must carry OBX content. T01 (original
+document notification, 9.6.1) announces a document and may carry none: its attachment then
+has only a title and content type, and content already stored for the same document (a
+T02 that arrived first) is kept.
 """
 
 from __future__ import annotations
 
 import base64
 
-from chartkeeper.interfaces.hl7v2.build import Build
+from chartkeeper.interfaces.hl7v2.build import Build, overlay
 from chartkeeper.interfaces.hl7v2.coded import cwe_concept
 from chartkeeper.interfaces.hl7v2.datatypes import (
     ei_identifier,
@@ -30,7 +36,14 @@ from chartkeeper.interfaces.hl7v2.observations import attachment, text_lines
 from chartkeeper.interfaces.hl7v2.parser import Segment
 from chartkeeper.interfaces.hl7v2.patient import put_encounter, put_patient
 
-EVENTS = frozenset({"T02"})
+EVENTS = frozenset({"T01", "T02"})
+# Table 0191 document content presentation (TXA-3) -> MIME type, for the ones that have one.
+_PRESENTATION = {
+    "TX": "text/plain",
+    "TEXT": "text/plain",
+    "FT": "text/x-hl7-ft",
+    "AP": "application/octet-stream",
+}
 # Table 0271 document completion status -> composition-status (docStatus).
 _DOC_STATUS = {
     "AU": "final",
@@ -51,14 +64,43 @@ def handle_mdm(build: Build) -> None:
     encounter = put_encounter(build, pv1, patient_id, status=None, required=False) if pv1 else None
     txa = build.require("TXA")
     obx = [s for s in build.message.segments if s.name == "OBX" and s.line > txa.line]
-    if not obx:
+    announced = build.message.event == "T01"
+    if not obx and not announced:
         raise error(
             Location("OBX"), SEGMENT_SEQUENCE, "MDM^T02 carries the note in OBX; none found"
         )
     build.require_value(txa, 12, "unique document number")
     document = _document(build, txa, patient_id, encounter)
-    document["content"] = _content(build, txa, obx, document)
-    build.put(document, txa.loc())
+    if obx:
+        document["content"] = _content(build, txa, obx, document)
+        build.put(document, txa.loc())
+        return
+    document["content"] = [{"attachment": _announced(build, txa, document)}]
+    build.put(document, txa.loc(), merge=_keep_content)
+
+
+def _keep_content(old: dict | None, new: dict) -> dict:
+    # A notification without content must not erase the content a T02 already delivered.
+    merged = overlay(old, new)
+    if old is not None and old.get("content"):
+        merged["content"] = old["content"]
+    return merged
+
+
+def _announced(build: Build, txa: Segment, document: dict) -> dict:
+    """The attachment of a document announced without content: what it is, not what it
+    says."""
+    attachment: dict = {}
+    kind = _PRESENTATION.get(txa.get(3).upper())
+    if kind:
+        attachment["contentType"] = kind
+    title = document.get("description") or _display(document.get("type"))
+    if title:
+        attachment["title"] = title
+    creation = to_datetime(txa.get(6), txa.loc(6), build.tz)
+    if creation:
+        attachment["creation"] = creation
+    return attachment or {"contentType": "application/octet-stream"}
 
 
 def _document(build: Build, txa: Segment, patient_id: str, encounter: str | None) -> dict:

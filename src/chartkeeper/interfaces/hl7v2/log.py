@@ -1,11 +1,13 @@
-"""The HL7 v2 message log: which control ids were accepted, and what we answered.
+"""The HL7 v2 message log: which messages were accepted, and what we answered.
 
 HL7 v2 senders re-send a message when its ACK is lost (2.9.2, original mode), with the
-same MSH-10 control id, unique per sending application and facility. The log row is
-written in the same transaction as the message's resources, so "written" and "logged"
-cannot disagree: a control id found here is answered with the stored ACK and nothing is
-written again. A control id re-used for a different message (different digest) is refused
-instead of silently dropped.
+same MSH-10 control id, which is meant to be unique per sending application and facility.
+In practice senders re-use control ids for different messages (counters restart, test
+feeds copy headers), so a message is known by sender, control id AND a digest of its
+content. The same message again is answered with the stored ACK and nothing is written; a
+different message under a control id already seen is processed as the new message it is
+(process.py adds a warning to its ACK). The log row is written in the same transaction as
+the message's resources, so "written" and "logged" cannot disagree.
 """
 
 from __future__ import annotations
@@ -17,8 +19,16 @@ import orjson
 from sqlalchemy import insert, select
 
 from chartkeeper.fhir.search_params import utc_now
+from chartkeeper.interfaces.hl7v2.parser import Message
 from chartkeeper.store import Transaction
 from chartkeeper.store.schema import hl7_message_log
+
+# The delimiters HL7 recommends (2.5.4): the content digest is taken over the message
+# written with these, so a re-send through an engine that changed delimiters still matches.
+_STANDARD = {"field": "|", "component": "^", "repetition": "~", "escape": "\\"}
+_STANDARD_SUB, _STANDARD_TRUNCATION = "&", "#"
+# What a standard delimiter character that is plain data in the message becomes (2.7.1).
+_ESCAPES = {"|": "F", "^": "S", "~": "R", "\\": "E", "&": "T", "#": "P"}
 
 
 @dataclass(frozen=True)
@@ -31,21 +41,34 @@ class LoggedMessage:
     resources: list[str]
 
 
-def digest(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+def canonical(message: Message) -> str:
+    """The message as content: standard delimiters, CR segment ends (the parser already
+    made them CR), and no trailing empty fields or components, which carry nothing (2.5.3)."""
+    seps = message.seps
+    delimiters = {getattr(seps, name): std for name, std in _STANDARD.items()}
+    delimiters[seps.subcomponent] = _STANDARD_SUB
+    if seps.truncation:
+        delimiters[seps.truncation] = _STANDARD_TRUNCATION
+    table = {ord(d): std for d, std in delimiters.items()}
+    for char, code in _ESCAPES.items():
+        if char not in delimiters.values() or char in delimiters:
+            continue
+        table.setdefault(ord(char), f"\\{code}\\")  # data that looks like a delimiter
+    if all(d == std for d, std in delimiters.items()):
+        table = {}  # the usual case: the message is already canonical
+    lines = []
+    for line in message.text.split("\r"):
+        text = line.translate(table) if table else line
+        head, tail = (text[:9], text[9:]) if text.startswith("MSH") else ("", text)
+        lines.append(head + tail.rstrip("|^~&"))
+    return "\r".join(lines)
 
 
-def find(tx: Transaction, sender: tuple[str, str], control_id: str) -> LoggedMessage | None:
-    c = hl7_message_log.c
-    row = tx.conn.execute(
-        select(c.message_type, c.received, c.digest, c.ack_code, c.ack_text, c.resources).where(
-            c.sending_application == sender[0],
-            c.sending_facility == sender[1],
-            c.control_id == control_id,
-        )
-    ).first()
-    if row is None:
-        return None
+def digest(message: Message) -> str:
+    return hashlib.blake2b(canonical(message).encode(), digest_size=16).hexdigest()
+
+
+def _logged(row) -> LoggedMessage:
     return LoggedMessage(
         row.message_type,
         row.received,
@@ -54,6 +77,23 @@ def find(tx: Transaction, sender: tuple[str, str], control_id: str) -> LoggedMes
         row.ack_text,
         orjson.loads(row.resources),
     )
+
+
+def find(
+    tx: Transaction, sender: tuple[str, str], control_id: str, message_digest: str | None = None
+) -> LoggedMessage | None:
+    """The logged message with this control id and digest; with no digest, the first one
+    logged under the control id (for telling a sender its id was already used)."""
+    c = hl7_message_log.c
+    query = select(c.message_type, c.received, c.digest, c.ack_code, c.ack_text, c.resources).where(
+        c.sending_application == sender[0],
+        c.sending_facility == sender[1],
+        c.control_id == control_id,
+    )
+    if message_digest is not None:
+        query = query.where(c.digest == message_digest)
+    row = tx.conn.execute(query.order_by(c.received).limit(1)).first()
+    return None if row is None else _logged(row)
 
 
 def record(

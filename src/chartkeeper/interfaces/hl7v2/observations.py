@@ -1,8 +1,9 @@
 """OBX (HL7 v2 7.4.2) to Observation: the value by its type in OBX-2, units, reference
 range, abnormal flags and status, per the v2-to-FHIR OBX[Observation] segment map.
 
-This module owns one result value. It is shared by ORU (results.py); MDM reads the same
-OBX text lines through `text_lines` for its document body.
+This module owns one result value. It is shared by ORU (results.py) and ORM (orders.py);
+MDM reads the same OBX text lines through `text_lines` for its document body, and VXU
+(immunization.py) reads units through `quantity_unit`.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def observation(
     effective = to_datetime(obx.get(14), obx.loc(14), build.tz) or default_effective
     if effective:
         obs["effectiveDateTime"] = effective
-    unit = _unit(obx.rep(6))
+    unit = quantity_unit(obx.rep(6))
     obs.update(_value(build, obx, lines, unit))
     if obx.get(2).upper() in ("NM", "SN") and obx.get(7):
         obs["referenceRange"] = [_reference_range(obx.rep(7).text(), unit)]
@@ -146,8 +147,9 @@ def _value(build: Build, obx: Segment, lines: list[str], unit: dict) -> dict:
     return {"valueString": value.text()}
 
 
-def _unit(ce: Composite) -> dict:
-    """OBX-6 -> the unit part of a Quantity; a UCUM code only when OBX-6 says UCUM."""
+def quantity_unit(ce: Composite) -> dict:
+    """A units CE (OBX-6, RXA-7) -> the unit part of a Quantity; a UCUM code only when the
+    CE says UCUM."""
     code, text, system = ce.get(1), ce.get(2), ce.get(3).upper()
     quantity: dict = {}
     if text or code:

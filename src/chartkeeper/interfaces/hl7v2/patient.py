@@ -19,6 +19,7 @@ from chartkeeper.interfaces.hl7v2.coded import cwe_concept
 from chartkeeper.interfaces.hl7v2.datatypes import (
     V2,
     cx_identifier,
+    pl_display,
     resource_id,
     to_date,
     to_datetime,
@@ -51,7 +52,7 @@ def patient_key(reps: list[Composite], fallback_system: str | None) -> tuple[str
     return resource_id("Patient", main.get("system", ""), main["value"]), identifiers
 
 
-def _merge_patient(old: dict | None, new: dict) -> dict:
+def merge_patient(old: dict | None, new: dict) -> dict:
     # `active` and `link` belong to merge_patients; a new record starts active.
     return overlay(old, new) if old is not None else {**new, "active": True}
 
@@ -82,7 +83,7 @@ def put_patient(build: Build, pid: Segment) -> str:
     telecom = [xtn_contact(r, "home") for r in pid.reps(13)]
     _put_list(patient, "telecom", telecom + [xtn_contact(r, "work") for r in pid.reps(14)])
     _put_death(build, pid, patient)
-    build.put(patient, pid.loc(), merge=_merge_patient)
+    build.put(patient, pid.loc(), merge=merge_patient)
     return patient_id
 
 
@@ -106,7 +107,13 @@ def _put_list(resource: dict, key: str, items: list[dict | None]) -> None:
 # --- Encounter -------------------------------------------------------------------------
 
 
-def _merge_encounter(
+def visit_key(build: Build, visit: Composite) -> tuple[str, dict]:
+    """The Encounter id and Identifier for a visit number (CX: PV1-19, MRG-5)."""
+    identifier = cx_identifier(visit, build.sender_system, "VN")
+    return resource_id("Encounter", identifier.get("system", ""), identifier["value"]), identifier
+
+
+def merge_encounter(
     old: dict | None, new: dict, *, status: str | None, reopen: bool = False
 ) -> dict:
     merged = overlay(old, new, deep=("period", "hospitalization"))
@@ -140,8 +147,7 @@ def put_encounter(
     admit = to_datetime(pv1.get(44), pv1.loc(44), build.tz)
     identifier = None
     if visit.get(1):
-        identifier = cx_identifier(visit, build.sender_system, "VN")
-        encounter_id = resource_id("Encounter", identifier.get("system", ""), identifier["value"])
+        encounter_id, identifier = visit_key(build, visit)
     elif admit:
         # No visit number: the patient and the admit time identify the visit.
         encounter_id = resource_id("Encounter", f"Patient/{patient_id}", admit)
@@ -161,7 +167,7 @@ def put_encounter(
     if identifier:
         encounter["identifier"] = [identifier]
     _encounter_details(build, pv1, encounter, admit)
-    merge = partial(_merge_encounter, status=status, reopen=reopen)
+    merge = partial(merge_encounter, status=status, reopen=reopen)
     return build.put(encounter, pv1.loc(), merge=merge)
 
 
@@ -179,8 +185,7 @@ def _encounter_details(build: Build, pv1: Segment, encounter: dict, admit: str |
     ]
     if participants:
         encounter["participant"] = participants
-    location = pv1.rep(3)
-    place = ", ".join(p for p in (location.sub(1).get(1), *map(location.get, (2, 3, 4))) if p)
+    place = pl_display(pv1.rep(3))
     if place:
         encounter["location"] = [{"location": {"display": place}}]
     service = cwe_concept(pv1.rep(10), "0069")

@@ -2,12 +2,13 @@
 
 This module owns the order of the steps and their all-or-nothing property. The message is
 parsed; its header is checked the way HL7 v2 2.9.2 tells a receiver to (MSH-9 message type
-and event, MSH-11 processing id, MSH-12 version: any of these unacceptable is AR); its
-control id is looked up in the message log (a re-sent message gets its first ACK back and
-nothing is written); the mapper for its type builds the resources; they are validated and
-written, and the log row recorded, in ONE store transaction. Any problem on the way is an
-AE or AR with ERR segments naming where, and the transaction rolls back, so a refused
-message writes nothing at all.
+and event, MSH-11 processing id, MSH-12 version: any of these unacceptable is AR); the
+message log is asked whether this very message (sender, control id and content) was
+processed before, and if so its first ACK is returned and nothing is written; a control id
+re-used for different content is processed, with a warning in its ACK; the mapper for its
+type builds the resources; they are validated and written, and the log row recorded, in
+ONE store transaction. Any problem on the way is an AE or AR with ERR segments naming
+where, and the transaction rolls back, so a refused message writes nothing at all.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from collections.abc import Callable
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from chartkeeper.errors import VersionConflict
-from chartkeeper.interfaces.hl7v2 import adt, documents, log, results
+from chartkeeper.interfaces.hl7v2 import (
+    adt,
+    documents,
+    immunization,
+    log,
+    orders,
+    results,
+    scheduling,
+)
 from chartkeeper.interfaces.hl7v2.ack import Ack, build_ack
 from chartkeeper.interfaces.hl7v2.build import Build
 from chartkeeper.interfaces.hl7v2.errors import (
@@ -51,9 +60,13 @@ HANDLERS: dict[str, tuple[Callable[[Build], None], frozenset[str]]] = {
     "ADT": (adt.handle_adt, adt.EVENTS),
     "ORU": (results.handle_oru, results.EVENTS),
     "MDM": (documents.handle_mdm, documents.EVENTS),
+    "ORM": (orders.handle_orm, orders.EVENTS),
+    "SIU": (scheduling.handle_siu, scheduling.EVENTS),
+    "VXU": (immunization.handle_vxu, immunization.EVENTS),
 }
 SUPPORTED = {f"{kind}^{event}" for kind, (_, events) in HANDLERS.items() for event in events}
-# v2.3 to v2.8.2: the versions whose PID, PV1, OBR, OBX and TXA fields sit where we read them.
+# v2.3 to v2.8.2: the versions whose PID, PV1, MRG, ORC, OBR, OBX, TXA, RXA, SCH and AI*
+# fields sit where we read them.
 VERSIONS = frozenset(
     ["2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8", "2.8.1", "2.8.2"]
 )
@@ -126,12 +139,15 @@ def _process(repo: Repository, message: Message) -> Ack:
     check_header(message)
     sender, control_id = message.sender, message.control_id
     message_type = f"{message.type}^{message.event}"
-    message_digest = log.digest(message.text)
+    message_digest = log.digest(message)
     with repo.transaction() as tx:
-        logged = log.find(tx, sender, control_id)
+        logged = log.find(tx, sender, control_id, message_digest)
         if logged is not None:
-            return _repeat(message, logged, message_digest)
+            return _repeat(message, logged)
         build = Build(message, tx)
+        earlier = log.find(tx, sender, control_id)
+        if earlier is not None:
+            build.warnings.append(_reused(message, earlier))
         HANDLERS[message.type][0](build)
         written = build.write()
         ack_text = build_ack(message.msh, "AA", build.warnings)
@@ -142,17 +158,7 @@ def _process(repo: Repository, message: Message) -> Ack:
     )
 
 
-def _repeat(message: Message, logged: log.LoggedMessage, message_digest: str) -> Ack:
-    if logged.digest != message_digest:
-        # Resending is how senders recover lost ACKs; re-using an id for new content is
-        # a sender fault, and answering it with the old ACK would drop the new message.
-        app, facility = message.sender
-        text = (
-            f"control id {message.control_id!r} from {app or '(no MSH-3)'} / "
-            f"{facility or '(no MSH-4)'} was already used by a different "
-            f"{logged.message_type} message, received {logged.received}"
-        )
-        raise Hl7Error("AR", [Problem(message.msh.loc(10), DUPLICATE_KEY, text)], message.msh)
+def _repeat(message: Message, logged: log.LoggedMessage) -> Ack:
     logger.info("HL7 %s re-sent: answered from the message log", message.control_id)
     return Ack(
         logged.ack_code,
@@ -163,6 +169,20 @@ def _repeat(message: Message, logged: log.LoggedMessage, message_digest: str) ->
         True,
         tuple(logged.resources),
     )
+
+
+def _reused(message: Message, earlier: log.LoggedMessage) -> Problem:
+    """The warning for a control id that already named a different message. The message is
+    processed all the same: refusing it would make the sender drop it or loop re-sending,
+    and answering it as a resend would drop it silently (table 0357 205, severity W)."""
+    app, facility = message.sender
+    text = (
+        f"control id {message.control_id!r} from {app or '(no MSH-3)'} / "
+        f"{facility or '(no MSH-4)'} was already used for a different {earlier.message_type} "
+        f"message, received {earlier.received}; this message was processed as a new one, "
+        "and control ids should be unique per sender"
+    )
+    return Problem(message.msh.loc(10), DUPLICATE_KEY, text, "W")
 
 
 def _refused(exc: Hl7Error, message: Message | None) -> Ack:

@@ -1,0 +1,124 @@
+"""The audit trail as FHIR AuditEvent (read-only for everyone), and break-the-glass.
+
+AuditEvent is served from the audit log, not the resource store; there is no route that
+writes or deletes one, for any role: the trail cannot be silenced from the API.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+
+from chartkeeper.errors import BadRequest, NotFound
+from chartkeeper.privacy import audit
+from chartkeeper.privacy.access import break_glass
+from chartkeeper.privacy.users import User
+
+from .auth import _audit_alone, _source, authorized, store
+from .outcomes import FHIRResponse, error_response
+
+router = APIRouter(prefix="/fhir", tags=["audit"], include_in_schema=False)
+
+
+def _engine(request: Request):
+    return request.app.state.repo.engine
+
+
+@router.get("/AuditEvent")
+def audit_events(request: Request, user: Annotated[User, Depends(authorized("search"))]):
+    params = request.query_params
+    count = params.get("_count", "100")
+    offset = params.get("_offset", "0")
+    if not (count.isdigit() and offset.isdigit()):
+        raise BadRequest("_count and _offset must be whole numbers")
+    patient = params.get("patient", "").removeprefix("Patient/") or None
+    rows = audit.entries(
+        _engine(request),
+        patient=patient,
+        username=params.get("agent") or None,
+        action=params.get("subtype") or None,
+        since=params.get("date", "").removeprefix("ge") or None,
+        limit=min(int(count), 1000),
+        offset=int(offset),
+    )
+    _audit_alone(
+        request,
+        audit.AuditEntry(
+            action="search",
+            username=user.username,
+            role=user.role,
+            source=_source(request),
+            detail=f"AuditEvent?{request.url.query}",
+        ),
+    )
+    entries = [{"resource": audit.as_audit_event(r)} for r in rows]
+    return FHIRResponse(
+        {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
+    )
+
+
+@router.get("/AuditEvent/{seq}")
+def audit_event(request: Request, seq: str, user: Annotated[User, Depends(authorized("read"))]):
+    row = (
+        next((r for r in audit.entries(_engine(request), seq=int(seq))), None)
+        if seq.isdigit()
+        else None
+    )
+    if row is None:
+        raise NotFound(f"AuditEvent/{seq} is not in the audit trail")
+    _audit_alone(
+        request,
+        audit.AuditEntry(
+            action="read",
+            username=user.username,
+            role=user.role,
+            source=_source(request),
+            resources=(f"AuditEvent/{seq}",),
+        ),
+    )
+    return FHIRResponse(audit.as_audit_event(row))
+
+
+@router.api_route("/AuditEvent", methods=["POST"])
+@router.api_route("/AuditEvent/{seq}", methods=["PUT", "DELETE", "PATCH"])
+def audit_is_append_only(request: Request, _user: Annotated[User, Depends(authorized("read"))]):
+    return error_response(
+        405,
+        "not-supported",
+        "the audit trail is append-only: nobody can write, change or delete an AuditEvent",
+    )
+
+
+@router.post("/Patient/{patient_id}/$break-the-glass")
+async def open_in_emergency(
+    request: Request, patient_id: str, user: Annotated[User, Depends(authorized("read"))]
+):
+    """Body: {"reason": "..."} or a Parameters resource with a `reason` string."""
+    try:
+        body = orjson.loads(await request.body() or b"{}")
+    except orjson.JSONDecodeError:
+        raise BadRequest("the body is not JSON") from None
+    reason = body.get("reason") or next(
+        (p.get("valueString") for p in body.get("parameter", []) if p.get("name") == "reason"), ""
+    )
+    store(request).read("Patient", patient_id)  # the patient must exist (and this is audited)
+    expires = break_glass(
+        _engine(request),
+        request.app.state.audit_key,
+        user,
+        patient_id,
+        reason,
+        minutes=request.app.state.settings.break_glass_minutes,
+        source=_source(request),
+    )
+    return FHIRResponse(
+        {
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "patient", "valueReference": {"reference": f"Patient/{patient_id}"}},
+                {"name": "expires", "valueInstant": expires},
+            ],
+        }
+    )

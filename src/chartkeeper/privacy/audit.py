@@ -1,0 +1,283 @@
+"""The audit trail: who did what to which records, when, from where, why, with what result.
+
+Every row is chained to the one before by an HMAC over its content and the previous row's
+hash, keyed with a secret kept outside the database (`audit.key` in the data directory, or
+CHARTKEEPER_AUDIT_KEY). The database refuses updates and deletes (triggers); someone who
+gets around that still cannot forge a row without the key, and `verify` names every row
+that was changed, removed or inserted. The head row (last sequence and hash) shows rows
+cut from the end. Rows are written in the same transaction as the change they record.
+
+Exposed as FHIR AuditEvent (https://hl7.org/fhir/R4/auditevent.html) to auditors, and as
+the access report a patient may ask for (45 CFR 164.528 accounting; ONC 170.315(d)(2)).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from chartkeeper.fhir.search_params import utc_now
+from chartkeeper.store.schema import audit_head, audit_log
+
+GENESIS = "0" * 64
+# FHIR AuditEvent.action: C create, R read/view/print, U update, D delete, E execute.
+_FHIR_ACTION = {
+    "create": "C",
+    "update": "U",
+    "delete": "D",
+    "read": "R",
+    "vread": "R",
+    "history": "R",
+    "search": "E",
+    "everything": "R",
+    "export": "R",
+    "disclosure": "R",
+    "login": "E",
+    "login-failed": "E",
+    "break-glass": "E",
+    "logout": "E",
+    "amendment": "U",
+}
+_OUTCOME = {"success": "0", "failure": "4", "denied": "4", "error": "8"}
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    action: str
+    outcome: str = "success"
+    username: str | None = None
+    role: str | None = None
+    resources: tuple[str, ...] = ()
+    patients: tuple[str, ...] = ()
+    source: str | None = None
+    purpose: str | None = None
+    break_glass: bool = False
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    seq: int | None
+    problem: str
+
+    def __str__(self) -> str:
+        return f"row {self.seq}: {self.problem}" if self.seq is not None else self.problem
+
+
+@dataclass
+class AuditKey:
+    """The HMAC key: from the environment, else a file created on first use (mode 0600)."""
+
+    secret: bytes = field(repr=False)
+
+    @classmethod
+    def load(cls, data_dir: Path) -> AuditKey:
+        env = os.environ.get("CHARTKEEPER_AUDIT_KEY")
+        if env:
+            return cls(env.encode())
+        path = data_dir / "audit.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_hex(32))
+        return cls(path.read_text().strip().encode())
+
+
+_FIELDS = (
+    "seq",
+    "recorded",
+    "username",
+    "role",
+    "action",
+    "outcome",
+    "resources",
+    "patients",
+    "source",
+    "purpose",
+    "break_glass",
+    "detail",
+)
+
+
+def _digest(key: AuditKey, prev_hash: str, row: dict) -> str:
+    body = json.dumps([prev_hash, *(row[f] for f in _FIELDS)], separators=(",", ":"))
+    return hmac.new(key.secret, body.encode(), hashlib.sha256).hexdigest()
+
+
+def record(conn: Connection, key: AuditKey, entry: AuditEntry) -> int:
+    """Append one entry in the caller's transaction; returns its sequence number."""
+    head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
+    row = {
+        "seq": head.seq + 1,
+        "recorded": utc_now(),
+        "username": entry.username,
+        "role": entry.role,
+        "action": entry.action,
+        "outcome": entry.outcome,
+        "resources": json.dumps(sorted(set(entry.resources))),
+        "patients": json.dumps(sorted(set(entry.patients))),
+        "source": entry.source,
+        "purpose": entry.purpose,
+        "break_glass": bool(entry.break_glass),
+        "detail": entry.detail,
+    }
+    row["prev_hash"] = head.hash
+    row["hash"] = _digest(key, head.hash, row)
+    conn.execute(insert(audit_log), [row])
+    conn.execute(
+        update(audit_head).where(audit_head.c.id == 1).values(seq=row["seq"], hash=row["hash"])
+    )
+    return row["seq"]
+
+
+def record_alone(engine: Engine, key: AuditKey, entry: AuditEntry) -> int:
+    """Append in a transaction of its own: for refusals, whose own transaction rolled back."""
+    from chartkeeper.store.engine import WRITE
+
+    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+        return record(conn, key, entry)
+
+
+def verify(engine: Engine, key: AuditKey) -> list[AuditProblem]:
+    """Walk the chain; every row changed, missing or inserted, and a cut end, is named."""
+    problems: list[AuditProblem] = []
+    expected_seq, prev_hash = 1, GENESIS
+    with engine.connect() as conn:
+        rows = conn.execution_options(yield_per=1000).execute(
+            select(audit_log).order_by(audit_log.c.seq)
+        )
+        for row in rows.mappings():
+            seq = row["seq"]
+            if seq > expected_seq:
+                gap = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}-{seq - 1}"
+                problems.append(AuditProblem(None, f"rows {gap} are missing (deleted)"))
+            elif row["prev_hash"] != prev_hash:
+                problems.append(
+                    AuditProblem(
+                        seq,
+                        "does not follow the row before it (a row was "
+                        "inserted or removed before it)",
+                    )
+                )
+            if _digest(key, row["prev_hash"], dict(row)) != row["hash"]:
+                problems.append(
+                    AuditProblem(seq, "was altered: its content does not match its hash")
+                )
+            expected_seq, prev_hash = seq + 1, row["hash"]
+        head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).one()
+    if head.seq != expected_seq - 1 or head.hash != prev_hash:
+        problems.append(
+            AuditProblem(
+                None,
+                f"the log ends at row {expected_seq - 1} but its head "
+                f"says {head.seq}: rows were removed from the end or "
+                "appended without the head",
+            )
+        )
+    return problems
+
+
+def entries(
+    engine: Engine,
+    *,
+    patient: str | None = None,
+    username: str | None = None,
+    action: str | None = None,
+    since: str | None = None,
+    break_glass: bool | None = None,
+    seq: int | None = None,
+    limit: int = 1000,
+    offset: int = 0,
+) -> list[dict]:
+    """Audit rows, newest first, filtered by any of the arguments."""
+    query = select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit).offset(offset)
+    if seq is not None:
+        query = query.where(audit_log.c.seq == seq)
+    if patient:
+        query = query.where(audit_log.c.patients.like(f'%"{patient}"%'))
+    if username:
+        query = query.where(audit_log.c.username == username)
+    if action:
+        query = query.where(audit_log.c.action == action)
+    if since:
+        query = query.where(audit_log.c.recorded >= since)
+    if break_glass is not None:
+        query = query.where(audit_log.c.break_glass.is_(break_glass))
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def as_audit_event(row: dict) -> dict:
+    """One audit row as a FHIR R4 AuditEvent."""
+    event: dict = {
+        "resourceType": "AuditEvent",
+        "id": str(row["seq"]),
+        "type": {
+            "system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
+            "code": "rest",
+            "display": "RESTful Operation",
+        },
+        "subtype": [{"system": "urn:chartkeeper:audit-action", "code": row["action"]}],
+        "action": _FHIR_ACTION.get(row["action"], "E"),
+        "recorded": row["recorded"],
+        "outcome": _OUTCOME.get(row["outcome"], "4"),
+        "agent": [
+            {
+                "who": {
+                    "identifier": {
+                        "system": "urn:chartkeeper:user",
+                        "value": row["username"] or "anonymous",
+                    }
+                },
+                "requestor": True,
+            }
+        ],
+        "source": {"observer": {"display": "chartkeeper"}},
+    }
+    if row["detail"]:
+        event["outcomeDesc"] = row["detail"]
+    if row["role"]:
+        event["agent"][0]["role"] = [{"text": row["role"]}]
+    if row["source"]:
+        event["agent"][0]["network"] = {"address": row["source"], "type": "2"}
+    if row["purpose"]:
+        event["purposeOfEvent"] = [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+                        "code": row["purpose"],
+                    }
+                ]
+            }
+        ]
+    refs = json.loads(row["resources"])
+    if refs:
+        event["entity"] = [{"what": {"reference": ref}} for ref in refs]
+    if row["break_glass"]:
+        event.setdefault("purposeOfEvent", []).append(
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+                        "code": "ETREAT",
+                        "display": "Emergency Treatment (break-the-glass)",
+                    }
+                ]
+            }
+        )
+    return event
+
+
+def iter_rows(engine: Engine) -> Iterator[dict]:
+    with engine.connect() as conn:
+        for row in conn.execute(select(audit_log).order_by(audit_log.c.seq)).mappings():
+            yield dict(row)

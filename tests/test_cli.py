@@ -1,0 +1,48 @@
+"""The command line end to end: synth → import → export, exit codes and messages."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from chartkeeper.cli import app
+
+runner = CliRunner()
+
+
+def _run(tmp_path, *args: str):
+    return runner.invoke(app, [*args, "--data-dir", str(tmp_path / "data")], env={"COLUMNS": "300"})
+
+
+def test_synth_import_export_round_trip(tmp_path):
+    synth = runner.invoke(
+        app, ["synth", "--patients", "3", "--seed", "5", "--out", str(tmp_path / "b")]
+    )
+    assert synth.exit_code == 0, synth.output
+    first = _run(tmp_path, "import", str(tmp_path / "b"), "--workers", "0")
+    assert first.exit_code == 0, first.output
+    again = _run(tmp_path, "import", str(tmp_path / "b"), "--workers", "2")
+    assert again.exit_code == 0 and "unchanged" in again.output
+    exported = _run(tmp_path, "export", "--out", str(tmp_path / "x"))
+    assert exported.exit_code == 0, exported.output
+    patients = (tmp_path / "x" / "Patient.ndjson").read_text().splitlines()
+    assert len(patients) == 3 and json.loads(patients[0])["resourceType"] == "Patient"
+    verified = _run(tmp_path, "audit", "verify")
+    assert verified.exit_code == 0 and "intact" in verified.output
+
+
+def test_a_bad_bundle_ends_non_zero_with_where_and_why(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "good.json").write_text(json.dumps({"resourceType": "Patient", "id": "ok"}))
+    (tmp_path / "in" / "bad.json").write_text(
+        '{"resourceType": "Patient", "id": "no", "gender": 5}'
+    )
+    result = _run(tmp_path, "import", str(tmp_path / "in"), "--workers", "0")
+    assert result.exit_code == 1
+    assert "bad.json" in result.output and "Patient.gender" in result.output
+
+
+def test_missing_path_is_a_clear_error(tmp_path):
+    result = _run(tmp_path, "import", str(tmp_path / "nowhere"))
+    assert result.exit_code != 0
