@@ -160,22 +160,25 @@ def _audit_cli(
     record_alone(repo.engine, AuditKey.load(settings.data_dir), entry)
 
 
-def _print_import_summary(report) -> None:
-    table = Table(title="import")
-    for column in ("units", "failed", "created", "updated", "unchanged", "deleted"):
+def _counts_table(title: str, counts: dict[str, object]) -> Table:
+    table = Table(title=title)
+    for column in counts:
         table.add_column(column, justify="right")
-    table.add_row(
-        *(
-            str(v)
-            for v in (
-                report.units,
-                report.failed_units,
-                report.created,
-                report.updated,
-                report.unchanged,
-                report.deleted,
-            )
-        )
+    table.add_row(*(str(v) for v in counts.values()))
+    return table
+
+
+def _print_import_summary(report) -> None:
+    table = _counts_table(
+        "import",
+        {
+            "units": report.units,
+            "failed": report.failed_units,
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "deleted": report.deleted,
+        },
     )
     out.print(table)
     if report.errors:
@@ -315,22 +318,17 @@ def hl7_import(
     with _progress() as progress:
         task = progress.add_task("messages", total=None)
         report = import_files(repo, files, on_message=lambda _r: progress.advance(task))
-    table = Table(title="HL7 v2 import")
-    for column in ("files", "messages", "AA", "AE", "AR", "re-sent", "resources"):
-        table.add_column(column, justify="right")
-    table.add_row(
-        *(
-            str(v)
-            for v in (
-                report.files,
-                report.messages,
-                report.accepted,
-                report.errors,
-                report.rejected,
-                report.duplicates,
-                report.resources,
-            )
-        )
+    table = _counts_table(
+        "HL7 v2 import",
+        {
+            "files": report.files,
+            "messages": report.messages,
+            "AA": report.accepted,
+            "AE": report.errors,
+            "AR": report.rejected,
+            "re-sent": report.duplicates,
+            "resources": report.resources,
+        },
     )
     out.print(table)
     problems = [r for r in report.results if r.ack.code != "AA"]

@@ -98,13 +98,6 @@ class Forbidden(ChartkeeperError):
     http_status = 403
 
 
-class InvalidReference(ChartkeeperError):
-    """A reference that points at nothing in the bundle or the store."""
-
-    code = "invalid"
-    http_status = 422
-
-
 class InvalidSearch(ChartkeeperError):
     """A search parameter the store does not know, or a value it cannot parse."""
 

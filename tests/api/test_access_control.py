@@ -250,3 +250,11 @@ def test_weak_passwords_are_refused(repo, password):
 
     with pytest.raises(BadRequest):
         add_user(repo.engine, "newuser", password, "coder")
+
+
+def test_sign_out_ends_the_token_at_once(client, sign_in):
+    headers = sign_in("clinician")
+    assert client.post("/auth/logout", headers=headers).status_code == 204
+    assert client.get("/fhir/Patient?_count=1", headers=headers).status_code == 401
+    actions = [r["action"] for r in audit.entries(client.app.state.repo.engine, username="clinician")]
+    assert "logout" in actions and "login" in actions

@@ -70,6 +70,21 @@ def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()
     )
 
 
+@router.post("/logout", status_code=204, summary="Sign out: the token stops working at once")
+def logout(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    user = current_user(request, credentials)
+    users.revoke_token(request.app.state.repo.engine, credentials.credentials)
+    _audit_alone(
+        request,
+        audit.AuditEntry(
+            action="logout", username=user.username, role=user.role, source=_source(request)
+        ),
+    )
+
+
 def current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],

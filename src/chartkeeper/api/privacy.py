@@ -26,6 +26,16 @@ def _engine(request: Request):
     return request.app.state.repo.engine
 
 
+def _audit_access(request: Request, user: User, action: str, **what) -> None:
+    """Reading the audit trail is itself an access worth recording."""
+    _audit_alone(
+        request,
+        audit.AuditEntry(
+            action=action, username=user.username, role=user.role, source=_source(request), **what
+        ),
+    )
+
+
 @router.get("/AuditEvent")
 def audit_events(request: Request, user: Annotated[User, Depends(authorized("search"))]):
     params = request.query_params
@@ -43,16 +53,7 @@ def audit_events(request: Request, user: Annotated[User, Depends(authorized("sea
         limit=min(int(count), 1000),
         offset=int(offset),
     )
-    _audit_alone(
-        request,
-        audit.AuditEntry(
-            action="search",
-            username=user.username,
-            role=user.role,
-            source=_source(request),
-            detail=f"AuditEvent?{request.url.query}",
-        ),
-    )
+    _audit_access(request, user, "search", detail=f"AuditEvent?{request.url.query}")
     entries = [{"resource": audit.as_audit_event(r)} for r in rows]
     return FHIRResponse(
         {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
@@ -68,16 +69,7 @@ def audit_event(request: Request, seq: str, user: Annotated[User, Depends(author
     )
     if row is None:
         raise NotFound(f"AuditEvent/{seq} is not in the audit trail")
-    _audit_alone(
-        request,
-        audit.AuditEntry(
-            action="read",
-            username=user.username,
-            role=user.role,
-            source=_source(request),
-            resources=(f"AuditEvent/{seq}",),
-        ),
-    )
+    _audit_access(request, user, "read", resources=(f"AuditEvent/{seq}",))
     return FHIRResponse(audit.as_audit_event(row))
 
 

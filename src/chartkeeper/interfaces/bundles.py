@@ -66,10 +66,6 @@ class Unit:
     entry_errors: list[BundleError] = field(default_factory=list)  # batch entries refused
     reads: list[tuple[int, str]] = field(default_factory=list)  # GET entries: (index, url)
 
-    @property
-    def size(self) -> int:
-        return len(self.entries)
-
 
 @dataclass
 class ImportReport:

@@ -18,7 +18,6 @@ import hmac
 import json
 import os
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -275,9 +274,3 @@ def as_audit_event(row: dict) -> dict:
             }
         )
     return event
-
-
-def iter_rows(engine: Engine) -> Iterator[dict]:
-    with engine.connect() as conn:
-        for row in conn.execute(select(audit_log).order_by(audit_log.c.seq)).mappings():
-            yield dict(row)
