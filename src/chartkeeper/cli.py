@@ -202,7 +202,7 @@ def export_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Write every live resource as NDJSON, one file per resource type."""
-    from chartkeeper.interfaces.bundles import export_ndjson
+    from chartkeeper.interfaces.export import export_ndjson
 
     repo = _repo(database_url, data_dir)
     with _progress() as progress:

@@ -10,7 +10,8 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from chartkeeper.interfaces.bundles import export_ndjson, import_paths
+from chartkeeper.interfaces.bundles import import_paths
+from chartkeeper.interfaces.export import export_ndjson
 from chartkeeper.store.schema import INDEX_TABLES, resource, resource_history
 from support import shared_data
 

@@ -22,7 +22,7 @@ from fastapi.responses import FileResponse
 from chartkeeper.errors import BadRequest, Forbidden, Gone, NotFound
 from chartkeeper.fhir.resource_types import RESOURCE_TYPES
 from chartkeeper.fhir.search_params import parse_date_range, utc_now
-from chartkeeper.interfaces.bundles import export_ndjson
+from chartkeeper.interfaces.export import export_ndjson
 from chartkeeper.privacy import policy
 from chartkeeper.privacy.users import User
 
