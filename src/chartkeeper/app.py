@@ -5,9 +5,20 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from chartkeeper import __version__
-from chartkeeper.api import auth, bulk, capability, fhir, outcomes, privacy
+from chartkeeper.api import (
+    auth,
+    bulk,
+    capability,
+    coding,
+    deficiencies,
+    fhir,
+    outcomes,
+    privacy,
+    roi,
+)
 from chartkeeper.config import Settings
 from chartkeeper.privacy.audit import AuditKey
+from chartkeeper.quality.deficiencies import on_write as deficiency_check
 from chartkeeper.store import Repository, open_store
 
 
@@ -20,7 +31,8 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
         docs_url="/docs",
     )
     app.state.settings = settings
-    app.state.repo = repo or open_store(settings)
+    # Writes through the API re-evaluate chart deficiencies in the same transaction.
+    app.state.repo = (repo or open_store(settings)).with_write_hook(deficiency_check)
     app.state.export_jobs = {}
     app.state.audit_key = AuditKey.load(settings.data_dir)
     outcomes.install(app)
@@ -29,4 +41,7 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     app.include_router(bulk.router)  # before fhir: `$export` paths must not read as ids
     app.include_router(privacy.router)  # before fhir: AuditEvent is not in the store
     app.include_router(fhir.router)
+    app.include_router(roi.router)
+    app.include_router(deficiencies.router)
+    app.include_router(coding.router)
     return app

@@ -1,8 +1,9 @@
 """The demo data set `make run` loads: generated synthetic patients and a demo account.
 
 The repository ships no patient data, not even synthetic: the demo is generated on first
-use with a fixed seed, imported like any other bundles, and given a `demo` user whose
-random password is written (readable by the owner only) beside the database.
+use with a fixed seed, imported like any other bundles, scanned for chart deficiencies, and
+given a `demo` user whose random password is written (readable by the owner only) beside
+the database.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from chartkeeper.config import Settings
 from chartkeeper.errors import Conflict
 from chartkeeper.interfaces.bundles import ImportReport, import_paths
 from chartkeeper.privacy.users import add_user
+from chartkeeper.quality.deficiencies import scan
 from chartkeeper.store import open_store
 
 DEMO_USER = "demo"
@@ -51,6 +53,7 @@ def load_demo(
         [folder],
         on_unit=(lambda _report: on_progress("imported", 1)) if on_progress else None,
     )
+    scan(repo)  # so the deficiency worklist has the demo's documentation gaps on it
     credentials = settings.data_dir / "demo-credentials.txt"
     if credentials.exists():
         password = credentials.read_text().split(":", 1)[1].strip()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -44,6 +44,7 @@ from chartkeeper.store.schema import INDEX_TABLES, current, resource, resource_h
 from chartkeeper.store.search import SearchPage, not_hidden, search
 
 ALL_TYPES = "*"  # a check that spans every resource type (system history)
+WriteHook = Callable[["Transaction", list[dict]], None]
 
 _CHUNK = 500  # keys per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
@@ -118,9 +119,16 @@ class Transaction:
     With a Guard, each operation is checked and audited in this same transaction.
     """
 
-    def __init__(self, conn: Connection, guard: Guard | None = None):
+    def __init__(
+        self, conn: Connection, guard: Guard | None = None, on_write: WriteHook | None = None
+    ):
         self.conn = conn
         self.guard = guard
+        self.on_write = on_write
+
+    def _written(self, resources: list[dict]) -> None:
+        if self.on_write and resources:
+            self.on_write(self, resources)
 
     def _check(self, action: str, resource_type: str) -> None:
         if self.guard:
@@ -354,6 +362,7 @@ class Transaction:
         self._update_current(changed)
         bulk_insert(self.conn, resource_history, history_rows)
         self._reindex(reindex)
+        self._written([r.resource for r in results if r.outcome in ("created", "updated")])
         if self.guard:
             for outcome in ("created", "updated", "unchanged"):
                 written = [r.resource for r in results if r.outcome == outcome]
@@ -374,6 +383,8 @@ class Transaction:
         old = self._stored([key]).get(key)
         if old is None or old.deleted:
             return None
+        # The hook needs the content (whose chart it was), which a deletion no longer has.
+        before = Transaction(self.conn).read(*key) if self.on_write else None
         if if_match is not None and if_match != old.version_id:
             raise VersionConflict(
                 f"{resource_type}/{resource_id} is at version {old.version_id}, not {if_match}"
@@ -406,6 +417,8 @@ class Transaction:
         )
         self._drop_index_rows([key])
         self.note("delete", [{"resourceType": resource_type, "id": resource_id}])
+        if before is not None:
+            self._written([before])
         return version
 
     # --- internals ---------------------------------------------------------------------
@@ -507,19 +520,27 @@ class Repository:
     for one caller; the API builds one per request.
     """
 
-    def __init__(self, engine: Engine, guard: Guard | None = None):
+    def __init__(
+        self, engine: Engine, guard: Guard | None = None, on_write: WriteHook | None = None
+    ):
         self.engine = engine
         self.guard = guard
+        self.on_write = on_write
 
     def guarded(self, guard: Guard) -> Repository:
-        return Repository(self.engine, guard)
+        return Repository(self.engine, guard, self.on_write)
+
+    def with_write_hook(self, on_write: WriteHook) -> Repository:
+        """The same store, calling `on_write(tx, resources)` after each write in its
+        transaction (chart deficiencies re-evaluate this way; bulk import goes without)."""
+        return Repository(self.engine, self.guard, on_write)
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """One write transaction: everything in the block commits together or not at all."""
         try:
             with self.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
-                yield Transaction(conn, self.guard)
+                yield Transaction(conn, self.guard, self.on_write)
         except ChartkeeperError as exc:
             if self.guard:
                 self.guard.failed(exc)

@@ -282,3 +282,101 @@ amendment_request = Table(
 )
 Index("ix_amendment_resource", amendment_request.c.resource_type, amendment_request.c.resource_id)
 Index("ix_amendment_patient", amendment_request.c.patient_id)
+
+# --- chart deficiencies (chartkeeper.quality.deficiencies): what a record still lacks, found
+# by the rules in quality/rules/*.toml, assigned to the person the record names, closed by
+# itself when the record is fixed. `key` names the finding (rule and resource); `open_key`
+# is the same while the deficiency is open and NULL once closed, so a unique index allows
+# one open deficiency per finding even when two writers re-evaluate a chart at once.
+
+deficiency = Table(
+    "deficiency",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rule_id", String(64), nullable=False),
+    Column("rule_set", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("patient_id", String(ID), nullable=False),
+    Column("encounter_id", String(ID)),
+    Column("resource", String(TYPE + ID + 1), nullable=False),  # "Type/id" the rule examined
+    Column("responsible_role", String(32), nullable=False),  # attending | author | ... | him
+    Column("responsible", String(TYPE + ID + 1)),  # Practitioner reference from the record
+    Column("assignee", String(TYPE + ID + 1)),  # who works it; NULL: the HIM pool
+    Column("detail", Text, nullable=False),
+    Column("discharged", String(STAMP)),  # the encounter's end, for delinquency
+    Column("opened", String(STAMP), nullable=False),  # when the deadline passed
+    Column("detected", String(STAMP), nullable=False),  # when a scan or write first saw it
+    Column("status", String(8), nullable=False),  # open | closed
+    Column("closed", String(STAMP)),
+    Column("closed_reason", String(32)),  # fixed | fixed-late | rule-retired | removed
+    Column("key", String(255), nullable=False),
+    Column("open_key", String(255)),
+    Column("notes", Text, nullable=False),  # JSON list of {at, by, kind, text}
+)
+Index("ix_deficiency_patient", deficiency.c.patient_id, deficiency.c.status)
+Index("ix_deficiency_assignee", deficiency.c.assignee, deficiency.c.status)
+Index("ix_deficiency_key", deficiency.c.key)
+Index("ux_deficiency_open", deficiency.c.open_key, unique=True)
+
+# One row per evaluated chart: how many checks the rules made and how many failed, overall
+# and per responsible provider (JSON {"Practitioner/x": [checked, failed]}), for the
+# completeness scores.
+deficiency_chart = Table(
+    "deficiency_chart",
+    metadata,
+    Column("patient_id", String(ID), primary_key=True),
+    Column("checked", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("by_provider", Text, nullable=False),
+    Column("evaluated", String(STAMP), nullable=False),
+)
+
+# --- patient merges (chartkeeper.quality.merge, .unmerge): one row per merge. `changes`
+# lists every resource the merge wrote as [type, id, version before, version after], so an
+# unmerge restores exactly those versions and can tell what was changed since. An unmerge
+# stamps the row (it is refused when already stamped) and lists what it wrote the same way.
+
+patient_merge = Table(
+    "patient_merge",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", String(ID), nullable=False),  # the record merged away
+    Column("survivor_id", String(ID), nullable=False),
+    Column("merged", String(STAMP), nullable=False),
+    Column("merged_by", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("provenance_id", String(ID), nullable=False),
+    Column("changes", Text, nullable=False),  # JSON list of [type, id, before, after]
+    Column("unmerged", String(STAMP)),
+    Column("unmerged_by", String(64)),
+    Column("unmerge_reason", Text),
+    Column("unmerge_provenance_id", String(ID)),
+    Column("unmerge_changes", Text),  # JSON list of [type, id, before, after]
+)
+Index("ix_patient_merge_source", patient_merge.c.source_id)
+Index("ix_patient_merge_survivor", patient_merge.c.survivor_id)
+
+# --- master patient index review queue (chartkeeper.quality.mpi.queue): candidate duplicate
+# pairs that scored between the review and the auto-link thresholds, one row per pair
+# (`pair_key` is "a|b" with a < b, unique, so a rescan refreshes the open row instead of
+# queueing the pair twice). A decided row keeps its verdict: "not-a-match" rows are fed back
+# into later scans so the pair is never linked automatically.
+
+mpi_review = Table(
+    "mpi_review",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("pair_key", String(2 * (TYPE + ID + 1) + 1), nullable=False),
+    Column("a", String(TYPE + ID + 1), nullable=False),  # "Patient/<id>"
+    Column("b", String(TYPE + ID + 1), nullable=False),
+    Column("probability", Float, nullable=False),
+    Column("evidence", Text, nullable=False),  # JSON: levels and Bayes factors per field
+    Column("status", String(16), nullable=False),  # open | linked | not-a-match
+    Column("found", String(STAMP), nullable=False),  # first queued
+    Column("scanned", String(STAMP), nullable=False),  # last seen by a scan
+    Column("decided", String(STAMP)),
+    Column("reviewer", String(64)),
+    Column("note", Text),
+)
+Index("ux_mpi_review_pair", mpi_review.c.pair_key, unique=True)
+Index("ix_mpi_review_status", mpi_review.c.status, mpi_review.c.probability)

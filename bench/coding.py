@@ -1,0 +1,259 @@
+"""Coding benchmark. Part 1, the encoder: top-1/top-5 accuracy and queries per second.
+
+    python bench/coding.py                 # bundled FY2026 ICD-10-CM, data dir ./data
+    python bench/coding.py --data-dir /tmp/ck --misses
+
+The statements below are written the way clinicians write problem lists and assessments
+(abbreviations, eponyms, lay terms, inverted word order, misspellings), each with the
+ICD-10-CM FY2026 code a coder would assign from the statement alone (default 7th character
+"A" for injuries, unspecified side where none is given). They were written from clinical
+coding knowledge, separately from `chartkeeper.coding.lexicon`, and none is a lexicon entry.
+Each part is one function returning a dict; the last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+STATEMENTS: list[tuple[str, str]] = [
+    ("CHF exacerbation", "I50.9"),
+    ("acute on chronic systolic CHF", "I50.23"),
+    ("chronic diastolic heart failure", "I50.32"),
+    ("HFrEF", "I50.20"),
+    ("essential HTN", "I10"),
+    ("benign hypertension", "I10"),
+    ("hypertensive heart disease with heart failure", "I11.0"),
+    ("T2DM without complications", "E11.9"),
+    ("type 2 diabetes with hyperglycemia", "E11.65"),
+    ("DM2 w/ diabetic nephropathy", "E11.21"),
+    ("type 1 diabetic with ketoacidosis", "E10.10"),
+    ("type 2 DM with diabetic polyneuropathy", "E11.42"),
+    ("diabetes mellitus type II", "E11.9"),
+    ("COPD, unspecified", "J44.9"),
+    ("acute exacerbation of COPD", "J44.1"),
+    ("mild intermittent asthma", "J45.20"),
+    ("moderate persistent asthma with acute exacerbation", "J45.41"),
+    ("community acquired pneumonia", "J18.9"),
+    ("lobar pneumonia", "J18.1"),
+    ("acute bronchitis", "J20.9"),
+    ("acute sinusitis", "J01.90"),
+    ("strep pharyngitis", "J02.0"),
+    ("influenza with pneumonia", "J11.00"),
+    ("allergic rhinitis", "J30.9"),
+    ("paroxysmal afib", "I48.0"),
+    ("persistent atrial fibrillation", "I48.19"),
+    ("atrial flutter", "I48.92"),
+    ("NSTEMI, initial episode", "I21.4"),
+    ("acute inferior wall STEMI", "I21.19"),
+    ("remote myocardial infarction", "I25.2"),
+    ("CAD of native coronary artery", "I25.10"),
+    ("CAD with unstable angina", "I25.110"),
+    ("unstable angina", "I20.0"),
+    ("sinus bradycardia", "R00.1"),
+    ("supraventricular tachycardia", "I47.10"),
+    ("complete heart block", "I44.2"),
+    ("new LBBB on EKG", "I44.7"),
+    ("acute DVT of left femoral vein", "I82.412"),
+    ("acute pulmonary embolus", "I26.99"),
+    ("varicose veins of right leg", "I83.91"),
+    ("peripheral arterial disease of the legs", "I73.9"),
+    ("AAA without rupture", "I71.40"),
+    ("cardiomyopathy", "I42.9"),
+    ("aortic stenosis", "I35.0"),
+    ("mitral regurgitation", "I34.0"),
+    ("acute pericarditis", "I30.9"),
+    ("acute ischemic stroke", "I63.9"),
+    ("episode of TIA yesterday", "G45.9"),
+    ("hemorrhagic stroke", "I61.9"),
+    ("migraine without aura", "G43.009"),
+    ("tension-type headaches", "G44.209"),
+    ("epilepsy", "G40.909"),
+    ("Parkinson's disease", "G20.A1"),
+    ("Alzheimer's disease", "G30.9"),
+    ("Bell's palsy", "G51.0"),
+    ("carpal tunnel syndrome right wrist", "G56.01"),
+    ("sciatica, left side", "M54.32"),
+    ("low back pain", "M54.50"),
+    ("neck pain", "M54.2"),
+    ("OA of right knee", "M17.11"),
+    ("bilateral knee osteoarthritis", "M17.0"),
+    ("rheumatoid arthritis", "M06.9"),
+    ("gout", "M10.9"),
+    ("osteoporosis", "M81.0"),
+    ("lumbar disc herniation", "M51.26"),
+    ("rotator cuff tear right shoulder", "M75.101"),
+    ("plantar fasciitis", "M72.2"),
+    ("fibromyalgia", "M79.7"),
+    ("GERD with esophagitis", "K21.00"),
+    ("peptic ulcer disease", "K27.9"),
+    ("acute appendicitis", "K35.80"),
+    ("cholelithiasis", "K80.20"),
+    ("acute cholecystitis", "K81.0"),
+    ("acute pancreatitis", "K85.90"),
+    ("diverticulitis of colon", "K57.32"),
+    ("diverticulosis", "K57.90"),
+    ("IBS with diarrhea", "K58.0"),
+    ("Crohn's disease", "K50.90"),
+    ("ulcerative colitis", "K51.90"),
+    ("constipation", "K59.00"),
+    ("hemorrhoids", "K64.9"),
+    ("alcoholic cirrhosis", "K70.30"),
+    ("hepatic steatosis", "K76.0"),
+    ("inguinal hernia", "K40.90"),
+    ("umbilical hernia", "K42.9"),
+    ("GI bleed", "K92.2"),
+    ("acute cystitis", "N30.00"),
+    ("acute pyelonephritis", "N10"),
+    ("renal calculus", "N20.0"),
+    ("acute kidney injury", "N17.9"),
+    ("CKD stage 4", "N18.4"),
+    ("ESRD on dialysis", "N18.6"),
+    ("BPH with LUTS", "N40.1"),
+    ("erectile dysfunction", "N52.9"),
+    ("hydronephrosis", "N13.30"),
+    ("urinary incontinence", "R32"),
+    ("hematuria", "R31.9"),
+    ("hypothyroidism", "E03.9"),
+    ("hyperthyroidism", "E05.90"),
+    ("Hashimoto's disease", "E06.3"),
+    ("hyperlipidemia", "E78.5"),
+    ("pure hypercholesterolemia", "E78.00"),
+    ("obesity", "E66.9"),
+    ("class 3 obesity", "E66.813"),
+    ("vitamin D deficiency", "E55.9"),
+    ("B12 deficiency anemia", "D51.9"),
+    ("iron deficiency anemia", "D50.9"),
+    ("anemia", "D64.9"),
+    ("anemia in CKD", "D63.1"),
+    ("thrombocytopenia", "D69.6"),
+    ("hypokalemia", "E87.6"),
+    ("hyponatremia", "E87.1"),
+    ("hyperkalemia", "E87.5"),
+    ("hypoglycemia", "E16.2"),
+    ("prediabetes", "R73.03"),
+    ("dehydration", "E86.0"),
+    ("major depression, recurrent, moderate", "F33.1"),
+    ("MDD single episode", "F32.9"),
+    ("generalized anxiety disorder", "F41.1"),
+    ("panic disorder", "F41.0"),
+    ("bipolar disorder", "F31.9"),
+    ("schizophrenia", "F20.9"),
+    ("chronic PTSD", "F43.12"),
+    ("ADHD combined type", "F90.2"),
+    ("alcohol dependence, uncomplicated", "F10.20"),
+    ("nicotine dependence, cigarettes", "F17.210"),
+    ("insomnia", "G47.00"),
+    ("OSA on CPAP", "G47.33"),
+    ("cellulitis of left lower leg", "L03.116"),
+    ("abscess of right axilla", "L02.411"),
+    ("psoriasis", "L40.9"),
+    ("atopic dermatitis", "L20.9"),
+    ("contact dermatitis", "L25.9"),
+    ("acne", "L70.9"),
+    ("herpes zoster", "B02.9"),
+    ("stage 2 pressure ulcer of sacral region", "L89.152"),
+    ("urticaria", "L50.9"),
+    ("conjunctivitis", "H10.9"),
+    ("cataract", "H26.9"),
+    ("glaucoma", "H40.9"),
+    ("otitis media, right ear", "H66.91"),
+    ("impacted cerumen left ear", "H61.22"),
+    ("benign paroxysmal positional vertigo", "H81.10"),
+    ("fracture of left distal radius", "S52.502A"),
+    ("closed fracture of right hip", "S72.001A"),
+    ("right ankle sprain", "S93.401A"),
+    ("concussion without loss of consciousness", "S06.0X0A"),
+    ("laceration of scalp", "S01.01XA"),
+    ("sepsis", "A41.9"),
+    ("C diff colitis", "A04.72"),
+    ("HIV disease", "B20"),
+    ("chronic hepatitis C", "B18.2"),
+    ("COVID-19", "U07.1"),
+    ("left breast cancer", "C50.912"),
+    ("prostate cancer", "C61"),
+    ("lung cancer", "C34.90"),
+    ("colon cancer", "C18.9"),
+    ("history of breast cancer", "Z85.3"),
+    ("supervision of normal pregnancy, first trimester", "Z34.91"),
+    ("gestational diabetes, diet controlled", "O24.410"),
+    ("preeclampsia", "O14.90"),
+    ("physiologic neonatal jaundice", "P59.9"),
+    ("pleuritic chest pain", "R07.81"),
+    ("syncope", "R55"),
+    ("dyspnea", "R06.00"),
+    ("chronic cough", "R05.3"),
+    ("fever of unknown origin", "R50.9"),
+    ("nausea and vomiting", "R11.2"),
+    ("epigastric pain", "R10.13"),
+    ("dizziness", "R42"),
+    ("generalized weakness", "R53.1"),
+    ("dysuria", "R30.0"),
+    ("long term use of insulin", "Z79.4"),
+    ("long-term anticoagulant use", "Z79.01"),
+    ("status post CABG", "Z95.1"),
+    ("family history of colon cancer", "Z80.0"),
+    ("screening colonoscopy", "Z12.11"),
+    ("annual physical exam, adult", "Z00.00"),
+    ("well child check", "Z00.129"),
+    ("allergy to penicillin", "Z88.0"),
+    ("BMI 35", "Z68.35"),
+    ("congestive heart faliure", "I50.9"),
+    ("pnemonia", "J18.9"),
+    ("hypertenshion", "I10"),
+    ("artrial fibrillation", "I48.91"),
+    ("osteoarthritis of hips, bilateral", "M16.0"),
+    ("fracture, femoral neck, left", "S72.002A"),
+    ("failure, kidney, acute", "N17.9"),
+    ("urinary tract infections", "N39.0"),
+]
+
+
+def search_part(data_dir: Path, show_misses: bool = False) -> dict:
+    from chartkeeper.coding import codesets, search
+
+    cs = codesets.load(data_dir=data_dir)
+    bad = [(q, c) for q, c in STATEMENTS if not cs.is_billable(c)]
+    assert not bad, f"expected codes not billable in FY{cs.fy}: {bad}"
+    search.index_for(cs, data_dir)  # build/load once, outside the timing
+    top1 = top5 = 0
+    misses = []
+    start = time.perf_counter()
+    for query, code in STATEMENTS:
+        codes = [h.code for h in search.find(query, data_dir=data_dir, limit=5, with_notes=False)]
+        top1 += bool(codes) and codes[0] == code
+        top5 += code in codes
+        if codes[:1] != [code]:
+            misses.append((query, code, codes))
+    elapsed = time.perf_counter() - start
+    n = len(STATEMENTS)
+    if show_misses:
+        for query, code, codes in misses:
+            print(f"  miss {query!r}: want {code}, got {codes}")
+    result = {
+        "statements": n,
+        "top1": round(top1 / n, 3),
+        "top5": round(top5 / n, 3),
+        "queries_per_s": round(n / elapsed, 1),
+    }
+    print(
+        f"search: {n} statements, top-1 {result['top1']:.3f}, top-5 {result['top5']:.3f}, "
+        f"{result['queries_per_s']:.0f} queries/s"
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    parser.add_argument("--misses", action="store_true", help="print the statements missed")
+    args = parser.parse_args()
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    result = search_part(args.data_dir, args.misses)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

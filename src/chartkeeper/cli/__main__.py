@@ -1,0 +1,3 @@
+from chartkeeper.cli import main
+
+main()

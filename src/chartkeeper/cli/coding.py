@@ -1,0 +1,148 @@
+"""Coding and reimbursement: the encoder, code set releases, DRG grouping and claims."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import DatabaseOption, DataDirOption, _repo, _settings, app, console, out
+
+code_app = typer.Typer(help="The encoder: find codes from clinicians' words.", no_args_is_help=True)
+app.add_typer(code_app, name="code")
+codes_app = typer.Typer(
+    help="Code set releases (ICD-10-CM, ICD-10-PCS, HCPCS).", no_args_is_help=True
+)
+app.add_typer(codes_app, name="codes")
+
+
+def _fy(value: str | None):
+    from datetime import date
+
+    if not value:
+        return None
+    return int(value) if value.isdigit() else date.fromisoformat(value)
+
+
+@code_app.command("find")
+def code_find(
+    query: Annotated[str | None, typer.Argument(help="What the clinician wrote.")] = None,
+    fy: Annotated[str | None, typer.Option(help="Fiscal year, or the date of service.")] = None,
+    limit: Annotated[int, typer.Option(help="How many codes.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+    batch: Annotated[
+        Path | None, typer.Option(help="One statement a line; JSON lines out.")
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Rank billable ICD-10-CM codes for a diagnostic statement, with notes and prompts."""
+    from rich.table import Table
+
+    from chartkeeper.coding import search
+
+    folder = _settings(None, data_dir).data_dir
+    if batch:
+        with batch.open() as lines:
+            for line in search.batch(lines, fy=_fy(fy), limit=limit, data_dir=folder):
+                print(line)
+        return
+    if not query:
+        raise typer.BadParameter("give a statement, or --batch FILE")
+    hits = search.find(query, fy=_fy(fy), limit=limit, data_dir=folder)
+    if as_json:
+        print(json.dumps([h.to_json() for h in hits]))
+        return
+    table = Table(title=f"codes for “{query}”")
+    for column in ("code", "description", "score", "still needed", "notes"):
+        table.add_column(column, overflow="fold")
+    for h in hits:
+        prompts = "; ".join(p.question for p in h.prompts)
+        notes = "; ".join(f"{n.kind}: {n.text}" for n in h.notes[:3])
+        table.add_row(h.code, h.display, f"{h.score:.2f}", prompts, notes)
+    out.print(table)
+
+
+@codes_app.command("import")
+def codes_import(
+    files: Annotated[list[Path], typer.Argument(help="CMS release files (XML, text, or .zip).")],
+    year: Annotated[
+        int | None, typer.Option(help="Fiscal year, when the file does not say.")
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Load CMS's official code set files for a year, so that year's dates use them."""
+    from rich.table import Table
+
+    from chartkeeper.coding.cms_files import import_releases
+
+    infos = import_releases(files, _settings(None, data_dir).data_dir, year=year)
+    table = Table(title="code sets imported")
+    for column in ("system", "year", "codes", "billable", "stored at"):
+        table.add_column(column)
+    for info in infos:
+        table.add_row(
+            info.system, str(info.fy), str(info.codes), str(info.billable), str(info.path)
+        )
+    out.print(table)
+
+
+@app.command("drg")
+def drg_command(
+    encounter_id: Annotated[str, typer.Argument(help="An inpatient Encounter id.")],
+    weights: Annotated[
+        Path | None, typer.Option(help="CMS IPPS Table 5 (CSV) for weights.")
+    ] = None,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Group a coded inpatient stay to its MS-DRG, and say why."""
+    from chartkeeper.coding.drg import group_encounter, load_relative_weights
+
+    table = load_relative_weights(weights) if weights else None
+    result = group_encounter(_repo(database_url, data_dir), encounter_id, weights=table)
+    out.print(result.explain())
+
+
+@app.command("claim")
+def claim_command(
+    encounter_id: Annotated[str, typer.Argument(help="A coded Encounter id.")],
+    kind: Annotated[
+        str, typer.Option(help="institutional (837I) or professional (837P).")
+    ] = "institutional",
+    coverage: Annotated[str | None, typer.Option(help="The Coverage id to bill.")] = None,
+    output: Annotated[Path | None, typer.Option("--out", help="Write the 837 here.")] = None,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Build an X12 837 claim (and a FHIR Claim); missing data gives claim edits, no file."""
+    from chartkeeper.interfaces.x12 import build_claim
+
+    built = build_claim(
+        _repo(database_url, data_dir), encounter_id, kind=kind, coverage_id=coverage
+    )
+    if built.edits:
+        for edit in built.edits:
+            console.print(f"[red]claim edit:[/red] {edit}")
+        raise typer.Exit(1)
+    if output:
+        output.write_text(built.x12_text)
+        out.print(f"837 written to {output}")
+    else:
+        out.print(built.x12_text)
+
+
+@app.command("x12-validate")
+def x12_validate_command(
+    file: Annotated[Path, typer.Argument(help="An X12 file to check with pyx12.")],
+) -> None:
+    """Validate an X12 005010 file; list every error pyx12 finds."""
+    from chartkeeper.interfaces.x12 import validate_x12
+
+    errors = validate_x12(file.read_text())
+    for error in errors:
+        console.print(f"[red]{error}[/red]")
+    if errors:
+        raise typer.Exit(1)
+    out.print("valid")

@@ -1,0 +1,233 @@
+"""Confidentiality: the audit trail, break-the-glass reports, release of information."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from .common import (
+    DatabaseOption,
+    DataDirOption,
+    _audit_key,
+    _repo,
+    _settings,
+    app,
+    out,
+)
+
+audit_app = typer.Typer(help="The audit trail: verify it, report on it.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+privacy_app = typer.Typer(help="Privacy officer's reports.", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
+roi_app = typer.Typer(
+    help="Release of information and the accounting of disclosures.", no_args_is_help=True
+)
+app.add_typer(roi_app, name="roi")
+
+
+@audit_app.command("verify")
+def audit_verify(database_url: DatabaseOption = None, data_dir: DataDirOption = None) -> None:
+    """Check every audit row against the chain; name each one changed, removed or inserted."""
+    from chartkeeper.privacy.audit import verify
+
+    problems = verify(_repo(database_url, data_dir).engine, _audit_key(database_url, data_dir))
+    if not problems:
+        out.print("[green]the audit trail is intact[/green]")
+        return
+    for problem in problems:
+        out.print(f"[red]{problem}[/red]")
+    raise typer.Exit(1)
+
+
+def _audit_table(title: str, rows: list[dict]) -> Table:
+    table = Table(title=title)
+    for column in ("when", "who", "role", "action", "outcome", "records", "from", "why", "detail"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        why = ("BREAK-THE-GLASS " if r["break_glass"] else "") + (r["purpose"] or "")
+        table.add_row(
+            r["recorded"][:19],
+            r["username"] or "",
+            r["role"] or "",
+            r["action"],
+            r["outcome"],
+            ", ".join(json.loads(r["resources"]))[:200],
+            r["source"] or "",
+            why,
+            r["detail"][:200],
+        )
+    return table
+
+
+@audit_app.command("patient")
+def audit_patient(
+    patient_id: Annotated[str, typer.Argument(help="The Patient resource id.")],
+    since: Annotated[
+        str | None, typer.Option(help="Only from this instant (e.g. 2026-01-01).")
+    ] = None,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Who accessed this patient's record, when and why (the patient's access report)."""
+    from chartkeeper.privacy.audit import entries
+
+    rows = entries(
+        _repo(database_url, data_dir).engine, patient=patient_id, since=since, limit=100_000
+    )
+    out.print(_audit_table(f"access to Patient/{patient_id}: {len(rows)} events", rows))
+
+
+@privacy_app.command("btg-report")
+def btg_report_command(
+    since: Annotated[
+        str | None, typer.Option(help="Only from this instant (e.g. 2026-01-01).")
+    ] = None,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Every break-the-glass grant and every access made under one."""
+    from chartkeeper.privacy.access import btg_report
+
+    rows = btg_report(_repo(database_url, data_dir).engine, since)
+    out.print(_audit_table(f"break-the-glass: {len(rows)} events", rows))
+
+
+def _him_repo(database_url: str | None, data_dir: Path | None, purpose: str | None = None):
+    """The store as the HIM clerk at this machine: ROI work is checked and audited like the
+    API's (the CLI user signs as `cli:<login>` with the him role)."""
+    import getpass
+
+    from chartkeeper.privacy.access import UserGuard
+    from chartkeeper.privacy.users import User
+
+    repo = _repo(database_url, data_dir)
+    user = User(f"cli:{getpass.getuser()}", "him")
+    guard = UserGuard(
+        repo.engine, _audit_key(database_url, data_dir), user, source="localhost", purpose=purpose
+    )
+    return repo.guarded(guard), user.username
+
+
+@roi_app.command("accounting")
+def roi_accounting(
+    patient_id: Annotated[str, typer.Argument(help="The Patient resource id.")],
+    as_of: Annotated[
+        str | None, typer.Option(help="End of the six-year window (YYYY-MM-DD).")
+    ] = None,
+    all_disclosures: Annotated[
+        bool, typer.Option("--all", help="Include disclosures 164.528(a)(1) exempts.")
+    ] = False,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """The accounting of disclosures a patient may ask for: six years, 45 CFR 164.528."""
+    from datetime import datetime
+
+    from chartkeeper.privacy.disclosures import accounting
+
+    when = datetime.fromisoformat(as_of) if as_of else None
+    records = accounting(
+        _repo(database_url, data_dir).engine, patient_id, as_of=when, include_exempt=all_disclosures
+    )
+    table = Table(title=f"disclosures of Patient/{patient_id}'s records: {len(records)}")
+    for column in (
+        "date",
+        "recipient",
+        "address",
+        "what",
+        "purpose",
+        *(["exempt"] * all_disclosures),
+    ):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        row = [r.disclosed[:10], r.recipient_name, r.recipient_address, r.description, r.purpose]
+        table.add_row(*row, *([r.exemption or ""] * all_disclosures))
+    out.print(table)
+
+
+@roi_app.command("list")
+def roi_list(
+    patient: Annotated[str | None, typer.Option(help="Only this patient's requests.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="logged, validated, fulfilled or denied.")
+    ] = None,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Release-of-information requests, the worklist of the ROI desk."""
+    from chartkeeper.privacy.disclosures import list_requests
+
+    requests = list_requests(
+        _repo(database_url, data_dir).engine, patient_id=patient, status=status
+    )
+    table = Table(title=f"ROI requests: {len(requests)}")
+    for column in ("id", "patient", "requester", "purpose", "status"):
+        table.add_column(column, overflow="fold")
+    for r in requests:
+        table.add_row(str(r.id), r.patient_id, r.requester.name, r.purpose, r.status)
+    out.print(table)
+
+
+@roi_app.command("log")
+def roi_log(
+    spec: Annotated[
+        Path, typer.Argument(help="The request as JSON (see /docs, POST /roi/requests).")
+    ],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Log a request for release of information."""
+    from chartkeeper.privacy.disclosures import log_request
+
+    repo, by = _him_repo(database_url, data_dir)
+    request = log_request(repo, json.loads(spec.read_text()), by=by)
+    out.print(f"logged request {request.id} for Patient/{request.patient_id}")
+
+
+@roi_app.command("validate")
+def roi_validate(
+    request_id: Annotated[int, typer.Argument(help="The request id.")],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Check a request against its authorization (dates, scope, sensitive categories)."""
+    from chartkeeper.privacy.disclosures import validate_request
+
+    repo, by = _him_repo(database_url, data_dir)
+    out.print(f"request {validate_request(repo, request_id, by=by).id} is validated")
+
+
+@roi_app.command("deny")
+def roi_deny(
+    request_id: Annotated[int, typer.Argument(help="The request id.")],
+    reason: Annotated[str, typer.Option(help="Why; kept with the request.")],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Deny a request, keeping the reason."""
+    from chartkeeper.privacy.disclosures import deny_request
+
+    repo, by = _him_repo(database_url, data_dir)
+    out.print(f"request {deny_request(repo, request_id, reason=reason, by=by).id} is denied")
+
+
+@roi_app.command("fulfil")
+def roi_fulfil(
+    request_id: Annotated[int, typer.Argument(help="The request id.")],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Make the disclosure: the packet (FHIR Bundle and PDF) and its record in the accounting."""
+    from chartkeeper.privacy.disclosures import fulfil
+
+    repo, by = _him_repo(database_url, data_dir)
+    done = fulfil(
+        repo, request_id, by=by, out_dir=_settings(database_url, data_dir).data_dir / "roi"
+    )
+    out.print(
+        f"disclosed {done.record.description} to {done.record.recipient_name}; packet: {done.pdf}"
+    )

@@ -1,0 +1,164 @@
+"""Accurate and complete records: chart deficiencies (and, as it lands, the patient index)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from .common import DatabaseOption, DataDirOption, _progress, _repo, app, out
+from .privacy import _him_repo
+
+patient_app = typer.Typer(help="The master patient index: merge and unmerge.", no_args_is_help=True)
+app.add_typer(patient_app, name="patient")
+deficiency_app = typer.Typer(
+    help="Chart deficiencies: scan, worklist, report.", no_args_is_help=True
+)
+app.add_typer(deficiency_app, name="deficiencies")
+
+AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Evaluate as of this instant.")]
+
+
+def _as_of(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@deficiency_app.command("scan")
+def deficiencies_scan(
+    as_of: AsOfOption = None, database_url: DatabaseOption = None, data_dir: DataDirOption = None
+) -> None:
+    """Evaluate every chart against the rules; opens and closes deficiencies."""
+    from chartkeeper.quality.deficiencies import scan
+
+    repo = _repo(database_url, data_dir)
+    with _progress() as progress:
+        task = progress.add_task("charts", total=None)
+        report = scan(
+            repo,
+            now=_as_of(as_of),
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    out.print_json(json.dumps(report.as_json()))
+
+
+@deficiency_app.command("list")
+def deficiencies_list(
+    assignee: Annotated[
+        str | None, typer.Option(help="A Practitioner id, or 'unassigned'.")
+    ] = None,
+    status: Annotated[str, typer.Option(help="open, closed or all.")] = "open",
+    patient: Annotated[str | None, typer.Option(help="Only this patient.")] = None,
+    rule: Annotated[str | None, typer.Option(help="Only this rule id.")] = None,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """The deficiency worklist, oldest first."""
+    from chartkeeper.quality.deficiencies import list_deficiencies
+
+    rows = list_deficiencies(
+        _repo(database_url, data_dir),
+        assignee=assignee,
+        status=status,
+        patient=patient,
+        rule=rule,
+        limit=1000,
+    )
+    table = Table(title=f"deficiencies: {len(rows)}")
+    for column in ("id", "rule", "severity", "patient", "encounter", "assigned to", "age (days)"):
+        table.add_column(column, overflow="fold")
+    for d in rows:
+        table.add_row(
+            str(d.id),
+            d.rule_id,
+            d.severity,
+            d.patient_id,
+            d.encounter_id or "",
+            d.assignee or "HIM pool",
+            str(d.age_days()),
+        )
+    out.print(table)
+
+
+@deficiency_app.command("report")
+def deficiencies_report(
+    plot: Annotated[Path | None, typer.Option(help="Write the ageing chart (PNG) here.")] = None,
+    as_of: AsOfOption = None,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Ageing, delinquent records and completeness, as numbers and (with --plot) a chart."""
+    from chartkeeper.quality.deficiencies import plot_ageing, report
+
+    repo = _repo(database_url, data_dir)
+    out.print_json(json.dumps(report(repo, now=_as_of(as_of)), default=str))
+    if plot:
+        plot_ageing(repo, plot, now=_as_of(as_of))
+        out.print(f"ageing chart written to {plot}")
+
+
+@patient_app.command("merge")
+def patient_merge(
+    source: Annotated[str, typer.Argument(help="The duplicate Patient id (retired).")],
+    survivor: Annotated[str, typer.Argument(help="The Patient id that survives.")],
+    reason: Annotated[str, typer.Option(help="Why; kept with the merge and its Provenance.")],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Merge a duplicate into the survivor: every reference repointed, all undoable."""
+    from chartkeeper.quality.merge import merge_patients
+
+    repo, by = _him_repo(database_url, data_dir)
+    with repo.transaction() as tx:
+        result = merge_patients(tx, source, survivor, reason=reason, by=by)
+    out.print(
+        f"merge {result.merge_id}: Patient/{source} into Patient/{survivor}, "
+        f"{len(result.changes)} resources changed"
+    )
+
+
+@patient_app.command("unmerge")
+def patient_unmerge(
+    merge_id: Annotated[int, typer.Argument(help="The merge to undo.")],
+    reason: Annotated[str, typer.Option(help="Why it was wrong.")],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Undo a merge: every changed resource gets its content back, as a new version."""
+    from chartkeeper.quality.unmerge import unmerge_patients
+
+    repo, by = _him_repo(database_url, data_dir)
+    with repo.transaction() as tx:
+        result = unmerge_patients(tx, merge_id, reason=reason, by=by)
+    out.print(f"merge {merge_id} undone: {len(result.changes)} resources restored")
+
+
+@patient_app.command("merges")
+def patient_merges(
+    patient_id: Annotated[str, typer.Argument(help="A Patient id.")],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """The merges a patient took part in."""
+    from chartkeeper.quality.merge import merges_of
+
+    repo = _repo(database_url, data_dir)
+    with repo.reading() as tx:
+        records = merges_of(tx.conn, patient_id)
+    table = Table(title=f"merges of Patient/{patient_id}: {len(records)}")
+    for column in ("id", "source", "survivor", "by", "when", "reason", "undone"):
+        table.add_column(column, overflow="fold")
+    for m in records:
+        table.add_row(
+            str(m.id),
+            m.source_id,
+            m.survivor_id,
+            m.merged_by,
+            m.merged[:19],
+            m.reason,
+            (m.unmerged or "")[:19],
+        )
+    out.print(table)

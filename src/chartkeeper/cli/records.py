@@ -1,0 +1,289 @@
+"""Records: the schema, bundle import and export, synthetic and demo data, users, the server."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import TextColumn
+from rich.table import Table
+
+from .common import (
+    DatabaseOption,
+    DataDirOption,
+    _audit_cli,
+    _counts_table,
+    _progress,
+    _repo,
+    _settings,
+    app,
+    out,
+)
+
+db_app = typer.Typer(help="The database: schema upgrades.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+user_app = typer.Typer(help="Sign-in accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseOption = None, data_dir: DataDirOption = None) -> None:
+    """Create the schema, or bring it up to date."""
+    from chartkeeper.store.engine import current_revision, make_engine, upgrade
+
+    settings = _settings(database_url, data_dir)
+    engine = make_engine(settings.effective_database_url)
+    upgrade(engine)
+    out.print(f"schema at revision {current_revision(engine)} on {engine.url.render_as_string()}")
+
+
+@app.command("import")
+def import_command(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Bundles, NDJSON files or directories of them.")
+    ],
+    workers: Annotated[
+        int, typer.Option(help="Processes that parse and validate (0: in this one).")
+    ] = min(2, os.cpu_count() or 1),
+    check_references: Annotated[
+        bool, typer.Option(help="Refuse references to resources neither in the bundle nor stored.")
+    ] = True,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Import FHIR bundles (transaction, batch, collection) and NDJSON; one transaction each."""
+    from chartkeeper.interfaces.bundles import discover, import_paths, read_units
+
+    repo = _repo(database_url, data_dir)
+    files = discover(paths)
+    total_units = sum(1 for f in files for _ in read_units(f)) if len(files) < 20000 else None
+    rate = TextColumn("{task.fields[rate]}")
+    with _progress(rate) as progress:
+        task = progress.add_task("importing", total=total_units, rate="")
+        done = {"resources": 0}
+
+        def on_unit(report) -> None:
+            done["resources"] += report.resources
+            elapsed = progress.tasks[task].elapsed or 1e-9
+            per_s = (
+                f"{progress.tasks[task].completed / elapsed:,.1f} bundles/s, "
+                f"{done['resources'] / elapsed:,.0f} resources/s"
+            )
+            progress.update(task, advance=1, rate=per_s)
+
+        report = import_paths(
+            repo, paths, workers=workers, check_references=check_references, on_unit=on_unit
+        )
+    _audit_cli(
+        repo,
+        _settings(database_url, data_dir),
+        "import",
+        f"{', '.join(map(str, paths))}: {report.created} created, {report.updated} updated, "
+        f"{report.failed_units} units refused",
+        "success" if report.ok else "failure",
+    )
+    _print_import_summary(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_import_summary(report) -> None:
+    table = _counts_table(
+        "import",
+        {
+            "units": report.units,
+            "failed": report.failed_units,
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "deleted": report.deleted,
+        },
+    )
+    out.print(table)
+    if report.errors:
+        errors = Table(
+            title=f"{len(report.errors)} problem(s); nothing of a failed unit was stored"
+        )
+        for column in ("file", "entry", "path", "problem"):
+            errors.add_column(column, overflow="fold")
+        for e in report.errors[:200]:
+            errors.add_row(e.source, "" if e.entry is None else str(e.entry), e.path, e.reason)
+        out.print(errors)
+
+
+@app.command("export")
+def export_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for <Type>.ndjson files.")],
+    types: Annotated[
+        list[str] | None, typer.Option("--type", help="Only these resource types.")
+    ] = None,
+    deidentify: Annotated[
+        str | None, typer.Option(help="'safe-harbor': remove the 18 HIPAA identifiers.")
+    ] = None,
+    date_shift: Annotated[
+        bool, typer.Option(help="With --deidentify: shift each patient's dates, keep intervals.")
+    ] = False,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(help="Secret for pseudonyms and date shifts (else CHARTKEEPER_DEID_KEY)."),
+    ] = None,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write every live resource as NDJSON, one file per resource type (or de-identified)."""
+    repo = _repo(database_url, data_dir)
+    if deidentify:
+        _export_deidentified(repo, out_dir, types, deidentify, date_shift, key_file)
+        _audit_cli(
+            repo,
+            _settings(database_url, data_dir),
+            "export",
+            f"de-identified ({deidentify}{', date shift' if date_shift else ''}) to {out_dir}",
+        )
+        return
+    from chartkeeper.interfaces.export import export_ndjson
+
+    with _progress() as progress:
+        task = progress.add_task("exporting", total=None)
+        counts = export_ndjson(repo, out_dir, types, on_resource=lambda: progress.advance(task))
+    _audit_cli(
+        repo,
+        _settings(database_url, data_dir),
+        "export",
+        f"to {out_dir}: " + ", ".join(f"{t} {n}" for t, n in sorted(counts.items())),
+    )
+    table = Table(title=f"exported to {out_dir}")
+    table.add_column("resource type")
+    table.add_column("resources", justify="right")
+    for rtype, n in sorted(counts.items()):
+        table.add_row(rtype, str(n))
+    out.print(table)
+
+
+def _export_deidentified(repo, out_dir, types, method, date_shift, key_file) -> None:
+    from chartkeeper.errors import BadRequest
+    from chartkeeper.privacy.deid import export_deidentified, parse_key
+
+    text = key_file.read_text().strip() if key_file else os.environ.get("CHARTKEEPER_DEID_KEY", "")
+    if not text:
+        raise BadRequest(
+            "a de-identified export needs a secret key: --key-file or CHARTKEEPER_DEID_KEY "
+            "(keep it: the same key gives the same pseudonyms next time)"
+        )
+    with _progress() as progress:
+        task = progress.add_task("de-identifying", total=None)
+        report = export_deidentified(
+            repo,
+            out_dir,
+            key=parse_key(text),
+            method=method,
+            date_shift=date_shift,
+            types=types,
+            on_resource=lambda: progress.advance(task),
+        )
+    out.print(
+        _counts_table(
+            f"de-identified export to {out_dir}",
+            {
+                "resources": report.resources,
+                "dropped": report.dropped,
+                "invalid": len(report.invalid),
+                "identifiers removed": report.total,
+            },
+        )
+    )
+
+
+@app.command("synth")
+def synth_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write bundles into.")],
+    patients: Annotated[int, typer.Option(min=1, help="How many patients.")] = 100,
+    seed: Annotated[int, typer.Option(help="Same seed, same patients.")] = 1,
+) -> None:
+    """Generate synthetic patients as FHIR transaction bundles (never real data)."""
+    from chartkeeper import synth
+
+    with _progress() as progress:
+        task = progress.add_task("generating patients", total=patients)
+        summary = synth.write(
+            out_dir, patients, seed, on_progress=lambda n: progress.update(task, completed=n)
+        )
+    out.print(
+        f"wrote {summary.patients} patients ({summary.total_resources} resources) to {out_dir}"
+    )
+
+
+@app.command("demo")
+def demo_command(
+    patients: Annotated[int, typer.Option(min=1, help="Patients in the demo set.")] = 50,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Generate (once) and load the synthetic demo set, and make a demo sign-in."""
+    from chartkeeper.demo import load_demo
+
+    settings = _settings(database_url, data_dir)
+    with _progress() as progress:
+        tasks: dict[str, int] = {}
+
+        def on_progress(stage: str, n: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(
+                    stage, total=patients if stage == "generated" else None
+                )
+            if stage == "generated":
+                progress.update(tasks[stage], completed=n)
+            else:
+                progress.advance(tasks[stage], n)
+
+        summary = load_demo(settings, patients=patients, on_progress=on_progress)
+    _print_import_summary(summary.report)
+    out.print(
+        f"demo sign-in: [bold]{summary.credentials.read_text().strip()}[/bold] "
+        f"(kept in {summary.credentials})"
+    )
+    if not summary.report.ok:
+        raise typer.Exit(1)
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="The sign-in name.")],
+    role: Annotated[str, typer.Option(help="him, coder, registrar, clinician, auditor or admin.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="CHARTKEEPER_NEW_PASSWORD",
+            help="Asked for when not given.",
+        ),
+    ],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Add a user who can sign in with a password and the given role."""
+    from chartkeeper.privacy.users import add_user
+
+    user = add_user(_repo(database_url, data_dir).engine, username, password, role)
+    out.print(f"added {user.username} with role {user.role}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Serve the FHIR API (/fhir), sign-in (/auth/token) and the API docs (/docs)."""
+    import uvicorn
+
+    from chartkeeper.app import create_app
+
+    application = create_app(_settings(database_url, data_dir))
+    out.print(f"chartkeeper on http://{host}:{port}  (FHIR: /fhir, docs: /docs)")
+    uvicorn.run(application, host=host, port=port, log_level="info")

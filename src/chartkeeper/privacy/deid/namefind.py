@@ -1,0 +1,211 @@
+"""Finding people's names in free text (45 CFR 164.514(b)(2)(i)(A)).
+
+Evidence, strongest first: the names the structured record gives for the patient and
+relatives (any case; a surname that is also an everyday word, like "White", only next to
+another part of the name) and for the facility's clinicians; a title ("Mrs. Ruiz"); a
+relation ("her daughter Ana", "husband, Tom Reyes"; a given name even in lower case); a cue
+("Patient:", "signed by", "emergency contact"); a credential after the name ("Omar Haddad,
+MD"); a common given name (names.FIRST_NAMES) on its own, or an ambiguous one
+("Grace", "Austin") next to a surname. A name extends over the capitalised words right
+after it, so "Maria Teresa Lopez" goes whole; "LAST, FIRST" forms are joined across the
+comma. Words on names.STOP (headings, function words, eponyms) never count as names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Set
+from typing import TYPE_CHECKING
+
+from . import names as words
+
+if TYPE_CHECKING:
+    from .context import PatientIdentity
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
+_ALWAYS_CUES = (
+    "signed by", "seen by", "evaluated by", "examined by", "dictated by", "transcribed by",
+    "reviewed by", "referred by", "accompanied by", "spoke with", "spoke to", "discussed with",
+    "emergency contact", "next of kin", "named", "aka", "a.k.a.", "married to", "goes by",
+    "is called", "power of attorney", "healthcare proxy", "health care proxy", "lives with",
+    "living with", "interpreter", "nurse", "doctor",
+)  # fmt: skip
+_CUE = re.compile(
+    r"\b(?:(?P<always>" + "|".join(re.escape(c) for c in _ALWAYS_CUES) + r")\s*[:,\-]?"
+    r"|(?P<colon>" + "|".join(re.escape(c) for c in words.NAME_CUES) + r")\s*:)[ \t]*",
+    re.IGNORECASE,
+)
+_CREDENTIAL = re.compile(
+    r"(?:,\s*|\s+)(?-i:" + "|".join(re.escape(c.upper()) for c in words.CREDENTIALS) + r"|M\.D\.)"
+    r"(?![\w])"
+)
+
+
+def find_names(
+    text: str, identity: PatientIdentity | None, clinicians: Set[str] = frozenset()
+) -> list[tuple[int, int]]:
+    """Spans of `text` that are names of people: the patient, relatives, clinicians,
+    anyone introduced by a title, a relation, a cue or a credential."""
+    tokens: list[tuple[int, int, str]] = []
+    for m in _WORD.finditer(text):
+        word = _POSSESSIVE.sub("", m.group())
+        tokens.append((m.start(), m.start() + len(word), word))
+    if not tokens:
+        return []
+    personal = (identity.name_tokens | identity.relative_tokens) if identity else set()
+    strong = [False] * len(tokens)
+    weak = [False] * len(tokens)
+    starts = {t[0]: i for i, t in enumerate(tokens)}
+
+    for i, (_, _, word) in enumerate(tokens):
+        lower = word.lower()
+        capital = word[0].isupper()
+        common = lower in words.COMMON_WORD_NAMES or lower in words.STOP
+        parts = (
+            [p for p in lower.split("-") if len(p) > 2 and p in personal] if "-" in lower else []
+        )
+        if parts and all(p in words.COMMON_WORD_NAMES or p in words.STOP for p in parts):
+            weak[i] = capital  # "gray-white" in a pathology report, not Mr. Gray
+        elif lower in personal or parts:
+            if common:
+                weak[i] = capital
+            else:
+                strong[i] = capital or len(word) > 2
+        elif capital and lower in clinicians:
+            (weak if common else strong)[i] = True
+        elif capital and lower not in words.STOP:
+            title = word if not word.isupper() else word.capitalize()
+            if title in words.FIRST_NAMES:
+                (weak if word.isupper() else strong)[i] = True
+            elif title in words.AMBIGUOUS_FIRST_NAMES:
+                weak[i] = True
+
+    def nameable(j: int, capitals: bool = True, cued: bool = False) -> bool:
+        """A word that may be part of a name: capitalised, not a function word, heading,
+        relation or credential; all-capital words only where `capitals` allows them. Right
+        after a title or cue (`cued`), surnames that are words too ("Dr. West", "nurse
+        Lane") count."""
+        word = tokens[j][2]
+        lower = word.lower()
+        if not word[0].isupper() or lower in words.RELATIONS:
+            return False
+        plain_word = lower in words.STOP or lower in words.STREET_WORDS
+        if plain_word and not (cued and lower in words.COMMON_WORD_NAMES):
+            return False
+        if word.isupper() and len(word) > 1:
+            return capitals and not _is_credential(word)
+        return True
+
+    def gap(i: int, j: int) -> str:
+        return text[tokens[i][1] : tokens[j][0]]
+
+    def mark_after(j: int, limit: int = 3) -> None:
+        """Mark up to `limit` capitalised words from token j on as a name."""
+        count = 0
+        while j < len(tokens) and count < limit and nameable(j, cued=count == 0):
+            strong[j] = True
+            count += 1
+            if j + 1 < len(tokens) and not _joins(gap(j, j + 1), tokens[j][2]):
+                break
+            j += 1
+
+    # Titles and relations: "Mrs. Ruiz", "her daughter Ana Ruiz", "son, Tom".
+    for i, (_, _, word) in enumerate(tokens[:-1]):
+        lower = word.lower()
+        between = gap(i, i + 1)
+        if lower in words.TITLES and between in (". ", " ", ".", ".  "):
+            mark_after(i + 1)
+        elif lower in words.RELATIONS and re.fullmatch(r",?\s*(?:\(|-|:)?\s*", between):
+            j = i + 1
+            while j < len(tokens) and tokens[j][2].lower() in ("named", "is", "was", "called"):
+                j += 1
+            if j >= len(tokens) or "\n" in text[tokens[i][1] : tokens[j][0]]:
+                continue
+            # "Mother: Hypertension" is family history; "mother: Ana" needs a known name.
+            word = tokens[j][2]
+            if word.islower() and (
+                word in personal
+                or word.capitalize() in words.FIRST_NAMES
+                or word.capitalize() in words.AMBIGUOUS_FIRST_NAMES
+            ):
+                strong[j] = True  # "pt's husband roy": a given name, even in lower case
+            elif (":" not in between or strong[j] or weak[j]) and nameable(j, capitals=False):
+                mark_after(j)
+    # Cues: "Patient: MORALES, CHRISTINA", "Electronically signed by Omar Haddad".
+    for m in _CUE.finditer(text):
+        j = starts.get(m.end())
+        if j is not None:
+            mark_after(j)
+            k = j + 1
+            while k < len(tokens) and strong[k]:
+                k += 1
+            # "LAST, FIRST": a capitalised word after the comma belongs to the name.
+            if k < len(tokens) and gap(k - 1, k) == ", " and nameable(k) and strong[k - 1]:
+                mark_after(k, 2)
+    # Credentials: "Thomas Brandt, MD" -> the capitalised words before ", MD".
+    ends = {t[1]: i for i, t in enumerate(tokens)}
+    for m in _CREDENTIAL.finditer(text):
+        j = ends.get(m.start())
+        back = 0
+        while j is not None and j >= 0 and back < 3 and nameable(j, capitals=False):
+            strong[j] = True
+            back += 1
+            if j == 0 or not _joins(gap(j - 1, j), tokens[j - 1][2]):
+                break
+            j -= 1
+
+    # Weak evidence counts next to a capitalised word: "Grace Kelly", not "Grace period".
+    def both_personal(i: int, j: int) -> bool:
+        return tokens[i][2].lower() in personal and tokens[j][2].lower() in personal
+
+    for i in range(len(tokens)):
+        if weak[i] and not strong[i]:
+            # "REED, LORI": two parts of the patient's own name join across a comma too.
+            before = i > 0 and _joins(gap(i - 1, i), tokens[i - 1][2], both_personal(i - 1, i))
+            after = i + 1 < len(tokens) and _joins(
+                gap(i, i + 1), tokens[i][2], both_personal(i, i + 1)
+            )
+            if (before and (strong[i - 1] or (weak[i - 1] and both_personal(i - 1, i)))) or (
+                after and (strong[i + 1] or nameable(i + 1))
+            ):
+                strong[i] = True
+    # Extend a name over the capitalised words right after it: "Maria Teresa Lopez".
+    for i in range(len(tokens)):
+        if strong[i]:
+            j, added = i + 1, 0
+            while (
+                j < len(tokens) and added < 2 and _joins(gap(j - 1, j), tokens[j - 1][2])
+            ) and nameable(j):
+                if not strong[j]:
+                    strong[j] = True
+                    added += 1
+                j += 1
+    # An eponym is no person: "positive Murphy sign", "Hodgkin lymphoma", "Foley catheter".
+    for i in range(len(tokens) - 1):
+        if strong[i] and gap(i, i + 1) == " " and tokens[i + 1][2].lower() in words.EPONYM_HEADS:
+            strong[i] = False
+    # Merge runs of name words into spans.
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(tokens):
+        if not strong[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(tokens) and strong[j + 1] and _joins(gap(j, j + 1), tokens[j][2], True):
+            j += 1
+        spans.append((tokens[i][0], tokens[j][1]))
+        i = j + 1
+    return spans
+
+
+def _joins(between: str, previous: str, comma: bool = False) -> bool:
+    """Whether two words with `between` them can be parts of one name."""
+    if between == " " or (between == ". " and len(previous) == 1):
+        return True
+    return comma and between == ", "
+
+
+def _is_credential(word: str) -> bool:
+    return word.isupper() and word.lower() in words.CREDENTIALS

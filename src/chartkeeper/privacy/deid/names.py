@@ -1,0 +1,463 @@
+"""Word lists for the free-text scrubber: given names, name cues, and words that are not names.
+
+FIRST_NAMES are common US given names: the 1,500 most frequent female and 800 most
+frequent male first names of the 1990 US Census name files (public domain, as redistributed
+by the `names` package), plus given names popular since 2000 and common in US immigrant
+communities. A capitalised word on this list is taken for a name on its own.
+AMBIGUOUS_FIRST_NAMES are given names that are also English words, places, months or
+medical eponyms ("Grace", "May", "Austin", "Candida", "Wilson"): weak evidence, a name only
+next to a surname, after a title or after a cue such as "daughter". The lists were built
+once, offline; nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+# fmt: off
+FIRST_NAMES = frozenset(
+    (
+        "Aaliyah", "Aaron", "Abbie", "Abby", "Abel", "Abigail", "Abraham", "Ada", "Adam", "Adan",
+        "Addie", "Adela", "Adelaida", "Adelaide", "Adele", "Adelina", "Adeline", "Adell", "Aditya",
+        "Adolfo", "Adolph", "Adrian", "Adriana", "Adrianne", "Adrienne", "Agatha", "Agnes",
+        "Agustin", "Ahmed", "Aida", "Aiden", "Aileen", "Aimee", "Aisha", "Alaina", "Alan", "Alana",
+        "Alba", "Albert", "Alberta", "Alberto", "Alda", "Alecia", "Alejandra", "Alejandro", "Alene",
+        "Aletha", "Alex", "Alexa", "Alexander", "Alexandra", "Alexis", "Alfonso", "Alfred",
+        "Alfreda", "Alfredo", "Ali", "Alice", "Alicia", "Alina", "Aline", "Alisa", "Alisha",
+        "Alison", "Alissa", "Allan", "Allen", "Allene", "Allie", "Allison", "Allyson", "Alma",
+        "Alonzo", "Alphonso", "Alta", "Althea", "Alton", "Alva", "Alvaro", "Alvin", "Alvina",
+        "Alyce", "Alyson", "Alyssa", "Amalia", "Amanda", "Amara", "Amari", "Amelia", "Amie", "Amos",
+        "Amparo", "Amy", "Ana", "Ananya", "Anastasia", "Andra", "Andre", "Andrea", "Andres",
+        "Andrew", "Andria", "Andy", "Angela", "Angelia", "Angelina", "Angeline", "Angelique",
+        "Angelita", "Angelo", "Angie", "Anissa", "Anita", "Ann", "Anna", "Annabelle", "Annamarie",
+        "Anne", "Annemarie", "Annetta", "Annette", "Annie", "Annmarie", "Anthony", "Antionette",
+        "Antoine", "Antoinette", "Anton", "Antonette", "Antonia", "Antonio", "Antony", "Araceli",
+        "Archie", "Aretha", "Aria", "Ariana", "Arianna", "Ariel", "Arjun", "Arleen", "Arlene",
+        "Arline", "Armand", "Armando", "Arnold", "Arron", "Arthur", "Arturo", "Ashlee", "Ashleigh",
+        "Ashley", "Ashton", "Asia", "Astrid", "Athena", "Aubrey", "Audra", "Audrey", "Augusta",
+        "Aurelia", "Aurelio", "Ava", "Avis", "Ayden", "Barb", "Barbara", "Barbra", "Barney",
+        "Barry", "Bart", "Beatrice", "Beatriz", "Beau", "Becky", "Belen", "Belinda", "Bella",
+        "Belva", "Benita", "Benito", "Benjamin", "Bennett", "Benny", "Bernadette", "Bernadine",
+        "Bernard", "Bernardo", "Bernice", "Bernie", "Berniece", "Bert", "Berta", "Bertha", "Bertie",
+        "Beryl", "Bess", "Bessie", "Beth", "Bethany", "Betsy", "Bette", "Bettie", "Bettina",
+        "Betty", "Bettye", "Beulah", "Beverley", "Beverly", "Bianca", "Billie", "Billy", "Blaine",
+        "Blair", "Blake", "Blanca", "Blanche", "Bobbi", "Bobbie", "Bobby", "Bonita", "Bonnie",
+        "Boyd", "Brad", "Braden", "Bradford", "Bradley", "Brady", "Branden", "Brandi", "Brandie",
+        "Brandon", "Brayden", "Breanna", "Brenda", "Brendan", "Brenna", "Brent", "Bret", "Brett",
+        "Brian", "Briana", "Brianna", "Brianne", "Bridget", "Bridgett", "Bridgette", "Brigitte",
+        "Britney", "Brittany", "Brittney", "Brock", "Brooke", "Bruce", "Bruno", "Bryan", "Bryant",
+        "Bryce", "Bryon", "Buddy", "Buford", "Byron", "Caden", "Caitlin", "Caleb", "Callie",
+        "Calvin", "Cameron", "Camila", "Camilla", "Camille", "Candace", "Candi", "Candice", "Cara",
+        "Caren", "Carey", "Cari", "Caridad", "Carissa", "Carl", "Carla", "Carlene", "Carlo",
+        "Carlos", "Carlotta", "Carlton", "Carly", "Carmel", "Carmela", "Carmelita", "Carmella",
+        "Carmelo", "Carmen", "Carole", "Caroline", "Carolyn", "Carrie", "Carrol", "Carroll",
+        "Carson", "Cary", "Caryn", "Casandra", "Casey", "Cassandra", "Cassie", "Catalina",
+        "Catharine", "Catherine", "Cathie", "Cathleen", "Cathrine", "Cathryn", "Cathy", "Catina",
+        "Catrina", "Cecelia", "Cecil", "Cecile", "Cecilia", "Cedric", "Celestine", "Celia",
+        "Celina", "Cesar", "Chad", "Chanda", "Chandra", "Chanel", "Chantal", "Chantel", "Charla",
+        "Charleen", "Charlene", "Charles", "Charley", "Charlie", "Charline", "Charlotte",
+        "Charmaine", "Chasity", "Chelsey", "Cheri", "Cherie", "Cheryl", "Chester", "Chidi",
+        "Chiquita", "Chloe", "Chong", "Chris", "Christa", "Christal", "Christen", "Christi",
+        "Christie", "Christin", "Christina", "Christine", "Christopher", "Christy", "Chrystal",
+        "Cindi", "Cindy", "Clair", "Claire", "Clara", "Clare", "Clarence", "Clarice", "Clarissa",
+        "Clark", "Claude", "Claudette", "Claudia", "Claudine", "Clayton", "Cleo", "Clifford",
+        "Clifton", "Clint", "Clinton", "Clyde", "Cody", "Colby", "Coleen", "Colette", "Colin",
+        "Colleen", "Collette", "Collin", "Colton", "Concepcion", "Concetta", "Connie", "Connor",
+        "Conrad", "Constance", "Consuelo", "Cora", "Cordelia", "Corey", "Cori", "Corina", "Corine",
+        "Corinne", "Cornelia", "Cornelius", "Cornell", "Corrie", "Corrine", "Cortney", "Cory",
+        "Courtney", "Craig", "Cristal", "Cristina", "Cristy", "Cruz", "Curt", "Curtis", "Cynthia",
+        "Cyril", "Cyrus", "Dalia", "Dalton", "Damaris", "Damian", "Damien", "Damon", "Dan", "Dana",
+        "Dane", "Danelle", "Danette", "Danial", "Daniel", "Daniela", "Danielle", "Danita", "Danna",
+        "Danny", "Dante", "Daphne", "Dara", "Darcy", "Daren", "Darin", "Darius", "Darla", "Darleen",
+        "Darlene", "Darnell", "Darrel", "Darrell", "Darren", "Darrin", "Darryl", "Darwin", "Daryl",
+        "Dave", "David", "Davis", "Dawna", "Dayna", "DeAndre", "Dean", "Deana", "Deann", "Deanna",
+        "Deanne", "Debbie", "Debby", "Debi", "Debora", "Deborah", "Debra", "Debrah", "Deena",
+        "Deidra", "Deidre", "Deirdre", "Delbert", "Delfina", "Delia", "Delilah", "Della", "Delma",
+        "Delmar", "Delois", "Delores", "Deloris", "Delphine", "Demetria", "Demetrius", "Dena",
+        "Denice", "Denis", "Denise", "Dennis", "Denny", "Derek", "Derick", "Derrick", "Deshawn",
+        "Desiree", "Desmond", "Dessie", "Devin", "Devon", "Dewayne", "Dewey", "Dexter", "Dian",
+        "Diana", "Diane", "Diann", "Dianna", "Dianne", "Dick", "Diego", "Dina", "Dinah", "Dion",
+        "Dionne", "Dirk", "Dmitri", "Dollie", "Dolores", "Dominga", "Domingo", "Dominic",
+        "Dominick", "Dominique", "Dona", "Donald", "Donna", "Donnell", "Donnie", "Donny", "Donovan",
+        "Dora", "Dorcas", "Doreen", "Dorene", "Doretha", "Doris", "Dorothea", "Dorothy", "Dorris",
+        "Dortha", "Dorthy", "Dottie", "Doug", "Douglas", "Dovie", "Doyle", "Duane", "Dudley",
+        "Dustin", "Dwayne", "Dwight", "Dylan", "Earl", "Earlene", "Earline", "Earnestine", "Easton",
+        "Eddie", "Eddy", "Edgar", "Edith", "Edmond", "Edmund", "Edna", "Eduardo", "Edward",
+        "Edwardo", "Edwin", "Edwina", "Edythe", "Effie", "Efrain", "Eileen", "Elaine", "Elba",
+        "Elbert", "Elda", "Eldon", "Eleanor", "Eleanore", "Elena", "Eli", "Elia", "Elias", "Elida",
+        "Elijah", "Elinor", "Elisa", "Elisabeth", "Elise", "Elisha", "Elissa", "Eliza", "Elizabeth",
+        "Elizebeth", "Ella", "Ellen", "Ellie", "Elliot", "Elliott", "Ellis", "Elma", "Elmer",
+        "Elnora", "Eloisa", "Eloise", "Elouise", "Elsa", "Elsie", "Elton", "Elva", "Elvia", "Elvin",
+        "Elvira", "Elvis", "Elwood", "Elyse", "Emanuel", "Emerson", "Emery", "Emil", "Emilia",
+        "Emilie", "Emilio", "Emily", "Emma", "Emmanuel", "Emmett", "Emory", "Enid", "Enrique",
+        "Eric", "Erica", "Erick", "Ericka", "Erik", "Erika", "Erin", "Erlinda", "Erma", "Erna",
+        "Ernest", "Ernestina", "Ernestine", "Ernesto", "Ernie", "Errol", "Ervin", "Erwin",
+        "Esmeralda", "Esperanza", "Essie", "Esteban", "Estela", "Estella", "Estelle", "Esther",
+        "Ethan", "Ethel", "Etta", "Eugene", "Eula", "Eulalia", "Eunice", "Eva", "Evan",
+        "Evangelina", "Evangeline", "Evelyn", "Everett", "Evette", "Fabian", "Fabiola", "Fannie",
+        "Fanny", "Fatima", "Fay", "Faye", "Federico", "Felecia", "Felicia", "Felicita", "Felipe",
+        "Felix", "Fernando", "Fidel", "Filomena", "Flor", "Florine", "Flossie", "Floy", "Floyd",
+        "Forrest", "Fran", "Frances", "Francesca", "Francine", "Francis", "Francisca", "Francisco",
+        "Frankie", "Fred", "Freda", "Freddie", "Freddy", "Frederic", "Frederick", "Fredrick",
+        "Freida", "Frieda", "Gabriel", "Gabriela", "Gabriella", "Gabrielle", "Gail", "Galen",
+        "Garland", "Garrett", "Garry", "Garth", "Gary", "Gavin", "Gaye", "Gayla", "Gayle", "Gena",
+        "Genaro", "Genevieve", "Genoveva", "Geoffrey", "George", "Georgette", "Georgiana",
+        "Georgianna", "Georgie", "Georgina", "Gerald", "Geraldine", "Gerard", "Gerardo", "Geri",
+        "Germaine", "Gerri", "Gerry", "Gertie", "Gertrude", "Gilbert", "Gilberto", "Gilda",
+        "Gillian", "Gina", "Ginny", "Giovanni", "Gisela", "Gladys", "Glenda", "Glenn", "Glenna",
+        "Gloria", "Gonzalo", "Gordon", "Gracie", "Graciela", "Grady", "Graham", "Grayson", "Greg",
+        "Gregg", "Gregoria", "Gregorio", "Gregory", "Greta", "Gretchen", "Griselda", "Grover",
+        "Guadalupe", "Guillermina", "Guillermo", "Gus", "Gussie", "Gustavo", "Gwen", "Gwendolyn",
+        "Hailey", "Hal", "Haley", "Hallie", "Hanna", "Hannah", "Hans", "Harlan", "Harley", "Harold",
+        "Harriet", "Harriett", "Harriette", "Harris", "Harrison", "Harvey", "Hattie", "Haydee",
+        "Hayden", "Hayley", "Heath", "Heather", "Hector", "Heidi", "Helen", "Helene", "Helga",
+        "Hellen", "Henrietta", "Henry", "Herbert", "Heriberto", "Herlinda", "Herman", "Herminia",
+        "Herschel", "Hester", "Hilary", "Hilda", "Hildegard", "Hillary", "Hiram", "Hiroshi",
+        "Holli", "Hollie", "Hollis", "Horace", "Hortencia", "Howard", "Hubert", "Hugh", "Hugo",
+        "Humberto", "Huong", "Ian", "Ibrahim", "Ida", "Idella", "Ignacio", "Ila", "Ilene", "Ima",
+        "Imelda", "Imogene", "Ina", "Ines", "Inez", "Ingrid", "Iola", "Iona", "Ione", "Ira",
+        "Irene", "Irma", "Irvin", "Irving", "Irwin", "Isaac", "Isabel", "Isabell", "Isabella",
+        "Isabelle", "Isaiah", "Isidro", "Ismael", "Israel", "Issac", "Iva", "Ivan", "Ivette",
+        "Ivonne", "Jace", "Jackie", "Jacklyn", "Jaclyn", "Jacob", "Jacque", "Jacquelin",
+        "Jacqueline", "Jacquelyn", "Jacques", "Jacquline", "Jada", "Jaden", "Jaime", "Jake",
+        "Jalen", "Jamal", "Jame", "James", "Jami", "Jamie", "Jana", "Jane", "Janeen", "Janel",
+        "Janell", "Janelle", "Janet", "Janette", "Janice", "Janie", "Janine", "Janis", "Janna",
+        "Jannette", "Jannie", "Jaqueline", "Jared", "Jarrod", "Jarvis", "Jasmin", "Jason", "Jasper",
+        "Javier", "Jaxon", "Jay", "Jayden", "Jayla", "Jaylen", "Jayme", "Jayne", "Jayson", "Jeana",
+        "Jeanette", "Jeanie", "Jeanine", "Jeanna", "Jeanne", "Jeannette", "Jeannie", "Jeannine",
+        "Jeff", "Jefferson", "Jeffery", "Jeffrey", "Jeffry", "Jena", "Jenifer", "Jenna", "Jennie",
+        "Jennifer", "Jenny", "Jerald", "Jeremiah", "Jeremy", "Jeri", "Jermaine", "Jerome", "Jerri",
+        "Jerry", "Jesica", "Jess", "Jesse", "Jessica", "Jessie", "Jewell", "Jill", "Jillian", "Jim",
+        "Jimmie", "Jimmy", "Joan", "Joann", "Joanna", "Joanne", "Joaquin", "Jocelyn", "Jodi",
+        "Jodie", "Jody", "Joe", "Joel", "Joelle", "Joesph", "Joey", "Johanna", "John", "Johnathan",
+        "Johnathon", "Johnna", "Johnnie", "Johnny", "Jolene", "Jon", "Jonathan", "Jonathon", "Joni",
+        "Jonnie", "Jorge", "Jose", "Josefa", "Josefina", "Joseph", "Josephine", "Josette", "Josh",
+        "Joshua", "Josiah", "Josie", "Josue", "Jovita", "Joyce", "Juan", "Juana", "Juanita", "Judi",
+        "Judith", "Judy", "Juli", "Julia", "Julian", "Juliana", "Julianna", "Julianne", "Julie",
+        "Juliet", "Juliette", "Julio", "Julius", "Justin", "Justina", "Justine", "Kaden", "Kaitlin",
+        "Kaitlyn", "Kami", "Kara", "Karen", "Kari", "Karin", "Karina", "Karl", "Karla", "Karol",
+        "Karon", "Karrie", "Karyn", "Kasey", "Kate", "Katelyn", "Katharine", "Katherine",
+        "Katheryn", "Kathi", "Kathie", "Kathleen", "Kathrine", "Kathryn", "Kathy", "Katie",
+        "Katina", "Katrina", "Katy", "Kay", "Kayden", "Kaye", "Kayla", "Kaylee", "Keisha", "Keith",
+        "Kelley", "Kelli", "Kellie", "Kelly", "Kelsey", "Kelvin", "Ken", "Kendall", "Kendra",
+        "Kendrick", "Kenji", "Kenneth", "Kenny", "Kent", "Keri", "Kermit", "Kerri", "Kerrie",
+        "Kerry", "Kesha", "Keshia", "Kevin", "Khloe", "Kia", "Kim", "Kimberlee", "Kimberley",
+        "Kimberly", "Kimora", "Kira", "Kirby", "Kirk", "Kirsten", "Kisha", "Kris", "Krista",
+        "Kristal", "Kristen", "Kristi", "Kristie", "Kristin", "Kristina", "Kristine", "Kristopher",
+        "Kristy", "Krystal", "Krystle", "Kurt", "Kurtis", "Kwame", "Kyla", "Kyle", "Kylie", "Lacey",
+        "Lacy", "Ladonna", "Lakeisha", "Lakesha", "Lakisha", "Lamont", "Lana", "Landon", "Laquita",
+        "Lara", "Larissa", "Larry", "Lashawn", "Lashonda", "Latanya", "Latasha", "Latisha",
+        "Latonia", "Latonya", "Latosha", "Latoya", "Latrice", "Latricia", "Laura", "Laureen",
+        "Lauren", "Laurence", "Lauretta", "Lauri", "Laurie", "Lavern", "Laverne", "Lavonne",
+        "Lawanda", "Lawrence", "Layla", "Lea", "Leah", "Leann", "Leanna", "Leanne", "Leeann",
+        "Leigh", "Leila", "Leilani", "Leisa", "Lela", "Leland", "Lelia", "Lenora", "Lenore", "Leo",
+        "Leola", "Leon", "Leona", "Leonard", "Leonardo", "Leone", "Leonel", "Leonor", "Leonora",
+        "Leora", "Leota", "Leroy", "Lesa", "Lesley", "Leslie", "Lessie", "Lester", "Leta", "Letha",
+        "Leticia", "Letitia", "Lettie", "Levi", "Lewis", "Lia", "Liam", "Libby", "Lidia", "Lila",
+        "Lilia", "Lilian", "Liliana", "Lillian", "Lillie", "Lilly", "Lina", "Linda", "Lindsay",
+        "Lindsey", "Lindy", "Linnie", "Linwood", "Lionel", "Lisa", "Lisette", "Lissette", "Liz",
+        "Liza", "Lizette", "Lizzie", "Lloyd", "Lois", "Lola", "Lolita", "Lon", "Lona", "Lonnie",
+        "Lora", "Loraine", "Loren", "Lorena", "Lorene", "Lorenzo", "Loretta", "Lori", "Lorie",
+        "Lorine", "Lorna", "Lorraine", "Lorri", "Lorrie", "Lottie", "Lou", "Louann", "Louella",
+        "Louie", "Louis", "Louisa", "Louise", "Lourdes", "Lowell", "Loyd", "Luann", "Luanne",
+        "Luca", "Lucas", "Lucia", "Lucila", "Lucile", "Lucille", "Lucinda", "Lucretia", "Lucy",
+        "Luella", "Luis", "Luisa", "Luke", "Lula", "Lulu", "Lupe", "Lura", "Luther", "Lydia",
+        "Lyle", "Lynda", "Lynette", "Lynn", "Lynne", "Lynnette", "Mabel", "Mable", "Mackenzie",
+        "Madeleine", "Madeline", "Madelyn", "Madge", "Mae", "Magda", "Magdalena", "Magdalene",
+        "Maggie", "Mai", "Majorie", "Makayla", "Malcolm", "Malik", "Malinda", "Malissa", "Mallory",
+        "Mamie", "Mandi", "Mandy", "Manuel", "Manuela", "Marc", "Marcel", "Marcela", "Marcelina",
+        "Marcelino", "Marcella", "Marcelle", "Marci", "Marcia", "Marcie", "Marco", "Marcos",
+        "Marcus", "Marcy", "Margaret", "Margarita", "Margery", "Margie", "Margo", "Margot",
+        "Margret", "Marguerite", "Mari", "Maria", "Mariah", "Mariam", "Marian", "Mariana",
+        "Mariann", "Marianna", "Marianne", "Mariano", "Maribel", "Maricela", "Marie", "Marietta",
+        "Marilyn", "Marilynn", "Marina", "Mario", "Marisa", "Marisela", "Marisol", "Marissa",
+        "Maritza", "Marjorie", "Marjory", "Marla", "Marlena", "Marlene", "Marlon", "Marlyn",
+        "Marlys", "Marnie", "Marquita", "Marsha", "Marshall", "Marta", "Martha", "Martin",
+        "Martina", "Marty", "Marva", "Marvin", "Mary", "Maryann", "Maryanne", "Marybeth",
+        "Maryellen", "Maryjane", "Marylou", "Mateo", "Mathew", "Matilda", "Matilde", "Matt",
+        "Matthew", "Mattie", "Maud", "Maude", "Maudie", "Maura", "Maureen", "Maurice", "Mauricio",
+        "Maurine", "Mavis", "Max", "Maxine", "Maxwell", "Maya", "Mayme", "Maynard", "Mayra",
+        "Meagan", "Meaghan", "Megan", "Meghan", "Mei", "Melanie", "Melba", "Melinda", "Melisa",
+        "Melissa", "Mellisa", "Mellissa", "Melodie", "Melva", "Melvin", "Melvina", "Meredith",
+        "Merlin", "Merrill", "Mia", "Micaela", "Micah", "Michael", "Michaela", "Micheal", "Michel",
+        "Michele", "Michell", "Michelle", "Migdalia", "Miguel", "Mike", "Mila", "Milagros",
+        "Mildred", "Miles", "Millard", "Millicent", "Millie", "Milton", "Mimi", "Mindy", "Ming",
+        "Minh", "Minnie", "Miranda", "Miriam", "Mirna", "Misti", "Mitchell", "Mitzi", "Mohammad",
+        "Mohammed", "Moises", "Mollie", "Molly", "Mona", "Monica", "Monika", "Monique", "Monroe",
+        "Monte", "Monty", "Morgan", "Morris", "Moses", "Mozelle", "Muhammad", "Muriel", "Murray",
+        "Myra", "Myrna", "Myron", "Myrtis", "Nadia", "Nadine", "Nakia", "Nancy", "Nanette",
+        "Nannie", "Naomi", "Natalia", "Natalie", "Natasha", "Nathalie", "Nathan", "Nathaniel",
+        "Natividad", "Neal", "Ned", "Nedra", "Neil", "Nelda", "Nell", "Nellie", "Nelly", "Nelson",
+        "Nereida", "Nestor", "Nettie", "Neva", "Ngozi", "Nguyen", "Nicholas", "Nichole", "Nick",
+        "Nicki", "Nickolas", "Nicolas", "Nicole", "Niki", "Nikita", "Nikki", "Nilda", "Nina",
+        "Nita", "Noah", "Noe", "Noelle", "Noemi", "Nola", "Nolan", "Nona", "Nora", "Norbert",
+        "Noreen", "Norman", "Norris", "Octavia", "Octavio", "Odell", "Odessa", "Ofelia", "Ola",
+        "Oleta", "Olga", "Oliver", "Olivia", "Ollie", "Oluwaseun", "Oma", "Omar", "Ona", "Ophelia",
+        "Ora", "Oralia", "Orville", "Oscar", "Otis", "Otto", "Owen", "Pablo", "Paige", "Paisley",
+        "Pam", "Pamala", "Pamela", "Pasquale", "Patrica", "Patrice", "Patricia", "Patrick", "Patsy",
+        "Patti", "Pattie", "Paul", "Paula", "Paulette", "Paulina", "Pauline", "Pearlie", "Pearline",
+        "Pedro", "Peggy", "Penelope", "Percy", "Perla", "Perry", "Pete", "Peter", "Petra", "Phil",
+        "Philip", "Phillip", "Phillis", "Philomena", "Phoebe", "Phyllis", "Pierre", "Pilar",
+        "Polly", "Portia", "Preston", "Pricilla", "Priscilla", "Priya", "Quentin", "Quincy",
+        "Quinton", "Rachael", "Racheal", "Rachel", "Rachelle", "Rae", "Rafael", "Rafaela", "Ralph",
+        "Ramiro", "Ramon", "Ramona", "Randal", "Randall", "Randi", "Randolph", "Randy", "Raphael",
+        "Raquel", "Raul", "Raymond", "Raymundo", "Reba", "Rebeca", "Rebecca", "Rebekah", "Reggie",
+        "Regina", "Reginald", "Reina", "Rena", "Renae", "Renata", "Renate", "Rene", "Renee",
+        "Renita", "Reta", "Retha", "Reuben", "Reva", "Reyna", "Reynaldo", "Rhea", "Rhoda", "Rhonda",
+        "Ricardo", "Richard", "Richelle", "Rick", "Rickey", "Rickie", "Ricky", "Rigoberto", "Rita",
+        "Robbie", "Robbin", "Robby", "Robert", "Roberta", "Roberto", "Robin", "Robyn", "Rocco",
+        "Rochelle", "Rocio", "Roderick", "Rodger", "Rodney", "Rodolfo", "Rodrigo", "Rogelio",
+        "Roger", "Roland", "Rolando", "Roma", "Romeo", "Romona", "Ron", "Ronald", "Ronda", "Ronnie",
+        "Ronny", "Roosevelt", "Rory", "Rosa", "Rosalba", "Rosalee", "Rosalia", "Rosalie",
+        "Rosalina", "Rosalind", "Rosalinda", "Rosalyn", "Rosanna", "Rosanne", "Rosario", "Roscoe",
+        "Roseann", "Roseanne", "Rosella", "Roselyn", "Rosemarie", "Rosetta", "Rosie", "Rosina",
+        "Rosita", "Roslyn", "Rowena", "Roxana", "Roxann", "Roxanna", "Roxanne", "Roxie", "Roy",
+        "Royce", "Ruben", "Rubye", "Rudolph", "Rudy", "Rufus", "Russel", "Russell", "Ruth",
+        "Ruthann", "Ruthie", "Ryan", "Ryder", "Sabina", "Sabrina", "Sadie", "Sallie", "Salvador",
+        "Salvatore", "Sam", "Samantha", "Samatha", "Sammie", "Sammy", "Samuel", "Sandi", "Sandra",
+        "Sanford", "Santa", "Santiago", "Santos", "Sara", "Sarah", "Sasha", "Saul", "Saundra",
+        "Scarlett", "Scot", "Scott", "Scotty", "Sean", "Sebastian", "Selena", "Selina", "Selma",
+        "Serena", "Sergio", "Seth", "Shameka", "Shana", "Shanda", "Shane", "Shanna", "Shannon",
+        "Shanon", "Shanta", "Shante", "Shantel", "Shari", "Sharla", "Sharlene", "Sharon",
+        "Sharonda", "Sharron", "Sharyn", "Shaun", "Shauna", "Shawn", "Shawna", "Shayla", "Sheena",
+        "Sheila", "Shelby", "Sheldon", "Shelia", "Shelley", "Shelli", "Shellie", "Shelly",
+        "Shelton", "Sheree", "Sheri", "Sherman", "Sherri", "Sherrie", "Sheryl", "Shiela",
+        "Shirlene", "Shirley", "Shonda", "Sidney", "Silas", "Silvia", "Simon", "Simone", "Socorro",
+        "Sofia", "Soledad", "Solomon", "Sondra", "Sonia", "Sonja", "Sonny", "Sonya", "Sophia",
+        "Sophie", "Stacey", "Staci", "Stacia", "Stacie", "Stacy", "Stan", "Stanley", "Stefan",
+        "Stefanie", "Stella", "Stephan", "Stephanie", "Stephany", "Stephen", "Stephenie", "Steve",
+        "Steven", "Stevie", "Stewart", "Stuart", "Susan", "Susana", "Susanna", "Susanne", "Susie",
+        "Suzan", "Suzanna", "Suzanne", "Suzette", "Svetlana", "Sybil", "Sylvester", "Sylvia",
+        "Tabatha", "Tabitha", "Tamara", "Tameka", "Tamela", "Tamera", "Tami", "Tamika", "Tammi",
+        "Tammie", "Tammy", "Tamra", "Tana", "Tania", "Tanisha", "Tanya", "Tara", "Taryn", "Tasha",
+        "Tatiana", "Tawana", "Ted", "Teddy", "Tena", "Tera", "Terence", "Teresa", "Terese",
+        "Teresita", "Teressa", "Teri", "Terrance", "Terrell", "Terrence", "Terri", "Terrie",
+        "Terry", "Tessa", "Tessie", "Thaddeus", "Thanh", "Thea", "Theda", "Thelma", "Theodora",
+        "Theodore", "Theresa", "Therese", "Theron", "Thomas", "Thurman", "Tia", "Tiana", "Tiara",
+        "Tiffani", "Tillie", "Tim", "Timmy", "Timothy", "Tina", "Tisha", "Todd", "Tom", "Tomas",
+        "Tomasa", "Tommie", "Tommy", "Toni", "Tonia", "Tonja", "Tony", "Tonya", "Tori", "Tosha",
+        "Tracey", "Traci", "Tracie", "Tracy", "Travis", "Trena", "Trent", "Trenton", "Treva",
+        "Trevor", "Tricia", "Trina", "Trinidad", "Trisha", "Trista", "Tristan", "Troy", "Trudy",
+        "Truman", "Twila", "Twyla", "Tyra", "Tyrone", "Tyson", "Ulysses", "Una", "Ursula", "Vada",
+        "Valarie", "Valentina", "Valeria", "Valerie", "Valorie", "Vance", "Vanessa", "Vaughn",
+        "Veda", "Velda", "Velma", "Venessa", "Venita", "Vera", "Verda", "Verla", "Vern", "Verna",
+        "Vernell", "Vernice", "Vernon", "Veronica", "Vicente", "Vickey", "Vicki", "Vickie", "Vicky",
+        "Victor", "Victoria", "Vida", "Vikki", "Vilma", "Vince", "Vincent", "Viola", "Violeta",
+        "Virgie", "Virgil", "Virgina", "Vito", "Vivian", "Viviana", "Vonda", "Wade", "Wallace",
+        "Walter", "Wanda", "Wayne", "Wei", "Weldon", "Wendell", "Wendi", "Wendy", "Wesley",
+        "Whitney", "Wilbert", "Wilbur", "Wilda", "Wiley", "Wilford", "Wilfred", "Wilfredo",
+        "Wilhelmina", "Willa", "Willard", "William", "Williams", "Willie", "Willis", "Wilma",
+        "Wilmer", "Winfred", "Winifred", "Winnie", "Winnifred", "Winona", "Winston", "Woodrow",
+        "Wyatt", "Xavier", "Ximena", "Yadira", "Yesenia", "Yolanda", "Yong", "Yuki", "Yusuf",
+        "Yvette", "Yvonne", "Zachary", "Zachery", "Zelda", "Zella", "Zelma", "Zenaida", "Zoe",
+        "Zoey", "Zoila",
+    )
+)
+
+AMBIGUOUS_FIRST_NAMES = frozenset(
+    (
+        "Ace", "Addison", "Al", "Alexandria", "Alpha", "Amber", "Angel", "Angelica", "April", "Art",
+        "Ash", "August", "Aura", "Aurora", "Austin", "Autumn", "Avery", "Bailey", "Basil", "Bear",
+        "Belle", "Ben", "Bennie", "Bill", "Birdie", "Bliss", "Blue", "Bob", "Booker", "Brain",
+        "Brandy", "Brook", "Brooklyn", "Buck", "Bud", "Burton", "Candida", "Candy", "Carol",
+        "Carolina", "Carter", "Cash", "Celeste", "Charity", "Chase", "Chastity", "Chelsea",
+        "Cherry", "China", "Christian", "Chuck", "Clay", "Clement", "Clementine", "Cleveland",
+        "Cliff", "Cole", "Colt", "Columbus", "Cooper", "Coy", "Crystal", "Daisy", "Dakota", "Dale",
+        "Dallas", "Dawn", "Dayton", "Dee", "Delaware", "Denver", "Destiny", "Dixie", "Dolly", "Don",
+        "Drew", "Duke", "Dulce", "Dusty", "Earnest", "Easter", "Ebony", "Ester", "Eugenia", "Eve",
+        "Faith", "Fawn", "Fern", "Fletcher", "Flora", "Florence", "Florida", "Fox", "Frank",
+        "Franklin", "Gale", "Gay", "Gene", "Genesis", "Geneva", "Georgia", "German", "Ginger",
+        "Glen", "Golden", "Goldie", "Grace", "Grant", "Guy", "Harmony", "Harper", "Harry", "Hazel",
+        "Heaven", "Helena", "Holly", "Homer", "Hope", "Houston", "Hung", "Hunter", "India", "Iris",
+        "Ivory", "Ivy", "Jack", "Jackson", "Jade", "Jan", "Jasmine", "Jean", "Jesus", "Jewel", "Jo",
+        "Jordan", "Journey", "Joy", "June", "Jung", "Junior", "Justice", "Kennedy", "Kenya", "King",
+        "Kitty", "Lamar", "Lan", "Lance", "Lane", "Laurel", "Lee", "Legend", "Lena", "Lily",
+        "Lincoln", "Logan", "London", "Luz", "Lyn", "Ma", "Mack", "Madison", "Madonna", "Major",
+        "Mara", "Marge", "Marion", "Mark", "Marlin", "Marvel", "Mason", "May", "Melody", "Mercedes",
+        "Merle", "Merry", "Mi", "Mickey", "Mina", "Minerva", "Missy", "Misty", "Monday", "Myrtle",
+        "Nan", "Nevaeh", "Noble", "Noel", "Norma", "Numbers", "Olive", "Opal", "Orlando", "Page",
+        "Pansy", "Paris", "Parker", "Pat", "Patty", "Pearl", "Penny", "Pepper", "Peyton", "Phoenix",
+        "Poppy", "Porsche", "Precious", "Prince", "Princess", "Queen", "Raven", "Ray", "Reed",
+        "Rex", "Rich", "Riley", "River", "Rob", "Rocky", "Rod", "Roman", "Rose", "Rosemary", "Ross",
+        "Royal", "Ruby", "Rusty", "Sage", "Sal", "Sally", "Sandy", "Savannah", "Serenity", "Sherry",
+        "Sierra", "Sky", "Skylar", "Son", "Soon", "Spencer", "Star", "Sterling", "Storm", "Stormy",
+        "Story", "Sue", "Summer", "Sun", "Sunny", "Sydney", "Taylor", "Tempest", "Terra", "Tiffany",
+        "Toby", "Tory", "Trinity", "Tyler", "Valencia", "Van", "Venus", "Vesta", "Violet",
+        "Virginia", "Ward", "Warren", "Will", "Wilson", "Windy", "Wolf", "Young",
+    )
+)
+
+# Words before a name: a title, kept in the text ("Dr. [NAME]").
+TITLES = frozenset(
+    (
+        "dr", "miss", "mr", "mrs", "ms", "mx", "prof", "rev", "sr",
+    )
+)
+
+# Family and household (45 CFR 164.514(b)(2)(i): identifiers of relatives and household
+# members are removed too) and people around the patient; a capitalised word after one of
+# these is a name: "her daughter Maria", "husband, Tom Reyes".
+RELATIONS = frozenset(
+    (
+        "aunt", "boss", "boyfriend", "brother", "brother-in-law", "caregiver", "child", "children",
+        "co-worker", "cousin", "coworker", "dad", "daughter", "daughter-in-law", "employer",
+        "father", "father-in-law", "fiance", "fiancee", "fiancé", "fiancée", "friend", "girlfriend",
+        "godfather", "godmother", "granddaughter", "grandfather", "grandma", "grandmother",
+        "grandpa", "grandparent", "grandson", "guardian", "housemate", "husband", "kids",
+        "landlord", "mom", "mother", "mother-in-law", "mum", "neighbor", "neighbour", "nephew",
+        "niece", "parents", "partner", "pastor", "proxy", "relative", "roommate", "sibling",
+        "siblings", "sister", "sister-in-law", "son", "son-in-law", "spouse", "stepbrother",
+        "stepdaughter", "stepfather", "stepmother", "stepsister", "stepson", "twin", "uncle",
+        "wife",
+    )
+)
+
+# Phrases that end right before a name ("Emergency contact: Ana Ruiz", "seen by Omar Haddad").
+NAME_CUES = (
+    "patient", "pt", "name", "patient name", "emergency contact", "contact", "next of kin",
+    "nok", "power of attorney", "poa", "healthcare proxy", "health care proxy",
+    "signed by", "seen by", "evaluated by", "examined by", "dictated by", "transcribed by",
+    "reviewed by", "referred by", "referred to", "accompanied by", "spoke with", "spoke to",
+    "discussed with", "called", "cc", "attending", "author", "surgeon", "physician", "pcp",
+    "resident", "nurse", "provider", "submitting physician", "ordering physician",
+    "interpreter", "chaplain", "social worker", "case manager", "care manager", "named",
+    "is called", "goes by", "aka", "a.k.a.", "married to", "lives with", "living with",
+)
+
+# Professional credentials after a name ("Thomas Brandt, MD").
+CREDENTIALS = frozenset(
+    (
+        "aprn", "cna", "cnm", "cnp", "crna", "dds", "dmd", "dnp", "do", "dpm", "emt", "facp",
+        "facs", "fnp", "lcsw", "lmft", "lpc", "lpn", "lvn", "md", "mph", "msw", "np", "od", "ot",
+        "pa", "pa-c", "pharmd", "phd", "psyd", "pt", "rd", "rn", "rph", "slp",
+    )
+)
+
+# Capitalised words that never start or extend a name: function words, months, weekdays,
+# note section headings and clinical words that open sentences.
+STOP = frozenset(
+    (
+        "a", "abdomen", "abnormal", "about", "account", "acute", "addendum", "address", "admission",
+        "admitted", "after", "age", "aged", "ajcc", "allergies", "allergy", "also", "alzheimer",
+        "an", "and", "anesthesia", "anterior", "apgar", "apr", "april", "are", "as", "asperger",
+        "assessment", "assistant", "at", "attending", "aug", "august", "author", "ave", "avenue",
+        "babinski", "barre", "be", "bed", "been", "before", "behavior", "behcet", "being",
+        "bilateral", "blood", "blvd", "bmi", "boerhaave", "brudzinski", "buerger", "burkitt", "but",
+        "by", "call", "called", "can", "cardiology", "cardiovascular", "care", "cell", "center",
+        "centre", "chief", "chronic", "cir", "city", "clinic", "clinical", "colles", "comment",
+        "comments", "complaint", "complications", "constitutional", "contact", "contacts",
+        "continue", "coombs", "could", "county", "course", "crohn", "ct", "cushing", "daily",
+        "date", "dec", "december", "denies", "department", "description", "diagnoses", "diagnosis",
+        "did", "discharge", "disposition", "do", "dob", "doctor", "does", "doppler", "dr",
+        "dupuytren", "during", "ears", "east", "ecog", "ed", "electronically", "email", "emergency",
+        "employer", "epley", "er", "estimated", "exam", "examination", "extremities", "eyes",
+        "fabry", "family", "fax", "feb", "february", "final", "floor", "foley", "follow", "for",
+        "framingham", "friday", "from", "gastrointestinal", "gaucher", "gehrig", "general",
+        "genitourinary", "glasgow", "gleason", "grade", "gram", "gross", "group", "guillain", "had",
+        "hallpike", "has", "hashimoto", "have", "he", "health", "heart", "heent", "height",
+        "heimlich", "her", "here", "hers", "hickman", "him", "hirschsprung", "his", "history",
+        "hodgkin", "holter", "home", "hospital", "how", "huntington", "hwy", "i", "icu", "id",
+        "illness", "imaging", "impression", "improved", "in", "insurance", "intensive", "internal",
+        "into", "is", "it", "its", "jan", "january", "jul", "july", "jun", "june", "kaposi",
+        "karnofsky", "kawasaki", "kernig", "lab", "laboratory", "labs", "lachman", "left", "lives",
+        "ln", "location", "loss", "lower", "lungs", "mar", "march", "marfan", "margin", "margins",
+        "may", "mcburney", "me", "meckel", "medical", "medication", "medications", "medicine",
+        "member", "meniere", "message", "microscopic", "might", "mild", "mobile", "moderate",
+        "monday", "monthly", "moved", "mrn", "musculoskeletal", "must", "my", "negative", "neuro",
+        "neurological", "new", "niemann", "no", "node", "nodes", "none", "nor", "normal", "north",
+        "not", "note", "noted", "notes", "nov", "november", "now", "number", "nurse", "nursing",
+        "nyha", "oct", "october", "of", "office", "old", "on", "oncology", "onto", "or", "osgood",
+        "our", "oxygen", "pacu", "paget", "pap", "papanicolaou", "parkinson", "past", "pathology",
+        "patient", "pediatrics", "per", "perthes", "peyronie", "phalen", "pharmacy", "phone",
+        "physician", "pkwy", "pl", "plan", "policy", "pompe", "portal", "positive", "posterior",
+        "postoperative", "practitioner", "preoperative", "present", "pressure", "primary", "prn",
+        "procedure", "procedures", "progress", "provider", "psychiatric", "pt", "pulse", "quervain",
+        "radiology", "rate", "raynaud", "rd", "regional", "reports", "respiratory", "results",
+        "return", "review", "right", "road", "romberg", "room", "saint", "san", "santa",
+        "saturation", "saturday", "schlatter", "sep", "sept", "september", "service", "services",
+        "severe", "shall", "she", "should", "signed", "signs", "since", "sjogren", "skin", "social",
+        "south", "specimen", "ssn", "st", "stable", "staff", "stage", "state", "street", "summary",
+        "sunday", "surgery", "surgical", "takayasu", "team", "tel", "telephone", "temperature",
+        "than", "that", "the", "their", "them", "then", "therapy", "there", "these", "they", "this",
+        "those", "thursday", "tietze", "tinel", "tnm", "to", "today", "tomorrow", "tonight",
+        "tourette", "trendelenburg", "tuesday", "tumor", "twice", "type", "unit", "until", "upper",
+        "valsalva", "via", "vital", "was", "way", "we", "wednesday", "weekly", "wegener",
+        "weight", "were", "west", "what", "when", "where", "which", "whipple", "who", "whom",
+        "whose", "why", "will", "willebrand", "wilms", "with", "work", "worse", "would", "written",
+        "year", "years", "yes", "yesterday", "you", "your", "zip", "zollinger",
+    )
+)
+
+# Street words end an address, never a name ("465 River Drive").
+STREET_WORDS = frozenset(
+    (
+        "street", "avenue", "road", "drive", "lane", "court", "boulevard", "place", "circle",
+        "parkway", "terrace", "highway", "trail", "square", "loop", "pike", "crossing", "alley",
+        "point", "expressway", "freeway", "turnpike", "apt", "apartment", "suite",
+    )
+)
+
+# Words after a surname that make it an eponym, not a person.
+EPONYM_HEADS = frozenset(
+    (
+        "sign", "signs", "syndrome", "disease", "test", "score", "maneuver", "manoeuvre", "scale",
+        "criteria", "classification", "procedure", "reflex", "triad", "phenomenon", "stain",
+        "catheter", "fracture", "palsy", "lymphoma", "sarcoma", "tumor", "tumour", "ulcer",
+        "node", "nodes", "operation", "repair", "incision", "position", "sign's", "law",
+        "solution", "index", "formula", "method", "staging", "grade", "ratio", "equation",
+    )
+)
+
+# Surnames that are also everyday English words: matched from the patient's own record only
+# next to another part of the name or a title, so "White blood cells" keeps its first word.
+COMMON_WORD_NAMES = frozenset(
+    (
+        "baker", "banks", "bell", "best", "bird", "bishop", "black", "bond", "bright", "brook",
+        "brown", "bush", "carter", "case", "chase", "church", "cook", "cooper", "cross", "day",
+        "dean", "early", "east", "english", "faith", "field", "fish", "fisher", "ford", "fox",
+        "frank", "french", "german", "gold", "golden", "good", "grace", "grant", "gray", "green",
+        "grey", "guy", "hall", "hill", "hope", "house", "hunt", "hunter", "joy", "king", "knight",
+        "lake", "lane", "late", "little", "long", "love", "major", "mark", "marsh", "mason", "may",
+        "miller", "moss", "noble", "north", "page", "park", "parker", "pope", "porter", "price",
+        "ray", "reed", "rice", "rich", "river", "rose", "sharp", "short", "silver", "small",
+        "south", "spring", "stone", "strange", "street", "strong", "summer", "sweet", "turner",
+        "wade", "walker", "ward", "west", "white", "will", "winter", "wise", "wood", "woods",
+        "young",
+    )
+)
+
+US_STATES = {
+    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
+    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "FL": "Florida", "GA": "Georgia",
+    "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois", "IN": "Indiana", "IA": "Iowa",
+    "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana", "ME": "Maine", "MD": "Maryland",
+    "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota", "MS": "Mississippi",
+    "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada", "NH": "New Hampshire",
+    "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York", "NC": "North Carolina",
+    "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon", "PA": "Pennsylvania",
+    "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota", "TN": "Tennessee",
+    "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia", "WA": "Washington",
+    "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming", "DC": "District of Columbia",
+    "PR": "Puerto Rico", "GU": "Guam", "VI": "Virgin Islands", "AS": "American Samoa",
+}
+
+# State codes that are also clinical abbreviations (MD, PA, CT, MS, ID...): "City, XX" is
+# read as a place only with a ZIP code after it or a city known from the patient's record.
+AMBIGUOUS_STATE_CODES = frozenset(
+    (
+        "AL", "CO", "CT", "DC", "DE", "GA", "HI", "ID", "IN", "LA", "MA", "MD", "ME", "MO", "MS",
+        "MT", "NC", "ND", "NE", "OK", "OR", "PA", "SC", "SD", "VA", "WA",
+    )
+)
+
+# Places bigger than a state may stay (Safe Harbor removes subdivisions smaller than one).
+LARGE_PLACES = frozenset(
+    {name.lower() for name in US_STATES.values()}
+    | {
+        "united states", "usa", "us", "america", "canada", "mexico", "europe", "asia", "africa",
+        "china", "india", "japan", "korea", "vietnam", "philippines", "germany", "france", "italy",
+        "spain", "england", "ireland", "scotland", "brazil", "russia", "ukraine", "poland", "cuba",
+        "haiti", "jamaica", "guatemala", "honduras", "el salvador", "colombia", "peru", "nigeria",
+        "ghana", "kenya", "ethiopia", "somalia", "egypt", "israel", "iran", "iraq", "pakistan",
+        "bangladesh", "nepal", "australia", "the midwest", "the south", "puerto rico",
+    }
+)
+# fmt: on
