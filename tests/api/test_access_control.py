@@ -256,5 +256,7 @@ def test_sign_out_ends_the_token_at_once(client, sign_in):
     headers = sign_in("clinician")
     assert client.post("/auth/logout", headers=headers).status_code == 204
     assert client.get("/fhir/Patient?_count=1", headers=headers).status_code == 401
-    actions = [r["action"] for r in audit.entries(client.app.state.repo.engine, username="clinician")]
+    actions = [
+        r["action"] for r in audit.entries(client.app.state.repo.engine, username="clinician")
+    ]
     assert "logout" in actions and "login" in actions
