@@ -10,6 +10,7 @@ from chartkeeper.api import (
     bulk,
     capability,
     coding,
+    coding_work,
     deficiencies,
     fhir,
     merges,
@@ -46,4 +47,5 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     app.include_router(roi.router)
     app.include_router(deficiencies.router)
     app.include_router(coding.router)
+    app.include_router(coding_work.router)
     return app

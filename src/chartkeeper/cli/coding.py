@@ -12,6 +12,10 @@ from .common import DatabaseOption, DataDirOption, _repo, _settings, app, consol
 
 code_app = typer.Typer(help="The encoder: find codes from clinicians' words.", no_args_is_help=True)
 app.add_typer(code_app, name="code")
+work_app = typer.Typer(
+    help="The coder's day: queue, suggestions, DNFB, productivity.", no_args_is_help=True
+)
+app.add_typer(work_app, name="coding")
 codes_app = typer.Typer(
     help="Code set releases (ICD-10-CM, ICD-10-PCS, HCPCS).", no_args_is_help=True
 )
@@ -146,3 +150,69 @@ def x12_validate_command(
     if errors:
         raise typer.Exit(1)
     out.print("valid")
+
+
+@work_app.command("queue")
+def coding_queue(database_url: DatabaseOption = None, data_dir: DataDirOption = None) -> None:
+    """Encounters ready to code: discharged, notes final and signed, not yet coded."""
+    from rich.table import Table
+
+    from chartkeeper.coding.workflow import queue
+
+    items = queue(_repo(database_url, data_dir))
+    table = Table(title=f"ready to code: {len(items)}")
+    for column in ("encounter", "patient", "class", "discharged", "DNFB days", "open queries"):
+        table.add_column(column, overflow="fold")
+    for i in items:
+        days = f"{i.dnfb_days:.1f}" if i.dnfb_days is not None else ""
+        table.add_row(
+            i.encounter_id,
+            i.patient_id or "",
+            i.encounter_class or "",
+            (i.discharged or "")[:10],
+            days,
+            str(i.open_queries),
+        )
+    out.print(table)
+
+
+@work_app.command("suggest")
+def coding_suggest(
+    encounter_id: Annotated[str, typer.Argument(help="The Encounter to code.")],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Codes suggested from the encounter's notes, with the words that support each."""
+    from rich.table import Table
+
+    from chartkeeper.coding.cac import suggest
+
+    suggestions = suggest(
+        _repo(database_url, data_dir),
+        encounter_id,
+        data_dir=_settings(database_url, data_dir).data_dir,
+    )
+    table = Table(title=f"suggestions for Encounter/{encounter_id}")
+    for column in ("code", "description", "status", "why", "evidence"):
+        table.add_column(column, overflow="fold")
+    for s in suggestions:
+        evidence = " | ".join(e.text for e in s.evidence[:2])
+        table.add_row(s.code, s.display, s.status, s.reason, evidence)
+    out.print(table)
+
+
+@work_app.command("productivity")
+def coding_productivity(
+    png: Annotated[Path | None, typer.Option(help="Write the chart (PNG) here.")] = None,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Encounters coded per coder per day, discharge-to-coded time, and DNFB days."""
+    from chartkeeper.coding.workflow import dnfb, plot_productivity, productivity
+
+    repo = _repo(database_url, data_dir)
+    report = productivity(repo)
+    out.print_json(json.dumps({"productivity": report, "dnfb": dnfb(repo)}, default=str))
+    if png:
+        png.write_bytes(plot_productivity(report))
+        out.print(f"chart written to {png}")

@@ -1,0 +1,117 @@
+"""/coding workflow routes: role checks (no token 401, auditor 403, coder 200), the queue,
+suggestions, assigning codes, queries and productivity over HTTP."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from fastapi.testclient import TestClient
+
+from chartkeeper.api import coding_work
+from chartkeeper.app import create_app
+from chartkeeper.config import Settings
+from chartkeeper.privacy.users import ROLES, add_user
+from chartkeeper.store import PutItem
+
+PASSWORD = "correct horse battery"
+NOTE = "ASSESSMENT:\n1. Essential hypertension: continue lisinopril.\n2. Denies chest pain.\n"
+
+
+@pytest.fixture
+def work_client(repo, tmp_path_factory):
+    for role in ROLES:
+        add_user(repo.engine, role, PASSWORD, role)
+    shared = tmp_path_factory.getbasetemp().parent / "coding-shared"  # parsed code set cache
+    shared.mkdir(exist_ok=True)
+    app = create_app(Settings(data_dir=shared), repo=repo)
+    if not any(getattr(r, "path", "") == "/coding/queue" for r in app.routes):
+        app.include_router(coding_work.router)  # until the app registers it itself
+    with repo.transaction() as tx:
+        tx.put_many(
+            [
+                PutItem(r)
+                for r in [
+                    {"resourceType": "Patient", "id": "p1"},
+                    {"resourceType": "Practitioner", "id": "dr1"},
+                    {
+                        "resourceType": "Encounter",
+                        "id": "e1",
+                        "status": "finished",
+                        "class": {"code": "AMB"},
+                        "subject": {"reference": "Patient/p1"},
+                        "period": {"start": "2026-03-01T10:00:00Z", "end": "2026-03-01T11:00:00Z"},
+                    },
+                    {
+                        "resourceType": "DocumentReference",
+                        "id": "d1",
+                        "status": "current",
+                        "docStatus": "final",
+                        "authenticator": {"reference": "Practitioner/dr1"},
+                        "subject": {"reference": "Patient/p1"},
+                        "content": [
+                            {
+                                "attachment": {
+                                    "contentType": "text/plain",
+                                    "data": base64.b64encode(NOTE.encode()).decode(),
+                                }
+                            }
+                        ],
+                        "context": {"encounter": [{"reference": "Encounter/e1"}]},
+                    },
+                ]
+            ]
+        )
+    with TestClient(app) as client:
+        yield client
+
+
+def _headers(client, role):
+    answer = client.post("/auth/token", data={"username": role, "password": PASSWORD})
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def test_role_checks(work_client):
+    assert work_client.get("/coding/queue").status_code == 401
+    for role, status in (("auditor", 403), ("registrar", 403), ("coder", 200), ("him", 200)):
+        answer = work_client.get("/coding/queue", headers=_headers(work_client, role))
+        assert answer.status_code == status, (role, answer.text)
+    clinician = _headers(work_client, "clinician")
+    assert work_client.get("/coding/queue", headers=clinician).status_code == 403
+    assert work_client.get("/coding/queries", headers=clinician).status_code == 200
+
+
+def test_coding_an_encounter_over_http(work_client):
+    coder = _headers(work_client, "coder")
+    queue = work_client.get("/coding/queue", headers=coder).json()
+    assert [q["encounter_id"] for q in queue] == ["e1"]
+    found = work_client.get("/coding/encounters/e1/suggestions", headers=coder).json()
+    by_code = {s["code"]: s for s in found["suggestions"]}
+    assert by_code["I10"]["status"] == "suggested" and by_code["R07.9"]["status"] == "excluded"
+    ev = by_code["I10"]["evidence"][0]
+    assert NOTE[ev["start"] : ev["end"]] == ev["text"] == "Essential hypertension"
+
+    asked = work_client.post(
+        "/coding/queries",
+        json={"encounter": "e1", "practitioner": "dr1", "question": "Stage of the CKD?"},
+        headers=coder,
+    )
+    assert asked.status_code == 200, asked.text
+    qid = asked.json()["id"]
+    clinician = _headers(work_client, "clinician")
+    answered = work_client.post(
+        f"/coding/queries/{qid}/answer", json={"answer": "Stage 3a."}, headers=clinician
+    )
+    assert answered.json()["status"] == "answered"
+
+    done = work_client.post("/coding/encounters/e1/codes", json={"codes": ["I10"]}, headers=coder)
+    assert done.status_code == 200, done.text
+    assert done.json()["coder"] == "coder"
+    assert work_client.get("/coding/queue", headers=coder).json() == []
+    bad = work_client.post("/coding/encounters/e1/codes", json={"codes": ["XYZ"]}, headers=coder)
+    assert bad.status_code == 400
+    prod = work_client.get("/coding/productivity", headers=coder).json()
+    assert prod["coders"]["coder"]["encounters"] == 1
+    png = work_client.get("/coding/productivity.png", headers=coder)
+    assert png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG")
+    assert work_client.get("/coding/dnfb", headers=coder).json()["count"] == 0
