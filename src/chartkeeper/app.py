@@ -14,6 +14,7 @@ from chartkeeper.api import (
     deficiencies,
     fhir,
     merges,
+    mpi,
     outcomes,
     privacy,
     roi,
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     app.include_router(bulk.router)  # before fhir: `$export` paths must not read as ids
     app.include_router(privacy.router)  # before fhir: AuditEvent is not in the store
     app.include_router(merges.router)
+    app.include_router(mpi.router)
     app.include_router(fhir.router)
     app.include_router(roi.router)
     app.include_router(deficiencies.router)

@@ -15,6 +15,8 @@ from .privacy import _him_repo
 
 patient_app = typer.Typer(help="The master patient index: merge and unmerge.", no_args_is_help=True)
 app.add_typer(patient_app, name="patient")
+mpi_app = typer.Typer(help="Find duplicate patients: scan, review queue.", no_args_is_help=True)
+app.add_typer(mpi_app, name="mpi")
 deficiency_app = typer.Typer(
     help="Chart deficiencies: scan, worklist, report.", no_args_is_help=True
 )
@@ -162,3 +164,70 @@ def patient_merges(
             (m.unmerged or "")[:19],
         )
     out.print(table)
+
+
+@mpi_app.command("scan")
+def mpi_scan(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON line per candidate pair.")
+    ] = False,
+    link: Annotated[float, typer.Option(help="Auto-link at or above this probability.")] = 0.9,
+    review: Annotated[float, typer.Option(help="Queue for review at or above this.")] = 0.5,
+    queue: Annotated[bool, typer.Option(help="Put review pairs on the review queue.")] = True,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Score every plausible pair of patients; auto-link the sure ones, queue the doubtful."""
+    from chartkeeper.quality.mpi import Thresholds, json_lines, scan_repo
+
+    repo, _by = _him_repo(database_url, data_dir)
+    with _progress() as progress:
+        task = progress.add_task("matching", total=None)
+        pairs = scan_repo(
+            repo,
+            thresholds=Thresholds(link=link, review=review),
+            queue=queue,
+            on_progress=lambda stage: progress.update(task, description=stage),
+        )
+    if as_json:
+        for line in json_lines(pairs):
+            print(line)
+        return
+    links = sum(p.decision == "link" for p in pairs)
+    out.print(f"{len(pairs)} candidate pairs: {links} auto-linked, {len(pairs) - links} for review")
+
+
+@mpi_app.command("queue")
+def mpi_queue(
+    status: Annotated[str, typer.Option(help="open, linked, not-a-match or all.")] = "open",
+    limit: Annotated[int, typer.Option(help="How many.")] = 100,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """The manual review queue: pairs the index is unsure of, most probable first."""
+    from chartkeeper.quality.mpi import list_reviews
+
+    repo, _by = _him_repo(database_url, data_dir)
+    items = list_reviews(repo, status=status, limit=limit)
+    table = Table(title=f"possible duplicates ({status}): {len(items)}")
+    for column in ("id", "a", "b", "probability", "status"):
+        table.add_column(column, overflow="fold")
+    for i in items:
+        table.add_row(str(i.id), i.a, i.b, f"{i.probability:.3f}", i.status)
+    out.print(table)
+
+
+@mpi_app.command("decide")
+def mpi_decide(
+    item_id: Annotated[int, typer.Argument(help="The review item.")],
+    verdict: Annotated[str, typer.Argument(help="linked or not-a-match.")],
+    note: Annotated[str, typer.Option(help="Why.")] = "",
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Record a reviewer's verdict on a queued pair."""
+    from chartkeeper.quality.mpi import decide
+
+    repo, by = _him_repo(database_url, data_dir)
+    item = decide(repo, item_id, verdict, reviewer=by, note=note)
+    out.print(f"{item.a} and {item.b}: {item.status}")

@@ -1,0 +1,58 @@
+"""The duplicate-patient review queue over HTTP, for HIM staff (thin over quality.mpi)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+
+from chartkeeper.errors import BadRequest
+from chartkeeper.privacy.users import User
+from chartkeeper.quality.mpi import decide, get_review, list_reviews
+
+from .auth import authorized, store
+from .outcomes import FHIRResponse
+
+router = APIRouter(prefix="/mpi", tags=["patient index"], include_in_schema=False)
+# Reviewing duplicates means reading two patients' demographics and retiring one: the
+# roles allowed to delete Patient records (HIM, admin).
+ReviewerDependency = Annotated[User, Depends(authorized("delete", "system"))]
+
+
+def _json(data) -> FHIRResponse:
+    return FHIRResponse(data, media_type="application/json")
+
+
+@router.get("/reviews")
+def reviews(
+    request: Request,
+    _user: ReviewerDependency,
+    status: str = "open",
+    limit: int = 100,
+    offset: int = 0,
+):
+    items = list_reviews(store(request), status=status, limit=min(limit, 1000), offset=offset)
+    return _json([asdict(i) for i in items])
+
+
+@router.get("/reviews/{item_id}")
+def review(request: Request, item_id: int, _user: ReviewerDependency):
+    return _json(asdict(get_review(store(request), item_id)))
+
+
+@router.post("/reviews/{item_id}/decision")
+async def decision(request: Request, item_id: int, user: ReviewerDependency):
+    try:
+        body = orjson.loads(await request.body() or b"{}")
+    except orjson.JSONDecodeError:
+        raise BadRequest("the body is not JSON") from None
+    item = decide(
+        store(request),
+        item_id,
+        body.get("verdict", ""),
+        reviewer=user.username,
+        note=body.get("note", ""),
+    )
+    return _json(asdict(item))

@@ -1,0 +1,194 @@
+"""The MPI review queue: pairs a scan could neither link nor dismiss, for a person to judge.
+
+`enqueue(repo, pairs)` stores the "review" pairs of a scan (one row per pair; a rescan
+refreshes the probability and evidence of a still-open row and leaves decided rows alone),
+`list_reviews` lists them strongest first, `decide` records the verdict ("linked" or
+"not-a-match") with the reviewer. `scan_repo` runs a whole scan over the store and queues the
+result, passing earlier "not-a-match" verdicts to the scan so those pairs are never linked
+automatically. Linking here is the verdict only: merging the two charts is
+`chartkeeper.quality.merge`'s job.
+
+Reads and changes go through the caller's Repository; a guarded one (the API's) audits the
+patients shown or changed, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+import orjson
+from sqlalchemy import Connection, insert, select, update
+
+from chartkeeper.errors import BadRequest, Conflict, NotFound
+from chartkeeper.store import Repository, Transaction
+from chartkeeper.store.schema import mpi_review
+
+from .records import extract_records
+from .scan import CandidatePair, Thresholds, scan
+
+STATUSES = ("open", "linked", "not-a-match")
+VERDICTS = ("linked", "not-a-match")
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class ReviewItem:
+    id: int
+    a: str
+    b: str
+    probability: float
+    status: str
+    found: str
+    scanned: str
+    decided: str | None
+    reviewer: str | None
+    note: str | None
+    evidence: dict = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+def _from_row(row) -> ReviewItem:
+    data = {k: getattr(row, k) for k in ReviewItem.__dataclass_fields__ if k != "evidence"}
+    return ReviewItem(**data, evidence=orjson.loads(row.evidence))
+
+
+def _audit(tx: Transaction, action: str, items: Iterable[ReviewItem], detail: str) -> None:
+    refs = sorted({r for item in items for r in (item.a, item.b)})
+    tx.note(action, [{"resourceType": "Patient", "id": r.split("/", 1)[1]} for r in refs], detail)
+
+
+def _key(a: str, b: str) -> str:
+    return "|".join(sorted((a, b)))
+
+
+def enqueue(repo: Repository, pairs: Iterable[CandidatePair]) -> int:
+    """Queue the "review" pairs; returns how many rows were added or refreshed."""
+    now, count = _now(), 0
+    wanted = {_key(p.a, p.b): p for p in pairs if p.decision == "review"}
+    c = mpi_review.c
+    with repo.transaction() as tx:
+        known: dict[str, str] = {}
+        keys = list(wanted)
+        for i in range(0, len(keys), 500):
+            rows = tx.conn.execute(
+                select(c.pair_key, c.status).where(c.pair_key.in_(keys[i : i + 500]))
+            )
+            known.update({r.pair_key: r.status for r in rows})
+        fresh = []
+        for key, p in wanted.items():
+            evidence = orjson.dumps(p.evidence).decode()
+            if key not in known:
+                fresh.append(
+                    {
+                        "pair_key": key,
+                        "a": min(p.a, p.b),
+                        "b": max(p.a, p.b),
+                        "probability": p.probability,
+                        "evidence": evidence,
+                        "status": "open",
+                        "found": now,
+                        "scanned": now,
+                    }
+                )
+            elif known[key] == "open":
+                tx.conn.execute(
+                    update(mpi_review)
+                    .where(c.pair_key == key)
+                    .values(probability=p.probability, evidence=evidence, scanned=now)
+                )
+                count += 1
+        if fresh:
+            tx.conn.execute(insert(mpi_review), fresh)
+        count += len(fresh)
+    return count
+
+
+def list_reviews(
+    repo: Repository, *, status: str = "open", limit: int = 100, offset: int = 0
+) -> list[ReviewItem]:
+    """The queue, most probable matches first; status open, linked, not-a-match or all."""
+    if status not in (*STATUSES, "all"):
+        raise BadRequest(f"status must be one of {', '.join(STATUSES)} or all, not {status!r}")
+    c = mpi_review.c
+    query = (
+        select(mpi_review)
+        .order_by(c.probability.desc(), c.id)
+        .limit(min(limit, 1000))
+        .offset(offset)
+    )
+    if status != "all":
+        query = query.where(c.status == status)
+    with repo.reading() as tx:
+        found = [_from_row(r) for r in tx.conn.execute(query)]
+        _audit(tx, "mpi-review-list", found, f"status={status}")
+    return found
+
+
+def _get(conn: Connection, item_id: int) -> ReviewItem:
+    row = conn.execute(select(mpi_review).where(mpi_review.c.id == item_id)).first()
+    if row is None:
+        raise NotFound(f"MPI review item {item_id} does not exist")
+    return _from_row(row)
+
+
+def get_review(repo: Repository, item_id: int) -> ReviewItem:
+    with repo.reading() as tx:
+        item = _get(tx.conn, item_id)
+        _audit(tx, "mpi-review-read", [item], f"item {item_id}")
+    return item
+
+
+def decide(
+    repo: Repository, item_id: int, verdict: str, *, reviewer: str, note: str = ""
+) -> ReviewItem:
+    """Record the verdict on an open pair: "linked" (one person) or "not-a-match"."""
+    if verdict not in VERDICTS:
+        raise BadRequest(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
+    if not reviewer:
+        raise BadRequest("a verdict needs the reviewer")
+    with repo.transaction() as tx:
+        item = _get(tx.conn, item_id)
+        if item.status != "open":
+            raise Conflict(f"MPI review item {item_id} was already decided: {item.status}")
+        tx.conn.execute(
+            update(mpi_review)
+            .where(mpi_review.c.id == item_id)
+            .values(status=verdict, decided=_now(), reviewer=reviewer, note=note or None)
+        )
+        item = _get(tx.conn, item_id)
+        _audit(tx, "mpi-review-decide", [item], f"item {item_id}: {verdict}")
+    return item
+
+
+def rejected_pairs(repo: Repository) -> set[tuple[str, str]]:
+    """Pairs judged "not-a-match", as ("Patient/a", "Patient/b")."""
+    c = mpi_review.c
+    with repo.reading() as tx:
+        rows = tx.conn.execute(select(c.a, c.b).where(c.status == "not-a-match"))
+        return {(r.a, r.b) for r in rows}
+
+
+def scan_repo(
+    repo: Repository,
+    *,
+    thresholds: Thresholds = Thresholds(),
+    on_progress: Callable[[str], None] | None = None,
+    queue: bool = True,
+) -> list[CandidatePair]:
+    """Scan every Patient in the store; queue the review pairs unless `queue` is False."""
+    pairs = scan(
+        extract_records(repo),
+        thresholds=thresholds,
+        on_progress=on_progress,
+        not_matches=rejected_pairs(repo),
+    )
+    if queue:
+        enqueue(repo, pairs)
+    return pairs

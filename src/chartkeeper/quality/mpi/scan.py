@@ -1,0 +1,263 @@
+"""A scan: score every candidate pair, decide link or review, and cluster without chaining.
+
+Decisions come from two probability thresholds (`Thresholds`): at or above `link` a pair is
+linked automatically, between `review` and `link` it goes to a person. Two rules then guard
+against the errors a pairwise model makes:
+
+Households. Twins, spouses, children and siblings share the surname, the address and the
+phone, and twins the birth date too. Fellegi–Sunter adds those agreements up as if they were
+independent, but in a household they are one fact, not three. So when the given names are
+plainly different (not a nickname, a typo or a swap) and neither SSN nor MRN agrees, the
+family, address and phone agreements are taken back out of the weight (they say "same
+household", not "same person"), and such a pair is never linked automatically, only
+reviewed. An SSN present on both and more than two digits apart is a hard negative: the
+pair is only reviewed and never put in one cluster.
+
+Chaining. Linked pairs are joined into clusters strongest first, and two clusters merge only
+if *every* pair across them scored at least `Thresholds.cluster` (0.05, household evidence
+already set aside) and none is a hard negative (different SSNs, or judged "not a match" by a
+reviewer). Pairs inside a group of three or more are all scored for this, blocked or not.
+A~B and B~C linked while A-C scores low keeps C out of A's cluster and demotes B~C to
+review. Every pair inside a finished cluster is reported as a link: each passed the check.
+The floor is low on purpose: a third registration often carries errors of its own against
+the second; what it must not be is clearly someone else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+
+import orjson
+
+from . import model
+from .records import prepare_table
+
+log = logging.getLogger(__name__)
+
+# Comparisons whose agreement a household shares, so it is no evidence between its members.
+HOUSEHOLD_FIELDS = ("family", "address", "phone")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    link: float = 0.9
+    review: float = 0.5
+    cluster: float = 0.05  # every pair within a cluster scores at least this
+
+    def __post_init__(self):
+        if not (0 < self.cluster <= self.link and 0 < self.review <= self.link < 1):
+            raise ValueError("thresholds must satisfy 0 < review <= link < 1, cluster <= link")
+
+
+@dataclass
+class CandidatePair:
+    a: str  # "Patient/<id>", a < b
+    b: str
+    probability: float
+    decision: str  # link | review
+    evidence: dict = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return {
+            "a": self.a,
+            "b": self.b,
+            "probability": self.probability,
+            "decision": self.decision,
+        }
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def json_lines(pairs: Iterable[CandidatePair]) -> Iterator[str]:
+    """The `--json` output: one object per candidate pair and line."""
+    for p in pairs:
+        yield orjson.dumps(p.as_json()).decode()
+
+
+def _probability(weight: float) -> float:
+    if weight > 60:
+        return 1.0
+    return 1.0 / (1.0 + 2.0**-weight)
+
+
+def _ref(rid: str) -> str:
+    return rid if "/" in rid else f"Patient/{rid}"
+
+
+def _judge(row: dict, labels: dict[str, dict[int, str]]):
+    """(probability, capped, evidence) of one scored row."""
+    levels = {name: labels[name].get(row[f"gamma_{name}"], "null") for name in labels}
+    weights = {name: row[f"mw_{name}"] for name in labels}
+    weight = row["match_weight"]
+    notes = []
+    strong_id = levels["ssn"] == "exact" or levels["mrn"] == "exact"
+    capped = False
+    if levels["given"] == "different" and not strong_id:
+        capped = True
+        shared = sum(max(weights[f], 0.0) for f in HOUSEHOLD_FIELDS)
+        if shared:
+            weight -= shared
+            notes.append(
+                "different given names: surname, address and phone agreement set aside "
+                f"as household evidence ({shared:.1f} bits)"
+            )
+    hard = levels["ssn"] == "different"
+    if hard:
+        capped = True
+        notes.append("different SSNs: never linked automatically, nor grouped")
+    evidence = {
+        "match_weight": round(weight, 3),
+        "comparisons": {
+            name: {
+                "level": levels[name],
+                "match_weight": round(weights[name], 3),
+                "bayes_factor": float(f"{2.0 ** weights[name]:.4g}"),
+            }
+            for name in labels
+        },
+        "agree": [n for n in labels if levels[n] == "exact"],
+        "differ": [n for n in labels if levels[n] == "different"],
+        "notes": notes,
+    }
+    return _probability(weight), capped, hard, evidence
+
+
+class _State:
+    """What a scan knows about its pairs while it decides."""
+
+    def __init__(self, labels, thresholds: Thresholds, rejected: set):
+        self.labels, self.thresholds, self.rejected = labels, thresholds, rejected
+        self.pairs: dict[tuple[str, str], CandidatePair] = {}  # at or above review
+        self.scored: dict[tuple[str, str], float] = {}  # every pair scored, any probability
+        self.capped: set[tuple[str, str]] = set()  # never auto-linked
+        self.hard: set[tuple[str, str]] = set()  # never in one cluster
+
+    def judge(self, rows: Iterable[dict]) -> None:
+        review, link = self.thresholds.review, self.thresholds.link
+        for row in rows:
+            key = tuple(sorted((_ref(row["id_l"]), _ref(row["id_r"]))))
+            if key in self.scored:
+                continue
+            p, cap, hard, evidence = _judge(row, self.labels)
+            if key in self.rejected:
+                cap = hard = True
+                evidence["notes"].append("judged not a match by a reviewer")
+            self.scored[key] = p
+            if hard:
+                self.hard.add(key)
+            if cap:
+                self.capped.add(key)
+            if p >= review:
+                decision = "link" if p >= link and not cap else "review"
+                self.pairs[key] = CandidatePair(key[0], key[1], round(p, 6), decision, evidence)
+
+
+def scan(
+    records: Iterable[dict],
+    *,
+    thresholds: Thresholds = Thresholds(),
+    on_progress: Callable[[str], None] | None = None,
+    not_matches: Iterable[tuple[str, str]] = (),
+    em: bool = False,
+    db_api=None,
+) -> list[CandidatePair]:
+    """Candidate duplicate pairs among flat records (see `extract_records`), strongest
+    first. `not_matches`: pairs a reviewer has rejected; they are never linked again.
+    `db_api`: a Splink database API (default DuckDB in memory; `SparkAPI` for Spark)."""
+    say = on_progress or (lambda _msg: None)
+    say("preparing records")
+    table = prepare_table(records)
+    if table.num_rows < 2:
+        return []
+    lk = model.linker(table, db_api)
+    model.train(lk, em=em, on_progress=say)
+    say("scoring candidate pairs")
+    labels = model.level_labels(lk)
+    state = _State(labels, thresholds, {tuple(sorted((_ref(a), _ref(b)))) for a, b in not_matches})
+    state.judge(model.score(lk, labels, thresholds.review))
+    # The cluster check needs a score for every pair inside a group, and a person
+    # registered three times may have two error-laden copies that share no blocking key:
+    # score every pair within each group the links form (below the thresholds too).
+    groups = [g for g in clusters(state.pairs.values()) if len(g) > 2]
+    if groups:
+        say(f"scoring all pairs within {len(groups)} groups of three or more")
+        ids = [[r.removeprefix("Patient/") for r in g] for g in groups]
+        state.judge(model.score_groups(lk, labels, table, ids, None))
+    del table
+    say(f"clustering {len(state.pairs)} pairs")
+    cluster(state, thresholds.cluster)
+    return sorted(state.pairs.values(), key=lambda c: (-c.probability, c.a, c.b))
+
+
+def cluster(state: _State, floor: float) -> dict[str, int]:
+    """Join linked pairs into clusters in which every pair is scored >= floor and none is a
+    hard negative; demotes links that would break that, promotes review pairs inside a
+    cluster. Returns record -> cluster number (records in a cluster of two or more)."""
+    pairs, capped = state.pairs, state.capped
+    members: dict[str, list[str]] = {}  # cluster root -> its records
+    root: dict[str, str] = {}
+
+    def compatible(x: str, y: str) -> bool:
+        key = (x, y) if x < y else (y, x)
+        return state.scored.get(key, 0.0) >= floor and key not in state.hard
+
+    links = sorted(
+        (c for c in pairs.values() if c.decision == "link"), key=lambda c: -c.probability
+    )
+    for c in links:
+        ra, rb = root.get(c.a, c.a), root.get(c.b, c.b)
+        if ra == rb:
+            continue
+        ma, mb = members.get(ra, [c.a]), members.get(rb, [c.b])
+        if all(compatible(x, y) for x in ma for y in mb):
+            if len(ma) < len(mb):
+                ra, rb, ma, mb = rb, ra, mb, ma
+            members[ra] = ma + mb
+            members.pop(rb, None)
+            for x in members[ra]:
+                root[x] = ra
+            continue
+        c.decision = "review"
+        c.evidence["notes"].append(
+            "link would join two groups in which some records do not match each other"
+        )
+    out: dict[str, int] = {}
+    for n, recs in enumerate(sorted(members.values(), key=min)):
+        for x in recs:
+            out[x] = n
+    for key, c in pairs.items():
+        same = key[0] in out and out[key[0]] == out.get(key[1])
+        if c.decision == "review" and key not in capped and same:
+            c.decision = "link"
+            c.evidence["notes"].append("linked: both records are in one verified cluster")
+    # pairs of a cluster that scored under the review threshold (a third registration
+    # whose errors differ from the second's) are links too: every pair passed the check
+    for recs in members.values():
+        for i, x in enumerate(recs):
+            for y in recs[i + 1 :]:
+                key = (x, y) if x < y else (y, x)
+                if key not in pairs:
+                    p = round(state.scored[key], 6)
+                    note = "linked: both records are in one verified cluster"
+                    pairs[key] = CandidatePair(*key, p, "link", {"notes": [note]})
+    return out
+
+
+def clusters(pairs: Iterable[CandidatePair]) -> list[list[str]]:
+    """The groups of records the linked pairs form (each a clique of links)."""
+    groups: dict[str, set[str]] = {}
+    for p in pairs:
+        if p.decision != "link":
+            continue
+        merged = groups.get(p.a, {p.a}) | groups.get(p.b, {p.b})
+        for x in merged:
+            groups[x] = merged
+    seen, out = set(), []
+    for g in groups.values():
+        if id(g) not in seen:
+            seen.add(id(g))
+            out.append(sorted(g))
+    return sorted(out)
