@@ -41,7 +41,8 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA wal_autocheckpoint=10000")
         # 64 MiB of page cache (the default is 2 MiB): each resource touches a dozen
         # B-trees, and with a small cache their pages are read back from disk constantly.
-        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute("PRAGMA cache_size=-262144")
+        cursor.execute("PRAGMA mmap_size=1073741824")
         cursor.close()
 
     @event.listens_for(engine, "begin")
