@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
@@ -21,6 +20,7 @@ from chartkeeper.privacy import audit
 from chartkeeper.privacy.users import User
 
 from .auth import authorized, store
+from .bodies import json_object
 
 router = APIRouter(prefix="/coding", tags=["coding workflow"])
 CODING_ROLES = {"coder", "him", "admin"}
@@ -51,16 +51,6 @@ Coder = Annotated[User, Depends(_roles(CODING_ROLES))]
 QueryUser = Annotated[User, Depends(_roles(QUERY_ROLES))]
 
 
-async def _json(request: Request) -> dict:
-    try:
-        body = orjson.loads(await request.body() or b"{}")
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return body
-
-
 def _text(body: dict, name: str) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value.strip():
@@ -82,7 +72,7 @@ def suggestions(request: Request, encounter_id: str, _user: Coder) -> dict:
 
 @router.post("/encounters/{encounter_id}/codes", summary="Assign codes; the encounter is coded")
 async def assign(request: Request, encounter_id: str, user: Coder) -> dict:
-    body = await _json(request)
+    body = await json_object(request)
     codes = body.get("codes")
     if not isinstance(codes, list):
         raise BadRequest("'codes' (a list of codes or {code, kind, poa}) is required")
@@ -102,7 +92,7 @@ async def assign(request: Request, encounter_id: str, user: Coder) -> dict:
 
 @router.post("/queries", summary="Ask a provider ({'encounter', 'practitioner', 'question'})")
 async def ask(request: Request, user: Coder) -> dict:
-    body = await _json(request)
+    body = await json_object(request)
     query = workflow.open_query(
         store(request),
         _text(body, "encounter").removeprefix("Encounter/"),
@@ -129,7 +119,7 @@ def queries(
 
 @router.post("/queries/{query_id}/answer", summary="Answer a query ({'answer': ...})")
 async def answer(request: Request, query_id: int, user: QueryUser) -> dict:
-    text = _text(await _json(request), "answer")
+    text = _text(await json_object(request), "answer")
     return workflow.answer_query(store(request), query_id, text, by=user.username).as_json()
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
@@ -20,19 +19,10 @@ from chartkeeper.privacy.users import User
 from chartkeeper.quality import deficiencies as dq
 
 from .auth import authorized, store
+from .bodies import json_object
 
 router = APIRouter(prefix="/deficiencies", tags=["deficiencies"])
 Worker = Annotated[User, Depends(authorized("write", "system"))]
-
-
-async def _json(request: Request) -> dict:
-    try:
-        body = orjson.loads(await request.body() or b"{}")
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return body
 
 
 @router.get("", summary="The worklist: by assignee ('unassigned': HIM pool), status, patient")
@@ -70,7 +60,7 @@ def ageing_chart(request: Request, _user: Worker) -> Response:
 
 @router.post("/reevaluate", summary="Re-check one chart now ({'target': 'Patient/x'})")
 async def reevaluate(request: Request, _user: Worker) -> dict:
-    target = (await _json(request)).get("target")
+    target = (await json_object(request)).get("target")
     if not isinstance(target, str) or not target:
         raise BadRequest("'target' (Patient/x or Encounter/y) is required in the body")
     result = dq.reevaluate(store(request), target)
@@ -84,7 +74,7 @@ def get_one(request: Request, deficiency_id: int, _user: Worker) -> dict:
 
 @router.post("/{deficiency_id}/assign", summary="Reassign ({'assignee': ..., 'reason': ...})")
 async def assign(request: Request, deficiency_id: int, user: Worker) -> dict:
-    body = await _json(request)
+    body = await json_object(request)
     if "assignee" not in body:
         raise BadRequest("'assignee' is required (a Practitioner reference, a username or null)")
     reason = body.get("reason") or ""
@@ -98,7 +88,7 @@ async def assign(request: Request, deficiency_id: int, user: Worker) -> dict:
 
 @router.post("/{deficiency_id}/notes", summary="Add a note ({'text': ...})")
 async def add_note(request: Request, deficiency_id: int, user: Worker) -> dict:
-    text = (await _json(request)).get("text")
+    text = (await json_object(request)).get("text")
     if not isinstance(text, str):
         raise BadRequest("'text' is required in the body")
     return dq.add_note(store(request), deficiency_id, text, by=user.username).as_json()

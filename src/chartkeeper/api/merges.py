@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Depends, Request
 
 from chartkeeper.errors import BadRequest
@@ -18,6 +17,7 @@ from chartkeeper.quality.merge import get_merge, merge_patients, merges_of
 from chartkeeper.quality.unmerge import unmerge_patients
 
 from .auth import authorized, store
+from .bodies import json_object
 from .outcomes import FHIRResponse
 
 router = APIRouter(tags=["patient index"], include_in_schema=False)
@@ -25,10 +25,7 @@ router = APIRouter(tags=["patient index"], include_in_schema=False)
 
 async def _fields(request: Request, *names: str) -> list[str]:
     """JSON {"source": …} or a FHIR Parameters resource with valueString/valueReference."""
-    try:
-        body = orjson.loads(await request.body() or b"{}")
-    except orjson.JSONDecodeError:
-        raise BadRequest("the body is not JSON") from None
+    body = await json_object(request)
     for p in body.get("parameter", []):
         value = p.get("valueString") or p.get("valueReference", {}).get("reference", "")
         body.setdefault(p.get("name"), value.removeprefix("Patient/"))

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Depends, Request
 
-from chartkeeper.errors import BadRequest
 from chartkeeper.privacy.users import User
 from chartkeeper.quality.mpi import decide, get_review, list_reviews
 
 from .auth import authorized, store
+from .bodies import json_object
 from .outcomes import FHIRResponse
 
 router = APIRouter(prefix="/mpi", tags=["patient index"], include_in_schema=False)
@@ -44,10 +43,7 @@ def review(request: Request, item_id: int, _user: ReviewerDependency):
 
 @router.post("/reviews/{item_id}/decision")
 async def decision(request: Request, item_id: int, user: ReviewerDependency):
-    try:
-        body = orjson.loads(await request.body() or b"{}")
-    except orjson.JSONDecodeError:
-        raise BadRequest("the body is not JSON") from None
+    body = await json_object(request)
     item = decide(
         store(request),
         item_id,

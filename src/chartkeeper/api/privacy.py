@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Depends, Request
 
 from chartkeeper.errors import BadRequest, NotFound
@@ -17,6 +16,7 @@ from chartkeeper.privacy.access import break_glass
 from chartkeeper.privacy.users import User
 
 from .auth import _audit_alone, _source, authorized, store
+from .bodies import json_object
 from .outcomes import FHIRResponse, error_response
 
 router = APIRouter(prefix="/fhir", tags=["audit"], include_in_schema=False)
@@ -88,10 +88,7 @@ async def open_in_emergency(
     request: Request, patient_id: str, user: Annotated[User, Depends(authorized("read"))]
 ):
     """Body: {"reason": "..."} or a Parameters resource with a `reason` string."""
-    try:
-        body = orjson.loads(await request.body() or b"{}")
-    except orjson.JSONDecodeError:
-        raise BadRequest("the body is not JSON") from None
+    body = await json_object(request)
     reason = body.get("reason") or next(
         (p.get("valueString") for p in body.get("parameter", []) if p.get("name") == "reason"), ""
     )

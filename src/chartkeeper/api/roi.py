@@ -25,6 +25,7 @@ from chartkeeper.privacy.users import User
 from chartkeeper.store import Repository
 
 from .auth import _source, authorized, store
+from .bodies import json_object
 from .outcomes import FHIRResponse
 
 router = APIRouter(prefix="/roi", tags=["release of information"])
@@ -33,16 +34,6 @@ HimUser = Annotated[User, Depends(authorized("export", "system"))]
 
 def _engine(request: Request):
     return request.app.state.repo.engine
-
-
-async def _json(request: Request) -> dict:
-    try:
-        body = orjson.loads(await request.body() or b"{}")
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return body
 
 
 def _text(body: dict, name: str) -> str:
@@ -71,7 +62,7 @@ def _disclosing(request: Request, user: User, request_id: int) -> Repository:
 
 @router.post("/requests", status_code=201, summary="Log a release-of-information request")
 async def create_request(request: Request, user: HimUser) -> dict:
-    spec = await _json(request)
+    spec = await json_object(request)
     return disclosures.log_request(store(request), spec, by=user.username).as_json()
 
 
@@ -95,7 +86,7 @@ def validate_request(request: Request, request_id: int, user: HimUser) -> dict:
 
 @router.post("/requests/{request_id}/deny", summary="Deny, with the reason")
 async def deny_request(request: Request, request_id: int, user: HimUser) -> dict:
-    reason = _text(await _json(request), "reason")
+    reason = _text(await json_object(request), "reason")
     repo = store(request)
     return disclosures.deny_request(repo, request_id, reason=reason, by=user.username).as_json()
 
@@ -143,7 +134,7 @@ def accounting(
 
 @router.post("/amendments", status_code=201, summary="Log a patient's amendment request")
 async def create_amendment(request: Request, user: HimUser) -> dict:
-    body = await _json(request)
+    body = await json_object(request)
     proposed = body.get("proposed")
     if proposed is not None and not isinstance(proposed, dict):
         raise BadRequest("'proposed' must be a FHIR resource")
@@ -173,14 +164,14 @@ def get_amendment(request: Request, amendment_id: int, _user: HimUser) -> dict:
 
 @router.post("/amendments/{amendment_id}/extend", summary="The one 30-day extension")
 async def extend_amendment(request: Request, amendment_id: int, user: HimUser) -> dict:
-    reason = _text(await _json(request), "reason")
+    reason = _text(await json_object(request), "reason")
     repo = store(request)
     return amendments.extend(repo, amendment_id, reason=reason, by=user.username).as_json()
 
 
 @router.post("/amendments/{amendment_id}/accept", summary="Amend the record")
 async def accept_amendment(request: Request, amendment_id: int, user: HimUser) -> dict:
-    resource = (await _json(request)).get("resource")
+    resource = (await json_object(request)).get("resource")
     if resource is not None and not isinstance(resource, dict):
         raise BadRequest("'resource' must be the amended FHIR resource")
     repo = store(request)
@@ -189,7 +180,7 @@ async def accept_amendment(request: Request, amendment_id: int, user: HimUser) -
 
 @router.post("/amendments/{amendment_id}/deny", summary="Deny, with the reason")
 async def deny_amendment(request: Request, amendment_id: int, user: HimUser) -> dict:
-    body = await _json(request)
+    body = await json_object(request)
     done = amendments.deny(
         store(request),
         amendment_id,
@@ -202,12 +193,12 @@ async def deny_amendment(request: Request, amendment_id: int, user: HimUser) -> 
 
 @router.post("/amendments/{amendment_id}/disagree", summary="File the statement of disagreement")
 async def disagree(request: Request, amendment_id: int, _user: HimUser) -> dict:
-    statement = _text(await _json(request), "statement")
+    statement = _text(await json_object(request), "statement")
     return amendments.disagree(store(request), amendment_id, statement=statement).as_json()
 
 
 @router.post("/amendments/{amendment_id}/rebut", summary="The provider's rebuttal")
 async def rebut(request: Request, amendment_id: int, user: HimUser) -> dict:
-    rebuttal = _text(await _json(request), "rebuttal")
+    rebuttal = _text(await json_object(request), "rebuttal")
     repo = store(request)
     return amendments.rebut(repo, amendment_id, rebuttal=rebuttal, by=user.username).as_json()
