@@ -163,7 +163,7 @@ def _everything_seen(client, headers, pid) -> set[str]:
     collect(client.get("/fhir/Observation/_history", headers=headers).json())
     kick = client.get("/fhir/Patient/$export", headers=headers)
     if kick.status_code == 202:
-        for _ in range(100):
+        for _ in range(600):  # a loaded CI machine: up to 30 s
             status = client.get(kick.headers["Content-Location"], headers=headers)
             if status.status_code == 200:
                 break

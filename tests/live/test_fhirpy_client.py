@@ -43,7 +43,7 @@ def server(tmp_path, database_url):
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    for _ in range(600):  # up to a minute on a loaded machine (imports, migrations)
         try:
             if httpx.get(f"{base}/fhir/metadata", timeout=1).status_code == 200:
                 break
