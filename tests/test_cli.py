@@ -46,3 +46,50 @@ def test_a_bad_bundle_ends_non_zero_with_where_and_why(tmp_path):
 def test_missing_path_is_a_clear_error(tmp_path):
     result = _run(tmp_path, "import", str(tmp_path / "nowhere"))
     assert result.exit_code != 0
+
+
+def test_release_of_information_from_the_command_line(tmp_path):
+    from datetime import date, timedelta
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "p.json").write_text(json.dumps({"resourceType": "Patient", "id": "roi1"}))
+    condition = {
+        "resourceType": "Condition",
+        "id": "c1",
+        "subject": {"reference": "Patient/roi1"},
+        "code": {"text": "asthma"},
+        "recordedDate": "2024-05-01",
+    }
+    (tmp_path / "in" / "c.json").write_text(json.dumps(condition))
+    authorization = {
+        "resourceType": "DocumentReference",
+        "id": "auth",
+        "status": "current",
+        "subject": {"reference": "Patient/roi1"},
+        "content": [{"attachment": {"contentType": "application/pdf", "title": "signed"}}],
+    }
+    (tmp_path / "in" / "a.json").write_text(json.dumps(authorization))
+    assert _run(tmp_path, "import", str(tmp_path / "in"), "--workers", "0").exit_code == 0
+    today = date.today()
+    request = {
+        "patient": "roi1",
+        "purpose": "insurance",
+        "requester": {"name": "Ann Lee", "organization": "Acme Life", "address": "1 Main St"},
+        "authorization": {
+            "reference": "DocumentReference/auth",
+            "signed": str(today - timedelta(days=3)),
+            "expires": str(today + timedelta(days=300)),
+            "covers": {"types": ["Condition"], "start": "2024-01-01", "end": "2024-12-31"},
+        },
+        "asked": {"types": ["Condition"], "start": "2024-01-01", "end": "2024-12-31"},
+    }
+    (tmp_path / "request.json").write_text(json.dumps(request))
+    logged = _run(tmp_path, "roi", "log", str(tmp_path / "request.json"))
+    assert logged.exit_code == 0, logged.output
+    request_id = logged.output.split()[2]
+    assert _run(tmp_path, "roi", "fulfil", request_id).exit_code == 1  # not validated yet
+    assert _run(tmp_path, "roi", "validate", request_id).exit_code == 0
+    fulfilled = _run(tmp_path, "roi", "fulfil", request_id)
+    assert fulfilled.exit_code == 0 and ".pdf" in fulfilled.output
+    listed = _run(tmp_path, "roi", "accounting", "roi1", "--all")
+    assert listed.exit_code == 0 and "Ann Lee" in listed.output
