@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .common import DatabaseOption, DataDirOption, _repo, _settings, app, console, out
+from .common import DatabaseOption, DataDirOption, app, console, out, repo_for, settings_for
 
 code_app = typer.Typer(help="The encoder: find codes from clinicians' words.", no_args_is_help=True)
 app.add_typer(code_app, name="code")
@@ -46,7 +46,7 @@ def code_find(
 
     from chartkeeper.coding import search
 
-    folder = _settings(None, data_dir).data_dir
+    folder = settings_for(None, data_dir).data_dir
     if batch:
         with batch.open() as lines:
             for line in search.batch(lines, fy=_fy(fy), limit=limit, data_dir=folder):
@@ -81,7 +81,7 @@ def codes_import(
 
     from chartkeeper.coding.cms_files import import_releases
 
-    infos = import_releases(files, _settings(None, data_dir).data_dir, year=year)
+    infos = import_releases(files, settings_for(None, data_dir).data_dir, year=year)
     table = Table(title="code sets imported")
     for column in ("system", "year", "codes", "billable", "stored at"):
         table.add_column(column)
@@ -105,7 +105,7 @@ def drg_command(
     from chartkeeper.coding.drg import group_encounter, load_relative_weights
 
     table = load_relative_weights(weights) if weights else None
-    result = group_encounter(_repo(database_url, data_dir), encounter_id, weights=table)
+    result = group_encounter(repo_for(database_url, data_dir), encounter_id, weights=table)
     out.print(result.explain())
 
 
@@ -124,11 +124,11 @@ def claim_command(
     from chartkeeper.interfaces.x12 import build_claim
 
     built = build_claim(
-        _repo(database_url, data_dir), encounter_id, kind=kind, coverage_id=coverage
+        repo_for(database_url, data_dir), encounter_id, kind=kind, coverage_id=coverage
     )
     if built.edits:
         for edit in built.edits:
-            console.print(f"[red]claim edit:[/red] {edit}")
+            console.print(f"[red]claim edit:[/red] {edit.field}: {edit.message} ({edit.source})")
         raise typer.Exit(1)
     if output:
         output.write_text(built.x12_text)
@@ -159,7 +159,7 @@ def coding_queue(database_url: DatabaseOption = None, data_dir: DataDirOption = 
 
     from chartkeeper.coding.workflow import queue
 
-    items = queue(_repo(database_url, data_dir))
+    items = queue(repo_for(database_url, data_dir))
     table = Table(title=f"ready to code: {len(items)}")
     for column in ("encounter", "patient", "class", "discharged", "DNFB days", "open queries"):
         table.add_column(column, overflow="fold")
@@ -188,9 +188,9 @@ def coding_suggest(
     from chartkeeper.coding.cac import suggest
 
     suggestions = suggest(
-        _repo(database_url, data_dir),
+        repo_for(database_url, data_dir),
         encounter_id,
-        data_dir=_settings(database_url, data_dir).data_dir,
+        data_dir=settings_for(database_url, data_dir).data_dir,
     )
     table = Table(title=f"suggestions for Encounter/{encounter_id}")
     for column in ("code", "description", "status", "why", "evidence"):
@@ -210,7 +210,7 @@ def coding_productivity(
     """Encounters coded per coder per day, discharge-to-coded time, and DNFB days."""
     from chartkeeper.coding.workflow import dnfb, plot_productivity, productivity
 
-    repo = _repo(database_url, data_dir)
+    repo = repo_for(database_url, data_dir)
     report = productivity(repo)
     out.print_json(json.dumps({"productivity": report, "dnfb": dnfb(repo)}, default=str))
     if png:

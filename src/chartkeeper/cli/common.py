@@ -37,17 +37,17 @@ DataDirOption = Annotated[
 ]
 
 
-def _settings(database_url: str | None, data_dir: Path | None) -> Settings:
+def settings_for(database_url: str | None, data_dir: Path | None) -> Settings:
     return Settings.from_env(database_url=database_url, data_dir=data_dir)
 
 
-def _repo(database_url: str | None, data_dir: Path | None):
+def repo_for(database_url: str | None, data_dir: Path | None):
     from chartkeeper.store import open_store
 
-    return open_store(_settings(database_url, data_dir))
+    return open_store(settings_for(database_url, data_dir))
 
 
-def _progress(*extra_columns) -> Progress:
+def progress_bar(*extra_columns) -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -61,9 +61,7 @@ def _progress(*extra_columns) -> Progress:
     )
 
 
-def _audit_cli(
-    repo, settings: Settings, action: str, detail: str, outcome: str = "success"
-) -> None:
+def audit_cli(repo, settings: Settings, action: str, detail: str, outcome: str = "success") -> None:
     """The CLI is the operator at the machine: its bulk work goes in the audit trail too."""
     import getpass
 
@@ -81,7 +79,7 @@ def _audit_cli(
     record_alone(repo.engine, AuditKey.load(settings.data_dir), entry)
 
 
-def _counts_table(title: str, counts: dict[str, object]) -> Table:
+def counts_table(title: str, counts: dict[str, object]) -> Table:
     table = Table(title=title)
     for column in counts:
         table.add_column(column, justify="right")
@@ -89,7 +87,7 @@ def _counts_table(title: str, counts: dict[str, object]) -> Table:
     return table
 
 
-def _audit_key(database_url: str | None, data_dir: Path | None):
+def audit_key_for(database_url: str | None, data_dir: Path | None):
     from chartkeeper.privacy.audit import AuditKey
 
-    return AuditKey.load(_settings(database_url, data_dir).data_dir)
+    return AuditKey.load(settings_for(database_url, data_dir).data_dir)

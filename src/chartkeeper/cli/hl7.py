@@ -12,11 +12,11 @@ from rich.table import Table
 from .common import (
     DatabaseOption,
     DataDirOption,
-    _counts_table,
-    _progress,
-    _repo,
     app,
+    counts_table,
     out,
+    progress_bar,
+    repo_for,
 )
 
 hl7_app = typer.Typer(help="HL7 v2 messages: files and the MLLP listener.", no_args_is_help=True)
@@ -39,11 +39,11 @@ def hl7_import(
     logging.getLogger("chartkeeper.interfaces.hl7v2").setLevel(
         logging.ERROR
     )  # the table below says it
-    repo = _repo(database_url, data_dir)
-    with _progress() as progress:
+    repo = repo_for(database_url, data_dir)
+    with progress_bar() as progress:
         task = progress.add_task("messages", total=None)
         report = import_files(repo, files, on_message=lambda _r: progress.advance(task))
-    table = _counts_table(
+    table = counts_table(
         "HL7 v2 import",
         {
             "files": report.files,
@@ -83,7 +83,7 @@ def hl7_listen(
 
     from chartkeeper.interfaces.mllp import serve_mllp
 
-    repo = _repo(database_url, data_dir)
+    repo = repo_for(database_url, data_dir)
     out.print(f"MLLP listener on {host}:{port}; Ctrl-C stops it")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_mllp(repo, host, port))

@@ -12,11 +12,11 @@ from rich.table import Table
 from .common import (
     DatabaseOption,
     DataDirOption,
-    _audit_key,
-    _repo,
-    _settings,
     app,
+    audit_key_for,
     out,
+    repo_for,
+    settings_for,
 )
 
 audit_app = typer.Typer(help="The audit trail: verify it, report on it.", no_args_is_help=True)
@@ -34,7 +34,9 @@ def audit_verify(database_url: DatabaseOption = None, data_dir: DataDirOption = 
     """Check every audit row against the chain; name each one changed, removed or inserted."""
     from chartkeeper.privacy.audit import verify
 
-    problems = verify(_repo(database_url, data_dir).engine, _audit_key(database_url, data_dir))
+    problems = verify(
+        repo_for(database_url, data_dir).engine, audit_key_for(database_url, data_dir)
+    )
     if not problems:
         out.print("[green]the audit trail is intact[/green]")
         return
@@ -76,7 +78,7 @@ def audit_patient(
     from chartkeeper.privacy.audit import entries
 
     rows = entries(
-        _repo(database_url, data_dir).engine, patient=patient_id, since=since, limit=100_000
+        repo_for(database_url, data_dir).engine, patient=patient_id, since=since, limit=100_000
     )
     out.print(_audit_table(f"access to Patient/{patient_id}: {len(rows)} events", rows))
 
@@ -92,11 +94,11 @@ def btg_report_command(
     """Every break-the-glass grant and every access made under one."""
     from chartkeeper.privacy.access import btg_report
 
-    rows = btg_report(_repo(database_url, data_dir).engine, since)
+    rows = btg_report(repo_for(database_url, data_dir).engine, since)
     out.print(_audit_table(f"break-the-glass: {len(rows)} events", rows))
 
 
-def _him_repo(database_url: str | None, data_dir: Path | None, purpose: str | None = None):
+def him_repo(database_url: str | None, data_dir: Path | None, purpose: str | None = None):
     """The store as the HIM clerk at this machine: ROI work is checked and audited like the
     API's (the CLI user signs as `cli:<login>` with the him role)."""
     import getpass
@@ -104,10 +106,14 @@ def _him_repo(database_url: str | None, data_dir: Path | None, purpose: str | No
     from chartkeeper.privacy.access import UserGuard
     from chartkeeper.privacy.users import User
 
-    repo = _repo(database_url, data_dir)
+    repo = repo_for(database_url, data_dir)
     user = User(f"cli:{getpass.getuser()}", "him")
     guard = UserGuard(
-        repo.engine, _audit_key(database_url, data_dir), user, source="localhost", purpose=purpose
+        repo.engine,
+        audit_key_for(database_url, data_dir),
+        user,
+        source="localhost",
+        purpose=purpose,
     )
     return repo.guarded(guard), user.username
 
@@ -131,7 +137,10 @@ def roi_accounting(
 
     when = datetime.fromisoformat(as_of) if as_of else None
     records = accounting(
-        _repo(database_url, data_dir).engine, patient_id, as_of=when, include_exempt=all_disclosures
+        repo_for(database_url, data_dir).engine,
+        patient_id,
+        as_of=when,
+        include_exempt=all_disclosures,
     )
     table = Table(title=f"disclosures of Patient/{patient_id}'s records: {len(records)}")
     for column in (
@@ -162,7 +171,7 @@ def roi_list(
     from chartkeeper.privacy.disclosures import list_requests
 
     requests = list_requests(
-        _repo(database_url, data_dir).engine, patient_id=patient, status=status
+        repo_for(database_url, data_dir).engine, patient_id=patient, status=status
     )
     table = Table(title=f"ROI requests: {len(requests)}")
     for column in ("id", "patient", "requester", "purpose", "status"):
@@ -183,7 +192,7 @@ def roi_log(
     """Log a request for release of information."""
     from chartkeeper.privacy.disclosures import log_request
 
-    repo, by = _him_repo(database_url, data_dir)
+    repo, by = him_repo(database_url, data_dir)
     request = log_request(repo, json.loads(spec.read_text()), by=by)
     out.print(f"logged request {request.id} for Patient/{request.patient_id}")
 
@@ -197,7 +206,7 @@ def roi_validate(
     """Check a request against its authorization (dates, scope, sensitive categories)."""
     from chartkeeper.privacy.disclosures import validate_request
 
-    repo, by = _him_repo(database_url, data_dir)
+    repo, by = him_repo(database_url, data_dir)
     out.print(f"request {validate_request(repo, request_id, by=by).id} is validated")
 
 
@@ -211,7 +220,7 @@ def roi_deny(
     """Deny a request, keeping the reason."""
     from chartkeeper.privacy.disclosures import deny_request
 
-    repo, by = _him_repo(database_url, data_dir)
+    repo, by = him_repo(database_url, data_dir)
     out.print(f"request {deny_request(repo, request_id, reason=reason, by=by).id} is denied")
 
 
@@ -224,9 +233,9 @@ def roi_fulfil(
     """Make the disclosure: the packet (FHIR Bundle and PDF) and its record in the accounting."""
     from chartkeeper.privacy.disclosures import fulfil
 
-    repo, by = _him_repo(database_url, data_dir)
+    repo, by = him_repo(database_url, data_dir)
     done = fulfil(
-        repo, request_id, by=by, out_dir=_settings(database_url, data_dir).data_dir / "roi"
+        repo, request_id, by=by, out_dir=settings_for(database_url, data_dir).data_dir / "roi"
     )
     out.print(
         f"disclosed {done.record.description} to {done.record.recipient_name}; packet: {done.pdf}"

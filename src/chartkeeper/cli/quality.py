@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .common import DatabaseOption, DataDirOption, _progress, _repo, app, out
-from .privacy import _him_repo
+from .common import DatabaseOption, DataDirOption, app, out, progress_bar, repo_for
+from .privacy import him_repo
 
 patient_app = typer.Typer(help="The master patient index: merge and unmerge.", no_args_is_help=True)
 app.add_typer(patient_app, name="patient")
@@ -36,8 +36,8 @@ def deficiencies_scan(
     """Evaluate every chart against the rules; opens and closes deficiencies."""
     from chartkeeper.quality.deficiencies import scan
 
-    repo = _repo(database_url, data_dir)
-    with _progress() as progress:
+    repo = repo_for(database_url, data_dir)
+    with progress_bar() as progress:
         task = progress.add_task("charts", total=None)
         report = scan(
             repo,
@@ -62,7 +62,7 @@ def deficiencies_list(
     from chartkeeper.quality.deficiencies import list_deficiencies
 
     rows = list_deficiencies(
-        _repo(database_url, data_dir),
+        repo_for(database_url, data_dir),
         assignee=assignee,
         status=status,
         patient=patient,
@@ -95,7 +95,7 @@ def deficiencies_report(
     """Ageing, delinquent records and completeness, as numbers and (with --plot) a chart."""
     from chartkeeper.quality.deficiencies import plot_ageing, report
 
-    repo = _repo(database_url, data_dir)
+    repo = repo_for(database_url, data_dir)
     out.print_json(json.dumps(report(repo, now=_as_of(as_of)), default=str))
     if plot:
         plot_ageing(repo, plot, now=_as_of(as_of))
@@ -113,7 +113,7 @@ def patient_merge(
     """Merge a duplicate into the survivor: every reference repointed, all undoable."""
     from chartkeeper.quality.merge import merge_patients
 
-    repo, by = _him_repo(database_url, data_dir)
+    repo, by = him_repo(database_url, data_dir)
     with repo.transaction() as tx:
         result = merge_patients(tx, source, survivor, reason=reason, by=by)
     out.print(
@@ -132,7 +132,7 @@ def patient_unmerge(
     """Undo a merge: every changed resource gets its content back, as a new version."""
     from chartkeeper.quality.unmerge import unmerge_patients
 
-    repo, by = _him_repo(database_url, data_dir)
+    repo, by = him_repo(database_url, data_dir)
     with repo.transaction() as tx:
         result = unmerge_patients(tx, merge_id, reason=reason, by=by)
     out.print(f"merge {merge_id} undone: {len(result.changes)} resources restored")
@@ -147,7 +147,7 @@ def patient_merges(
     """The merges a patient took part in."""
     from chartkeeper.quality.merge import merges_of
 
-    repo = _repo(database_url, data_dir)
+    repo = repo_for(database_url, data_dir)
     with repo.reading() as tx:
         records = merges_of(tx.conn, patient_id)
     table = Table(title=f"merges of Patient/{patient_id}: {len(records)}")
@@ -180,8 +180,8 @@ def mpi_scan(
     """Score every plausible pair of patients; auto-link the sure ones, queue the doubtful."""
     from chartkeeper.quality.mpi import Thresholds, json_lines, scan_repo
 
-    repo, _by = _him_repo(database_url, data_dir)
-    with _progress() as progress:
+    repo, _by = him_repo(database_url, data_dir)
+    with progress_bar() as progress:
         task = progress.add_task("matching", total=None)
         pairs = scan_repo(
             repo,
@@ -207,7 +207,7 @@ def mpi_queue(
     """The manual review queue: pairs the index is unsure of, most probable first."""
     from chartkeeper.quality.mpi import list_reviews
 
-    repo, _by = _him_repo(database_url, data_dir)
+    repo, _by = him_repo(database_url, data_dir)
     items = list_reviews(repo, status=status, limit=limit)
     table = Table(title=f"possible duplicates ({status}): {len(items)}")
     for column in ("id", "a", "b", "probability", "status"):
@@ -228,6 +228,6 @@ def mpi_decide(
     """Record a reviewer's verdict on a queued pair."""
     from chartkeeper.quality.mpi import decide
 
-    repo, by = _him_repo(database_url, data_dir)
+    repo, by = him_repo(database_url, data_dir)
     item = decide(repo, item_id, verdict, reviewer=by, note=note)
     out.print(f"{item.a} and {item.b}: {item.status}")

@@ -13,13 +13,13 @@ from rich.table import Table
 from .common import (
     DatabaseOption,
     DataDirOption,
-    _audit_cli,
-    _counts_table,
-    _progress,
-    _repo,
-    _settings,
     app,
+    audit_cli,
+    counts_table,
     out,
+    progress_bar,
+    repo_for,
+    settings_for,
 )
 
 db_app = typer.Typer(help="The database: schema upgrades.", no_args_is_help=True)
@@ -33,7 +33,7 @@ def db_upgrade(database_url: DatabaseOption = None, data_dir: DataDirOption = No
     """Create the schema, or bring it up to date."""
     from chartkeeper.store.engine import current_revision, make_engine, upgrade
 
-    settings = _settings(database_url, data_dir)
+    settings = settings_for(database_url, data_dir)
     engine = make_engine(settings.effective_database_url)
     upgrade(engine)
     out.print(f"schema at revision {current_revision(engine)} on {engine.url.render_as_string()}")
@@ -56,11 +56,11 @@ def import_command(
     """Import FHIR bundles (transaction, batch, collection) and NDJSON; one transaction each."""
     from chartkeeper.interfaces.bundles import discover, import_paths, read_units
 
-    repo = _repo(database_url, data_dir)
+    repo = repo_for(database_url, data_dir)
     files = discover(paths)
     total_units = sum(1 for f in files for _ in read_units(f)) if len(files) < 20000 else None
     rate = TextColumn("{task.fields[rate]}")
-    with _progress(rate) as progress:
+    with progress_bar(rate) as progress:
         task = progress.add_task("importing", total=total_units, rate="")
         done = {"resources": 0}
 
@@ -76,9 +76,9 @@ def import_command(
         report = import_paths(
             repo, paths, workers=workers, check_references=check_references, on_unit=on_unit
         )
-    _audit_cli(
+    audit_cli(
         repo,
-        _settings(database_url, data_dir),
+        settings_for(database_url, data_dir),
         "import",
         f"{', '.join(map(str, paths))}: {report.created} created, {report.updated} updated, "
         f"{report.failed_units} units refused",
@@ -90,7 +90,7 @@ def import_command(
 
 
 def _print_import_summary(report) -> None:
-    table = _counts_table(
+    table = counts_table(
         "import",
         {
             "units": report.units,
@@ -133,24 +133,24 @@ def export_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Write every live resource as NDJSON, one file per resource type (or de-identified)."""
-    repo = _repo(database_url, data_dir)
+    repo = repo_for(database_url, data_dir)
     if deidentify:
         _export_deidentified(repo, out_dir, types, deidentify, date_shift, key_file)
-        _audit_cli(
+        audit_cli(
             repo,
-            _settings(database_url, data_dir),
+            settings_for(database_url, data_dir),
             "export",
             f"de-identified ({deidentify}{', date shift' if date_shift else ''}) to {out_dir}",
         )
         return
     from chartkeeper.interfaces.export import export_ndjson
 
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("exporting", total=None)
         counts = export_ndjson(repo, out_dir, types, on_resource=lambda: progress.advance(task))
-    _audit_cli(
+    audit_cli(
         repo,
-        _settings(database_url, data_dir),
+        settings_for(database_url, data_dir),
         "export",
         f"to {out_dir}: " + ", ".join(f"{t} {n}" for t, n in sorted(counts.items())),
     )
@@ -172,7 +172,7 @@ def _export_deidentified(repo, out_dir, types, method, date_shift, key_file) -> 
             "a de-identified export needs a secret key: --key-file or CHARTKEEPER_DEID_KEY "
             "(keep it: the same key gives the same pseudonyms next time)"
         )
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("de-identifying", total=None)
         report = export_deidentified(
             repo,
@@ -184,7 +184,7 @@ def _export_deidentified(repo, out_dir, types, method, date_shift, key_file) -> 
             on_resource=lambda: progress.advance(task),
         )
     out.print(
-        _counts_table(
+        counts_table(
             f"de-identified export to {out_dir}",
             {
                 "resources": report.resources,
@@ -205,7 +205,7 @@ def synth_command(
     """Generate synthetic patients as FHIR transaction bundles (never real data)."""
     from chartkeeper import synth
 
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("generating patients", total=patients)
         summary = synth.write(
             out_dir, patients, seed, on_progress=lambda n: progress.update(task, completed=n)
@@ -224,8 +224,8 @@ def demo_command(
     """Generate (once) and load the synthetic demo set, and make a demo sign-in."""
     from chartkeeper.demo import load_demo
 
-    settings = _settings(database_url, data_dir)
-    with _progress() as progress:
+    settings = settings_for(database_url, data_dir)
+    with progress_bar() as progress:
         tasks: dict[str, int] = {}
 
         def on_progress(stage: str, n: int) -> None:
@@ -268,7 +268,7 @@ def user_add(
     """Add a user who can sign in with a password and the given role."""
     from chartkeeper.privacy.users import add_user
 
-    user = add_user(_repo(database_url, data_dir).engine, username, password, role)
+    user = add_user(repo_for(database_url, data_dir).engine, username, password, role)
     out.print(f"added {user.username} with role {user.role}")
 
 
@@ -284,6 +284,6 @@ def serve(
 
     from chartkeeper.app import create_app
 
-    application = create_app(_settings(database_url, data_dir))
+    application = create_app(settings_for(database_url, data_dir))
     out.print(f"chartkeeper on http://{host}:{port}  (FHIR: /fhir, docs: /docs)")
     uvicorn.run(application, host=host, port=port, log_level="info")
