@@ -82,8 +82,10 @@ def hl7_listen(
     import asyncio
 
     from chartkeeper.interfaces.mllp import serve_mllp
+    from chartkeeper.quality.deficiencies import on_write
 
-    repo = repo_for(database_url, data_dir)
+    # A live feed changes charts as they happen: re-check their deficiencies on each write.
+    repo = repo_for(database_url, data_dir).with_write_hook(on_write)
     out.print(f"MLLP listener on {host}:{port}; Ctrl-C stops it")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_mllp(repo, host, port))
