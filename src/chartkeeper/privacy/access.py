@@ -72,6 +72,11 @@ class UserGuard:
         return HiddenLabels(self._hidden, frozenset(self.grants))
 
     def visible(self, resource: dict) -> bool:
+        """The role may read this type, and any sensitive label on it is one the role may
+        see or is lifted by break-the-glass. Included and $everything resources come
+        through here, so neither can show a type or a label the role may not read."""
+        if not policy.allows(self.user, "read", resource.get("resourceType", "")):
+            return False
         if not (_labels(resource) & self._hidden):
             return True
         return patient_of(resource) in self.grants
