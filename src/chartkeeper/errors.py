@@ -122,4 +122,9 @@ class BundleError(ChartkeeperError):
         super().__init__(f"{where}: {reason}", [Issue(path, reason)])
 
     def __reduce__(self):  # import workers send these back across a process boundary
-        return (BundleError, (self.source, self.entry, self.reason, self.path))
+        return (type(self), (self.source, self.entry, self.reason, self.path))
+
+
+class DanglingReference(BundleError):
+    """A reference to a resource that is neither in the bundle nor stored (yet): the
+    importer retries such a unit once the other files are in."""

@@ -219,7 +219,8 @@ def test_conditional_create_and_reference(repo, tmp_path):
     )
 
 
-def test_deferred_unit_imports_once_its_target_arrives(repo, tmp_path):
+@pytest.mark.parametrize("workers", [0, 2])  # 2: the retry must survive the process hop
+def test_deferred_unit_imports_once_its_target_arrives(repo, tmp_path, workers):
     first = {
         "resourceType": "Observation",
         "id": "o1",
@@ -228,9 +229,8 @@ def test_deferred_unit_imports_once_its_target_arrives(repo, tmp_path):
         "subject": {"reference": "Patient/late"},
     }
     later = {"resourceType": "Patient", "id": "late"}
-    report = import_paths(
-        repo, [_write(tmp_path, "a.json", first), _write(tmp_path, "b.json", later)]
-    )
+    files = [_write(tmp_path, "a.json", first), _write(tmp_path, "b.json", later)]
+    report = import_paths(repo, files, workers=workers)
     assert report.ok and report.created == 2
 
 

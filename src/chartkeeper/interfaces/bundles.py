@@ -23,7 +23,7 @@ from pathlib import Path
 
 import orjson
 
-from chartkeeper.errors import BundleError, ChartkeeperError, InvalidResource
+from chartkeeper.errors import BundleError, ChartkeeperError, DanglingReference, InvalidResource
 from chartkeeper.fhir.references import iter_references, parse_relative, rewrite_references
 from chartkeeper.fhir.validation import validate
 from chartkeeper.store import PutItem, Repository, Transaction
@@ -456,7 +456,7 @@ def _check_targets(tx: Transaction, unit: Unit) -> None:
         rtype, rid = missing[0]
         entry = wanted[missing[0]]
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        raise BundleError(
+        raise DanglingReference(
             unit.source,
             entry.index,
             f"reference '{rtype}/{rid}' points to nothing in the bundle or the store{more}",
@@ -520,7 +520,7 @@ def _import_one(repo: Repository, item: WorkItem, check_references: bool) -> Imp
 
 
 def _only_dangling(report: ImportReport) -> bool:
-    return all("nothing in the bundle or the store" in e.reason for e in report.errors)
+    return all(isinstance(e, DanglingReference) for e in report.errors)
 
 
 def _add(total: ImportReport, report: ImportReport) -> None:
