@@ -84,6 +84,13 @@ class VersionConflict(Conflict):
     http_status = 412
 
 
+class AmbiguousMatch(ChartkeeperError):
+    """A conditional operation whose criteria match more than one resource (FHIR: 412)."""
+
+    code = "multiple-matches"
+    http_status = 412
+
+
 class AuthenticationFailed(ChartkeeperError):
     """No valid credentials: unknown user, wrong password, expired or revoked token."""
 

@@ -56,6 +56,17 @@ def test_update_as_create_and_conditional_create(client, him):
     )
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
+    encoded = client.post(  # as a client URL-encodes it
+        "/fhir/Patient", json=body, headers=him | {"If-None-Exist": "identifier=urn%3Amrn%7C7"}
+    )
+    assert encoded.status_code == 200 and encoded.json()["id"] == first.json()["id"]
+    client.post("/fhir/Patient", json=body, headers=him)  # a second Patient with MRN 7
+    ambiguous = client.post(
+        "/fhir/Patient", json=body, headers=him | {"If-None-Exist": "identifier=urn:mrn|7"}
+    )
+    _assert_outcome(ambiguous, 412, "multiple-matches", "more than one Patient")
+    total = client.get("/fhir/Patient?identifier=urn:mrn|7", headers=him).json()["total"]
+    assert total == 2  # nothing was created by the refused request
 
 
 def test_delete_is_soft(client, him):

@@ -9,7 +9,7 @@ conditional on the version the client last saw.
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -96,7 +96,7 @@ async def transaction(request: Request, user: Annotated[User, Depends(authorized
         parts = path.strip("/").split("/")
         if len(parts) == 2:
             return repo.read(_known(parts[0]), parts[1])
-        params = [tuple(p.split("=", 1)) for p in query.split("&") if "=" in p]
+        params = parse_qsl(query, keep_blank_values=True)
         return _searchset(request, repo, _known(parts[0]), params)  # type: ignore[arg-type]
 
     result = process_bundle(repo, bundle, read=read)
@@ -136,15 +136,12 @@ async def create(
     if_none_exist: Annotated[str | None, Header()] = None,
 ):
     body = await _body(request, _known(resource_type))
-    repo = _repo(request)
-    if if_none_exist:
-        params = [tuple(p.split("=", 1)) for p in if_none_exist.split("&") if "=" in p]
-        page = repo.search(resource_type, [*params, ("_count", "2")])  # type: ignore[list-item]
-        if page.total > 1:
-            raise BadRequest(f"If-None-Exist '{if_none_exist}' matches {page.total} resources")
-        if page.total == 1:
-            return _resource_response(page.resources[0], 200)
-    return _resource_response(repo.create(body), 201, request)
+    with _repo(request).transaction() as tx:  # the match and the create in one transaction
+        if if_none_exist:
+            res, created = tx.create_unless_exists(body, if_none_exist)
+        else:
+            res, created = tx.create(body), True
+    return _resource_response(res, 201 if created else 200, request)
 
 
 @router.get("/{resource_type}/_history")

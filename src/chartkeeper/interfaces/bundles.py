@@ -435,14 +435,12 @@ def _conditional_ref(tx: Transaction, unit: Unit, entry: Entry, ref: str, rename
 
 
 def _matches(tx: Transaction, unit: Unit, index: int, rtype: str, query: str) -> list[str]:
-    params = [tuple(p.split("=", 1)) for p in query.split("&") if "=" in p]
     try:
-        page = tx.search(rtype, [*params, ("_count", "2")])  # type: ignore[list-item]
+        return tx.matching_ids(rtype, query)
     except ChartkeeperError as exc:
         raise BundleError(
             unit.source, index, f"cannot evaluate condition '{query}': {exc}", "request"
         ) from None
-    return [r["id"] for r in page.resources]
 
 
 def _check_targets(tx: Transaction, unit: Unit) -> None:

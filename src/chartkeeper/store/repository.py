@@ -19,12 +19,14 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 import orjson
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chartkeeper.errors import (
+    AmbiguousMatch,
     ChartkeeperError,
     Conflict,
     Forbidden,
@@ -231,6 +233,24 @@ class Transaction:
             query = "&".join(f"{k}={v}" for k, v in params)
             self.guard.audit(self.conn, "search", page.resources, f"{resource_type}?{query}")
         return page
+
+    def matching_ids(self, resource_type: str, query: str, limit: int = 2) -> list[str]:
+        """Ids of the resources a conditional query (`identifier=sys%7C1&...`, encoded as
+        in a URL) matches, at most `limit`: for conditional creates and references."""
+        params = parse_qsl(query, keep_blank_values=True)
+        page = self.search(resource_type, [*params, ("_count", str(limit))])
+        return [r["id"] for r in page.resources]
+
+    def create_unless_exists(self, res: dict, query: str) -> tuple[dict, bool]:
+        """FHIR conditional create (`If-None-Exist`): the match if there is exactly one,
+        else a new resource; (resource, created)."""
+        rtype = res["resourceType"]
+        ids = self.matching_ids(rtype, query)
+        if len(ids) > 1:
+            raise AmbiguousMatch(f"'{query}' matches more than one {rtype}; nothing was created")
+        if ids:
+            return self.read(rtype, ids[0]), False
+        return self.create(res), True
 
     def read_many(self, keys: Iterable[tuple[str, str]]) -> list[dict]:
         """The live resources among these keys, in a stable (type, id) order."""
