@@ -32,11 +32,11 @@ class TokenResponse(BaseModel):
     role: str
 
 
-def _source(request: Request) -> str | None:
+def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def _audit_alone(request: Request, entry: audit.AuditEntry) -> None:
+def audit_alone(request: Request, entry: audit.AuditEntry) -> None:
     audit.record_alone(request.app.state.repo.engine, request.app.state.audit_key, entry)
 
 
@@ -46,23 +46,23 @@ def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()
     try:
         user = users.authenticate(engine, form.username, form.password)
     except AuthenticationFailed as exc:
-        _audit_alone(
+        audit_alone(
             request,
             audit.AuditEntry(
                 action="login-failed",
                 outcome="failure",
                 username=form.username,
-                source=_source(request),
+                source=client_address(request),
                 detail=str(exc),
             ),
         )
         raise
     lifetime = timedelta(minutes=request.app.state.settings.token_minutes)
     issued = users.issue_token(engine, user, lifetime)
-    _audit_alone(
+    audit_alone(
         request,
         audit.AuditEntry(
-            action="login", username=user.username, role=user.role, source=_source(request)
+            action="login", username=user.username, role=user.role, source=client_address(request)
         ),
     )
     return TokenResponse(
@@ -77,10 +77,10 @@ def logout(
 ) -> None:
     user = current_user(request, credentials)
     users.revoke_token(request.app.state.repo.engine, credentials.credentials)
-    _audit_alone(
+    audit_alone(
         request,
         audit.AuditEntry(
-            action="logout", username=user.username, role=user.role, source=_source(request)
+            action="logout", username=user.username, role=user.role, source=client_address(request)
         ),
     )
 
@@ -115,14 +115,14 @@ def authorized(action: str, scope: str = "type"):
             else:
                 policy.check(user, action, resource_type)
         except Forbidden as exc:
-            _audit_alone(
+            audit_alone(
                 request,
                 audit.AuditEntry(
                     action=action,
                     outcome="denied",
                     username=user.username,
                     role=user.role,
-                    source=_source(request),
+                    source=client_address(request),
                     detail=f"{request.method} {request.url.path}: {exc}",
                 ),
             )
@@ -138,7 +138,7 @@ def store(request: Request) -> Repository:
         request.app.state.repo.engine,
         request.app.state.audit_key,
         request.state.user,
-        source=_source(request),
+        source=client_address(request),
         purpose=request.headers.get("X-Purpose-Of-Use", "TREAT"),
     )
     return request.app.state.repo.guarded(guard)

@@ -15,7 +15,7 @@ from chartkeeper.privacy import audit
 from chartkeeper.privacy.access import break_glass
 from chartkeeper.privacy.users import User
 
-from .auth import _audit_alone, _source, authorized, store
+from .auth import audit_alone, authorized, client_address, store
 from .bodies import json_object
 from .outcomes import FHIRResponse, error_response
 
@@ -28,10 +28,14 @@ def _engine(request: Request):
 
 def _audit_access(request: Request, user: User, action: str, **what) -> None:
     """Reading the audit trail is itself an access worth recording."""
-    _audit_alone(
+    audit_alone(
         request,
         audit.AuditEntry(
-            action=action, username=user.username, role=user.role, source=_source(request), **what
+            action=action,
+            username=user.username,
+            role=user.role,
+            source=client_address(request),
+            **what,
         ),
     )
 
@@ -100,7 +104,7 @@ async def open_in_emergency(
         patient_id,
         reason,
         minutes=request.app.state.settings.break_glass_minutes,
-        source=_source(request),
+        source=client_address(request),
     )
     return FHIRResponse(
         {

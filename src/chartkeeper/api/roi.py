@@ -24,7 +24,7 @@ from chartkeeper.privacy.access import UserGuard
 from chartkeeper.privacy.users import User
 from chartkeeper.store import Repository
 
-from .auth import _source, authorized, store
+from .auth import authorized, client_address, store
 from .bodies import json_object
 from .outcomes import FHIRResponse
 
@@ -51,7 +51,7 @@ def _disclosing(request: Request, user: User, request_id: int) -> Repository:
         _engine(request),
         request.app.state.audit_key,
         user,
-        source=_source(request),
+        source=client_address(request),
         purpose=disclosures.PURPOSES[purpose].of_use,
     )
     return request.app.state.repo.guarded(guard)
