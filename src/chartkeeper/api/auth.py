@@ -132,14 +132,15 @@ def authorized(action: str, scope: str = "type"):
     return check
 
 
-def store(request: Request) -> Repository:
-    """The store as the signed-in user may see it; every access through it is audited."""
+def store(request: Request, *, purpose: str | None = None) -> Repository:
+    """The store as the signed-in user may see it; every access through it is audited,
+    under `purpose` or else the caller's X-Purpose-Of-Use header (default TREAT)."""
     guard = UserGuard(
         request.app.state.repo.engine,
         request.app.state.audit_key,
         request.state.user,
         source=client_address(request),
-        purpose=request.headers.get("X-Purpose-Of-Use", "TREAT"),
+        purpose=purpose or request.headers.get("X-Purpose-Of-Use", "TREAT"),
     )
     return request.app.state.repo.guarded(guard)
 

@@ -20,11 +20,10 @@ from fastapi.responses import FileResponse
 
 from chartkeeper.errors import BadRequest
 from chartkeeper.privacy import amendments, disclosures
-from chartkeeper.privacy.access import UserGuard
 from chartkeeper.privacy.users import User
 from chartkeeper.store import Repository
 
-from .auth import authorized, client_address, store
+from .auth import authorized, store
 from .bodies import json_object
 from .outcomes import FHIRResponse
 
@@ -43,18 +42,11 @@ def _text(body: dict, name: str) -> str:
     return value
 
 
-def _disclosing(request: Request, user: User, request_id: int) -> Repository:
+def _disclosing(request: Request, request_id: int) -> Repository:
     """The store for a disclosure, audited under the request's purpose of use rather than
     the caller's X-Purpose-Of-Use header: the audit trail then says why records left."""
     purpose = disclosures.get_request(_engine(request), request_id).purpose
-    guard = UserGuard(
-        _engine(request),
-        request.app.state.audit_key,
-        user,
-        source=client_address(request),
-        purpose=disclosures.PURPOSES[purpose].of_use,
-    )
-    return request.app.state.repo.guarded(guard)
+    return store(request, purpose=disclosures.PURPOSES[purpose].of_use)
 
 
 # --- release of information ------------------------------------------------------------------
@@ -94,7 +86,7 @@ async def deny_request(request: Request, request_id: int, user: HimUser) -> dict
 @router.post("/requests/{request_id}/fulfil", summary="Disclose: returns the packet Bundle")
 def fulfil(request: Request, request_id: int, user: HimUser) -> FHIRResponse:
     done = disclosures.fulfil(
-        _disclosing(request, user, request_id),
+        _disclosing(request, request_id),
         request_id,
         by=user.username,
         out_dir=request.app.state.settings.data_dir / "roi",
