@@ -93,3 +93,55 @@ def test_release_of_information_from_the_command_line(tmp_path):
     assert fulfilled.exit_code == 0 and ".pdf" in fulfilled.output
     listed = _run(tmp_path, "roi", "accounting", "roi1", "--all")
     assert listed.exit_code == 0 and "Ann Lee" in listed.output
+
+
+def test_deidentified_export_needs_a_key_and_a_known_method(tmp_path, monkeypatch):
+    from chartkeeper.errors import BadRequest
+
+    monkeypatch.delenv("CHARTKEEPER_DEID_KEY", raising=False)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "p.json").write_text(json.dumps({"resourceType": "Patient", "id": "d1"}))
+    assert _run(tmp_path, "import", str(tmp_path / "in"), "--workers", "0").exit_code == 0
+    out = str(tmp_path / "x")
+    keyless = _run(tmp_path, "export", "--out", out, "--deidentify", "safe-harbor")
+    assert isinstance(keyless.exception, BadRequest) and "secret key" in str(keyless.exception)
+    (tmp_path / "key").write_text("00" * 32)
+    weak = _run(
+        tmp_path,
+        "export",
+        "--out",
+        out,
+        "--deidentify",
+        "safe-harbor",
+        "--key-file",
+        str(tmp_path / "key"),
+    )
+    assert isinstance(weak.exception, BadRequest)  # all zeros is no secret
+    (tmp_path / "key").write_text(
+        "5f3a9c0e7b1d4a6f8e2c9b7a1d3f5e7c9b1a3d5f7e9c1b3a5d7f9e1c3b5a7d9f"
+    )
+    odd = _run(
+        tmp_path,
+        "export",
+        "--out",
+        out,
+        "--deidentify",
+        "limited-data-set",
+        "--key-file",
+        str(tmp_path / "key"),
+    )
+    assert isinstance(odd.exception, BadRequest)
+    ok = _run(
+        tmp_path,
+        "export",
+        "--out",
+        out,
+        "--deidentify",
+        "safe-harbor",
+        "--key-file",
+        str(tmp_path / "key"),
+    )
+    assert ok.exit_code == 0, ok.output
+    exported = json.loads((tmp_path / "x" / "Patient.ndjson").read_text().splitlines()[0])
+    assert exported["id"] != "d1"  # pseudonymised
+    assert not (tmp_path / "x" / "Patient.ndjson").read_text().count('"d1"')

@@ -253,3 +253,14 @@ def test_bulk_export_kick_off_status_and_files(client, him, sign_in):
     assert client.get(status_url, headers=other).status_code == 403
     assert client.delete(status_url, headers=him).status_code == 202
     assert client.get(status_url, headers=him).status_code == 404
+
+
+def test_bad_if_match_and_emergency_access_to_nobody(client, him):
+    pid = client.post("/fhir/Patient", json=_patient(), headers=him).json()["id"]
+    body = client.get(f"/fhir/Patient/{pid}", headers=him).json()
+    bad = client.put(f"/fhir/Patient/{pid}", json=body, headers=him | {"If-Match": "yesterday"})
+    _assert_outcome(bad, 400, "invalid", "If-Match")
+    assert client.get(f"/fhir/Patient/{pid}", headers=him).json()["meta"]["versionId"] == "1"
+    reason = {"reason": "unconscious in the emergency department"}
+    nobody = client.post("/fhir/Patient/nobody/$break-the-glass", json=reason, headers=him)
+    _assert_outcome(nobody, 404, "not-found")
