@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -13,10 +15,22 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def client(repo, tmp_path) -> TestClient:
+def app_data_dir(tmp_path) -> Path:
+    """The app's data directory; test modules that need a warm cache override this."""
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def code_set_cache(tmp_path_factory) -> Path:
+    """A data directory kept for the session, where parsed code sets are cached."""
+    return tmp_path_factory.mktemp("coding-shared")
+
+
+@pytest.fixture
+def client(repo, app_data_dir) -> TestClient:
     for role in ROLES:
         add_user(repo.engine, role, PASSWORD, role)
-    app = create_app(Settings(data_dir=tmp_path), repo=repo)
+    app = create_app(Settings(data_dir=app_data_dir), repo=repo)
     with TestClient(app) as test_client:
         yield test_client
 

@@ -3,44 +3,25 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from chartkeeper.api import coding as coding_api
-from chartkeeper.app import create_app
-from chartkeeper.config import Settings
-from chartkeeper.privacy.users import ROLES, add_user
-
-PASSWORD = "correct horse battery"
+from chartkeeper.privacy.users import ROLES
 
 
 @pytest.fixture
-def coding_client(repo, tmp_path_factory):
+def app_data_dir(code_set_cache):
+    return code_set_cache  # the code sets are parsed once per session, not per test
+
+
+def test_search_requires_a_token(client):
+    assert client.get("/coding/search", params={"q": "CHF"}).status_code == 401
+
+
+def test_search_any_role(client, sign_in):
     for role in ROLES:
-        add_user(repo.engine, role, PASSWORD, role)
-    shared = tmp_path_factory.getbasetemp().parent / "coding-shared"  # parsed code set cache
-    shared.mkdir(exist_ok=True)
-    app = create_app(Settings(data_dir=shared), repo=repo)
-    if not any(getattr(r, "path", "") == "/coding/search" for r in app.routes):
-        app.include_router(coding_api.router)  # until the app registers it itself
-    with TestClient(app) as client:
-        yield client
-
-
-def _headers(client, role):
-    answer = client.post("/auth/token", data={"username": role, "password": PASSWORD})
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-
-def test_search_requires_a_token(coding_client):
-    assert coding_client.get("/coding/search", params={"q": "CHF"}).status_code == 401
-
-
-def test_search_any_role(coding_client):
-    for role in ROLES:
-        answer = coding_client.get(
+        answer = client.get(
             "/coding/search",
             params={"q": "CHF", "limit": 3, "fy": "2026-03-01"},
-            headers=_headers(coding_client, role),
+            headers=sign_in(role),
         )
         assert answer.status_code == 200, (role, answer.text)
         body = answer.json()
@@ -49,8 +30,6 @@ def test_search_any_role(coding_client):
         assert first["code"] == "I50.9" and first["path"] and "prompts" in first
 
 
-def test_search_bad_fy(coding_client):
-    answer = coding_client.get(
-        "/coding/search", params={"q": "CHF", "fy": "soon"}, headers=_headers(coding_client, "him")
-    )
+def test_search_bad_fy(client, sign_in):
+    answer = client.get("/coding/search", params={"q": "CHF", "fy": "soon"}, headers=sign_in("him"))
     assert answer.status_code == 400

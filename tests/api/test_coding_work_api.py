@@ -6,27 +6,20 @@ from __future__ import annotations
 import base64
 
 import pytest
-from fastapi.testclient import TestClient
 
-from chartkeeper.api import coding_work
-from chartkeeper.app import create_app
-from chartkeeper.config import Settings
-from chartkeeper.privacy.users import ROLES, add_user
 from chartkeeper.store import PutItem
 
-PASSWORD = "correct horse battery"
 NOTE = "ASSESSMENT:\n1. Essential hypertension: continue lisinopril.\n2. Denies chest pain.\n"
 
 
 @pytest.fixture
-def work_client(repo, tmp_path_factory):
-    for role in ROLES:
-        add_user(repo.engine, role, PASSWORD, role)
-    shared = tmp_path_factory.getbasetemp().parent / "coding-shared"  # parsed code set cache
-    shared.mkdir(exist_ok=True)
-    app = create_app(Settings(data_dir=shared), repo=repo)
-    if not any(getattr(r, "path", "") == "/coding/queue" for r in app.routes):
-        app.include_router(coding_work.router)  # until the app registers it itself
+def app_data_dir(code_set_cache):
+    return code_set_cache  # the code sets are parsed once per session, not per test
+
+
+@pytest.fixture
+def work_client(client, repo):
+    """The app with one finished, signed visit ready to code."""
     with repo.transaction() as tx:
         tx.put_many(
             [
@@ -62,27 +55,21 @@ def work_client(repo, tmp_path_factory):
                 ]
             ]
         )
-    with TestClient(app) as client:
-        yield client
+    return client
 
 
-def _headers(client, role):
-    answer = client.post("/auth/token", data={"username": role, "password": PASSWORD})
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-
-def test_role_checks(work_client):
+def test_role_checks(work_client, sign_in):
     assert work_client.get("/coding/queue").status_code == 401
     for role, status in (("auditor", 403), ("registrar", 403), ("coder", 200), ("him", 200)):
-        answer = work_client.get("/coding/queue", headers=_headers(work_client, role))
+        answer = work_client.get("/coding/queue", headers=sign_in(role))
         assert answer.status_code == status, (role, answer.text)
-    clinician = _headers(work_client, "clinician")
+    clinician = sign_in("clinician")
     assert work_client.get("/coding/queue", headers=clinician).status_code == 403
     assert work_client.get("/coding/queries", headers=clinician).status_code == 200
 
 
-def test_coding_an_encounter_over_http(work_client):
-    coder = _headers(work_client, "coder")
+def test_coding_an_encounter_over_http(work_client, sign_in):
+    coder = sign_in("coder")
     queue = work_client.get("/coding/queue", headers=coder).json()
     assert [q["encounter_id"] for q in queue] == ["e1"]
     found = work_client.get("/coding/encounters/e1/suggestions", headers=coder).json()
@@ -98,7 +85,7 @@ def test_coding_an_encounter_over_http(work_client):
     )
     assert asked.status_code == 200, asked.text
     qid = asked.json()["id"]
-    clinician = _headers(work_client, "clinician")
+    clinician = sign_in("clinician")
     answered = work_client.post(
         f"/coding/queries/{qid}/answer", json={"answer": "Stage 3a."}, headers=clinician
     )
