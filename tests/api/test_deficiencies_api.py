@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from chartkeeper.api import deficiencies
 from chartkeeper.quality import deficiencies as dq
 from chartkeeper.store import PutItem
 
@@ -28,19 +27,9 @@ NOTE = {
 }  # unsigned for a year: assigned to its author
 
 
-def _paths(routes):
-    for route in routes:
-        if hasattr(route, "original_router"):
-            yield from _paths(route.original_router.routes)
-        else:
-            yield getattr(route, "path", "")
-
-
 @pytest.fixture
 def api(client, repo):
-    """The client, with /deficiencies routed (app.py may register it already), one chart."""
-    if not any(path.startswith("/deficiencies") for path in _paths(client.app.routes)):
-        client.app.include_router(deficiencies.router)
+    """The client, with one chart stored."""
     with repo.transaction() as tx:
         written = tx.put_many([PutItem(PATIENT), PutItem(NOTE)])
         dq.on_write(tx, [w.resource for w in written])

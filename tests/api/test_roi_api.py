@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from chartkeeper.api import roi
 from chartkeeper.privacy import audit
 
 TODAY = date.today()
@@ -51,19 +50,9 @@ SPEC = {
 OTHERS = ("clinician", "coder", "registrar", "auditor")
 
 
-def _paths(routes):
-    for route in routes:  # included routers are wrapped (see test_route_security.py)
-        if hasattr(route, "original_router"):
-            yield from _paths(route.original_router.routes)
-        else:
-            yield getattr(route, "path", "")
-
-
 @pytest.fixture
 def api(client, repo):
-    """The client, with /roi routed (app.py may register it already) and a chart stored."""
-    if not any(path.startswith("/roi") for path in _paths(client.app.routes)):
-        client.app.include_router(roi.router)
+    """The client, with a chart stored."""
     with repo.transaction() as tx:
         for res in CHART:
             tx.update(res)
