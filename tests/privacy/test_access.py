@@ -50,3 +50,26 @@ def test_included_resources_of_unreadable_types_are_left_out(repo):
     auditor = repo.guarded(UserGuard(repo.engine, KEY, User("eve", "auditor")))
     with auditor.transaction() as tx:
         assert tx.read_many([("Patient", "p"), ("Observation", "o")]) == []
+
+
+@pytest.mark.parametrize(
+    ("role", "worklist", "allowed"),
+    [
+        ("him", "release-of-information", True),
+        ("clinician", "release-of-information", False),
+        ("clinician", "physician-queries", True),
+        ("clinician", "coding", False),
+        ("coder", "coding", True),
+        ("coder", "patient-index", False),
+        ("auditor", "deficiencies", False),
+    ],
+)
+def test_worklists_are_policy_data(role, worklist, allowed):
+    from chartkeeper.errors import Forbidden
+
+    user = User(role, role)
+    if allowed:
+        policy.check_work(user, worklist)
+    else:
+        with pytest.raises(Forbidden, match=worklist):
+            policy.check_work(user, worklist)

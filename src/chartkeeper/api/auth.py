@@ -115,21 +115,40 @@ def authorized(action: str, scope: str = "type"):
             else:
                 policy.check(user, action, resource_type)
         except Forbidden as exc:
-            audit_alone(
-                request,
-                audit.AuditEntry(
-                    action=action,
-                    outcome="denied",
-                    username=user.username,
-                    role=user.role,
-                    source=client_address(request),
-                    detail=f"{request.method} {request.url.path}: {exc}",
-                ),
-            )
+            _audit_refusal(request, user, action, exc)
             raise
         return user
 
     return check
+
+
+def works(worklist: str):
+    """Dependency: the signed-in user, whose role may work this worklist (policy.WORKLISTS);
+    a refusal is audited like any other."""
+
+    def check(request: Request, user: Annotated[users.User, Depends(current_user)]) -> users.User:
+        try:
+            policy.check_work(user, worklist)
+        except Forbidden as exc:
+            _audit_refusal(request, user, worklist, exc)
+            raise
+        return user
+
+    return check
+
+
+def _audit_refusal(request: Request, user: users.User, action: str, exc: Exception) -> None:
+    audit_alone(
+        request,
+        audit.AuditEntry(
+            action=action,
+            outcome="denied",
+            username=user.username,
+            role=user.role,
+            source=client_address(request),
+            detail=f"{request.method} {request.url.path}: {exc}",
+        ),
+    )
 
 
 def store(request: Request, *, purpose: str | None = None) -> Repository:

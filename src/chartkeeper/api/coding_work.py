@@ -1,7 +1,7 @@
 """The coding workflow over HTTP, under /coding: thin routes over `coding.workflow` and
 `coding.cac`.
 
-Who may use it: coders and HIM (and admin) work the queue, see suggestions, assign codes,
+Who may use it (`policy.WORKLISTS`): coders and HIM (and admin) work the queue, see suggestions, assign codes,
 raise queries and see productivity. Clinicians may also list and answer physician queries
 (they are the ones asked). Any other role gets 403, audited; no token gets 401. Every read
 and write of the record goes through the guarded store (`store(request)`), so it is audited.
@@ -15,40 +15,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from chartkeeper.coding import cac, workflow
-from chartkeeper.errors import BadRequest, Forbidden
-from chartkeeper.privacy import audit
+from chartkeeper.errors import BadRequest
 from chartkeeper.privacy.users import User
 
-from .auth import authorized, store
+from .auth import store, works
 from .bodies import json_object
 
 router = APIRouter(prefix="/coding", tags=["coding workflow"])
-CODING_ROLES = {"coder", "him", "admin"}
-QUERY_ROLES = CODING_ROLES | {"clinician"}
-
-
-def _roles(roles: set[str]):
-    def check(request: Request, user: Annotated[User, Depends(authorized("read", "any"))]) -> User:
-        if user.role not in roles:
-            audit.record_alone(
-                request.app.state.repo.engine,
-                request.app.state.audit_key,
-                audit.AuditEntry(
-                    action="coding",
-                    outcome="denied",
-                    username=user.username,
-                    role=user.role,
-                    detail=f"{request.method} {request.url.path}: role not allowed",
-                ),
-            )
-            raise Forbidden(f"role '{user.role}' may not work the coding queue")
-        return user
-
-    return check
-
-
-Coder = Annotated[User, Depends(_roles(CODING_ROLES))]
-QueryUser = Annotated[User, Depends(_roles(QUERY_ROLES))]
+Coder = Annotated[User, Depends(works("coding"))]
+QueryUser = Annotated[User, Depends(works("physician-queries"))]
 
 
 def _text(body: dict, name: str) -> str:

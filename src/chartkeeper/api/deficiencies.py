@@ -1,9 +1,8 @@
 """The deficiency worklist over HTTP, under /deficiencies: thin routes over
 `chartkeeper.quality.deficiencies`.
 
-Who may use it: `him`, `clinician` and `admin`, the roles the policy lets write every
-resource type (`authorized("write", "system")`): HIM works the worklist, clinicians see
-and answer what is assigned to them. Any other role gets 403, and the refusal is audited;
+Who may use it: the roles `policy.WORKLISTS["deficiencies"]` names (HIM works the worklist,
+clinicians see and answer what is assigned to them, admin). Any other role gets 403, and the refusal is audited;
 every read and change is audited through the guarded store (`store(request)`).
 """
 
@@ -18,11 +17,11 @@ from chartkeeper.errors import BadRequest
 from chartkeeper.privacy.users import User
 from chartkeeper.quality import deficiencies as dq
 
-from .auth import authorized, store
+from .auth import store, works
 from .bodies import json_object
 
 router = APIRouter(prefix="/deficiencies", tags=["deficiencies"])
-Worker = Annotated[User, Depends(authorized("write", "system"))]
+Worker = Annotated[User, Depends(works("deficiencies"))]
 
 
 @router.get("", summary="The worklist: by assignee ('unassigned': HIM pool), status, patient")

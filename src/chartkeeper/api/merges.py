@@ -1,8 +1,8 @@
 """Patient merge and unmerge over HTTP, for the HIM staff who keep one record per person.
 
 Thin over `chartkeeper.quality.merge` / `unmerge`, the same functions ADT^A40 and the CLI
-use. Only roles that may delete Patient records (HIM, admin) may merge: a merge retires a
-record as surely as a deletion, and it is audited the same way.
+use. Only the patient-index worklist's roles (`policy.WORKLISTS`: HIM, admin) may merge: a
+merge retires a record as surely as a deletion, and it is audited the same way.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from chartkeeper.privacy.users import User
 from chartkeeper.quality.merge import get_merge, merge_patients, merges_of
 from chartkeeper.quality.unmerge import unmerge_patients
 
-from .auth import authorized, store
+from .auth import store, works
 from .bodies import json_object
 from .outcomes import FHIRResponse
 
+Indexer = Annotated[User, Depends(works("patient-index"))]
 router = APIRouter(tags=["patient index"], include_in_schema=False)
 
 
@@ -49,7 +50,7 @@ def _record(record) -> dict:
 
 
 @router.post("/fhir/Patient/$merge")
-async def merge(request: Request, user: Annotated[User, Depends(authorized("delete"))]):
+async def merge(request: Request, user: Indexer):
     source, survivor, reason = await _fields(request, "source", "survivor", "reason")
     with store(request).transaction() as tx:
         result = merge_patients(tx, source, survivor, reason=reason, by=user.username)
@@ -58,9 +59,7 @@ async def merge(request: Request, user: Annotated[User, Depends(authorized("dele
 
 
 @router.post("/merges/{merge_id}/$unmerge")
-async def unmerge(
-    request: Request, merge_id: int, user: Annotated[User, Depends(authorized("delete", "system"))]
-):
+async def unmerge(request: Request, merge_id: int, user: Indexer):
     (reason,) = await _fields(request, "reason")
     with store(request).transaction() as tx:
         unmerge_patients(tx, merge_id, reason=reason, by=user.username)
@@ -69,18 +68,14 @@ async def unmerge(
 
 
 @router.get("/merges")
-def merges(
-    request: Request, patient: str, _user: Annotated[User, Depends(authorized("delete", "system"))]
-):
+def merges(request: Request, patient: str, _user: Indexer):
     with store(request).reading() as tx:
         records = merges_of(tx.conn, patient.removeprefix("Patient/"))
     return FHIRResponse([_record(r) for r in records], media_type="application/json")
 
 
 @router.get("/merges/{merge_id}")
-def merge_record(
-    request: Request, merge_id: int, _user: Annotated[User, Depends(authorized("delete", "system"))]
-):
+def merge_record(request: Request, merge_id: int, _user: Indexer):
     with store(request).reading() as tx:
         record = get_merge(tx.conn, merge_id)
     return FHIRResponse(_record(record), media_type="application/json")

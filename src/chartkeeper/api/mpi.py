@@ -10,14 +10,12 @@ from fastapi import APIRouter, Depends, Request
 from chartkeeper.privacy.users import User
 from chartkeeper.quality.mpi import decide, get_review, list_reviews
 
-from .auth import authorized, store
+from .auth import store, works
 from .bodies import json_object
 from .outcomes import FHIRResponse
 
 router = APIRouter(prefix="/mpi", tags=["patient index"], include_in_schema=False)
-# Reviewing duplicates means reading two patients' demographics and retiring one: the
-# roles allowed to delete Patient records (HIM, admin).
-ReviewerDependency = Annotated[User, Depends(authorized("delete", "system"))]
+ReviewerDependency = Annotated[User, Depends(works("patient-index"))]
 
 
 def _json(data) -> FHIRResponse:

@@ -23,12 +23,12 @@ from chartkeeper.privacy import amendments, disclosures
 from chartkeeper.privacy.users import User
 from chartkeeper.store import Repository
 
-from .auth import authorized, store
+from .auth import store, works
 from .bodies import json_object
 from .outcomes import FHIRResponse
 
 router = APIRouter(prefix="/roi", tags=["release of information"])
-HimUser = Annotated[User, Depends(authorized("export", "system"))]
+HimUser = Annotated[User, Depends(works("release-of-information"))]
 
 
 def _engine(request: Request):

@@ -24,6 +24,22 @@ POLICY: dict[str, dict[str, set[str]]] = {
 }
 
 
+# Worklists are work, not just reads and writes: who may work each one. The store still
+# checks every resource those functions read or write against POLICY above.
+WORKLISTS: dict[str, set[str]] = {
+    "release-of-information": {"him", "admin"},
+    "deficiencies": {"him", "clinician", "admin"},
+    "patient-index": {"him", "admin"},  # merges and the duplicate review queue
+    "coding": {"coder", "him", "admin"},
+    "physician-queries": {"coder", "him", "admin", "clinician"},
+}
+
+
+def check_work(user: User, worklist: str) -> None:
+    if user.role not in WORKLISTS[worklist]:
+        raise Forbidden(f"role '{user.role}' may not work the {worklist} worklist")
+
+
 # Types that "every type" does not include: only these roles reach them at all.
 RESTRICTED_TYPES: dict[str, set[str]] = {"AuditEvent": {"auditor", "him", "admin"}}
 
