@@ -326,3 +326,16 @@ def test_spec_transaction_bundle_with_conditional_entries(repo, tmp_path):
     report = import_paths(repo, [_write(tmp_path, "t.json", bundle)], check_references=False)
     assert report.ok, report.errors
     assert report.created >= 3
+
+
+def test_an_unreadable_file_is_reported_and_the_rest_imports(repo, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a-folder.json").mkdir()  # a directory that looks like a bundle: not a unit
+    (folder / "gone.json").symlink_to(tmp_path / "nowhere.json")
+    _write(folder, "ok.json", {"resourceType": "Patient", "id": "readable"})
+    report = import_paths(repo, [folder])
+    assert report.created == 1 and report.failed_units == 1
+    assert (
+        report.errors[0].source.endswith("gone.json") and "cannot read" in report.errors[0].reason
+    )

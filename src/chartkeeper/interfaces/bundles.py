@@ -99,7 +99,9 @@ def discover(paths: Iterable[Path]) -> list[Path]:
                 sorted(
                     p
                     for p in path.rglob("*")
-                    if p.suffix in (".json", ".ndjson") and p.name != "manifest.json"
+                    if p.suffix in (".json", ".ndjson")
+                    and p.name != "manifest.json"
+                    and not p.is_dir()
                 )
             )
         elif path.exists():
@@ -117,7 +119,15 @@ def _is_shared(path: Path) -> bool:
 
 
 def read_units(path: Path) -> Iterator[tuple[str, bytes, str]]:
-    """(source label, raw bytes, format) for each unit a file holds."""
+    """(source label, raw bytes, format) for each unit a file holds; a file that cannot be
+    read is one unit that fails with the reason (the rest of the import goes on)."""
+    try:
+        yield from _read_units(path)
+    except OSError as exc:
+        yield str(path), (exc.strerror or str(exc)).encode(), "unreadable"
+
+
+def _read_units(path: Path) -> Iterator[tuple[str, bytes, str]]:
     if path.suffix == ".ndjson":
         with path.open("rb") as handle:
             chunk: list[bytes] = []
@@ -138,6 +148,10 @@ def read_units(path: Path) -> Iterator[tuple[str, bytes, str]]:
 
 def prepare(source: str, raw: bytes, fmt: str) -> Unit:
     """Parse, validate and resolve in-bundle references; never touches the database."""
+    if fmt == "unreadable":
+        return Unit(
+            source, "invalid", error=BundleError(source, None, f"cannot read: {raw.decode()}")
+        )
     try:
         if fmt.startswith("ndjson"):
             return _prepare_ndjson(source, raw, int(fmt.split(":")[1]))
