@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from chartkeeper.interfaces.bundles import import_paths
 from chartkeeper.interfaces.export import export_ndjson
-from chartkeeper.store.schema import INDEX_TABLES, resource, resource_history
+from chartkeeper.store.resources import INDEX_TABLES, resource, resource_history
 from support import shared_data
 
 

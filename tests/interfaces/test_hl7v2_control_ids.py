@@ -11,7 +11,7 @@ from test_hl7v2 import ENCOUNTER_ID, PATIENT_ID, _adt, _counts, _segments, asser
 
 from chartkeeper.interfaces.hl7v2 import parse_messages, process_message
 from chartkeeper.interfaces.hl7v2.log import canonical, digest
-from chartkeeper.store.schema import hl7_message_log
+from chartkeeper.store.hl7_log import hl7_message_log
 
 
 def _logged(repo) -> int:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from chartkeeper.interfaces.hl7v2 import process_message
 from chartkeeper.quality.deficiencies import list_deficiencies, on_write
-from chartkeeper.store.schema import deficiency_chart
+from chartkeeper.store.deficiencies import deficiency_chart
 
 # A registration without a birth date or address: the demographics rule must fire.
 ADT_A04 = (

@@ -18,7 +18,7 @@ from chartkeeper.quality.merge import (
     merge_patients,
     merges_of,
 )
-from chartkeeper.store.schema import patient_merge
+from chartkeeper.store.merges import patient_merge
 
 KEY = audit.AuditKey(b"test key, not a secret")
 EXT = "urn:example:extension"

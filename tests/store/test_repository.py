@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from chartkeeper.errors import Conflict, Gone, InvalidResource, NotFound, VersionConflict
 from chartkeeper.store import PutItem
-from chartkeeper.store.schema import idx_string, resource_history
+from chartkeeper.store.resources import idx_string, resource_history
 
 
 def patient(pid: str = "p1", family: str = "Nguyen", **extra) -> dict:

@@ -35,7 +35,7 @@ from chartkeeper.coding.cac import encounter_documents, is_inpatient, service_da
 from chartkeeper.coding.drg import POA_EXTENSION
 from chartkeeper.errors import BadRequest, Conflict, NotFound
 from chartkeeper.store import PutItem, Repository
-from chartkeeper.store.schema import coding_abstract, physician_query
+from chartkeeper.store.coding_work import coding_abstract, physician_query
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 ICD10PCS = "http://www.cms.gov/Medicare/Coding/ICD10"

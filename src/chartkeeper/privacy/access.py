@@ -21,9 +21,9 @@ from chartkeeper.errors import BadRequest, Forbidden
 from chartkeeper.fhir.search_params import utc_now
 from chartkeeper.privacy import audit, policy
 from chartkeeper.privacy.users import User
+from chartkeeper.store.break_glass import break_glass_grant
 from chartkeeper.store.engine import WRITE
 from chartkeeper.store.guard import HiddenLabels
-from chartkeeper.store.schema import break_glass_grant
 
 MIN_REASON = 10  # characters: "emergency" alone does not explain anything
 

@@ -36,7 +36,7 @@ from chartkeeper.fhir.search_params import utc_now
 from chartkeeper.fhir.validation import validate
 from chartkeeper.privacy.access import patient_of
 from chartkeeper.store import Repository
-from chartkeeper.store.schema import amendment_request
+from chartkeeper.store.amendments import amendment_request
 
 AMENDMENT_TAG = "urn:chartkeeper:amendment-request"
 ACT_DAYS, EXTENSION_DAYS = 60, 30  # 164.526(b)(2)(i) and (ii)

@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from chartkeeper.fhir.search_params import utc_now
-from chartkeeper.store.schema import audit_head, audit_log
+from chartkeeper.store.audit_trail import audit_head, audit_log
 
 GENESIS = "0" * 64
 # FHIR AuditEvent.action: C create, R read/view/print, U update, D delete, E execute.

@@ -40,7 +40,7 @@ from chartkeeper.fhir.search_params import utc_now
 from chartkeeper.privacy import amendments, packet, policy
 from chartkeeper.privacy.packet import PSYCHOTHERAPY, SENSITIVE, Scope, Withheld, clinical_date
 from chartkeeper.store import Repository, Transaction
-from chartkeeper.store.schema import disclosure_record, roi_request
+from chartkeeper.store.disclosures import disclosure_record, roi_request
 from chartkeeper.store.search import referencing
 
 __all__ = ["DisclosureRecord", "Fulfilment", "RoiRequest", "Scope", "Withheld"]

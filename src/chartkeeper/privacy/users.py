@@ -17,7 +17,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chartkeeper.errors import AuthenticationFailed, BadRequest, Conflict
-from chartkeeper.store.schema import access_token, app_user
+from chartkeeper.store.users import access_token, app_user
 
 ROLES = ("him", "coder", "registrar", "clinician", "auditor", "admin")
 MIN_PASSWORD_LENGTH = 12

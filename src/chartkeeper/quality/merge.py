@@ -56,7 +56,8 @@ from chartkeeper.errors import ChartkeeperError, Gone, NotFound
 from chartkeeper.fhir.references import rewrite_references
 from chartkeeper.fhir.search_params import utc_now
 from chartkeeper.store import PutItem, Transaction
-from chartkeeper.store.schema import current, patient_merge, resource, resource_history
+from chartkeeper.store.merges import patient_merge
+from chartkeeper.store.resources import current, resource, resource_history
 from chartkeeper.store.search import referencing
 
 log = logging.getLogger(__name__)

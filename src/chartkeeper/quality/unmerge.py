@@ -51,7 +51,7 @@ from chartkeeper.quality.merge import (
     who,
 )
 from chartkeeper.store import PutItem, Transaction
-from chartkeeper.store.schema import patient_merge
+from chartkeeper.store.merges import patient_merge
 
 
 class UnmergeConflict(Conflict):

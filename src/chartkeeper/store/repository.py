@@ -42,7 +42,7 @@ from chartkeeper.fhir.validation import validate
 from chartkeeper.store.dialect import bulk_insert, placeholder
 from chartkeeper.store.engine import WRITE
 from chartkeeper.store.guard import Guard, HiddenLabels
-from chartkeeper.store.schema import INDEX_TABLES, current, resource, resource_history
+from chartkeeper.store.resources import INDEX_TABLES, current, resource, resource_history
 from chartkeeper.store.search import SearchPage, not_hidden, search
 
 ALL_TYPES = "*"  # a check that spans every resource type (system history)

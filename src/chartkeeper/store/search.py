@@ -31,7 +31,7 @@ from chartkeeper.errors import InvalidSearch
 from chartkeeper.fhir import search_params as sp
 from chartkeeper.fhir.references import parse_relative
 from chartkeeper.store.guard import HiddenLabels
-from chartkeeper.store.schema import INDEX_TABLES, current, resource, resource_history
+from chartkeeper.store.resources import INDEX_TABLES, current, resource, resource_history
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 1000

@@ -21,7 +21,7 @@ from sqlalchemy import insert, select
 from chartkeeper.fhir.search_params import utc_now
 from chartkeeper.interfaces.hl7v2.parser import Message
 from chartkeeper.store import Transaction
-from chartkeeper.store.schema import hl7_message_log
+from chartkeeper.store.hl7_log import hl7_message_log
 
 # The delimiters HL7 recommends (2.5.4): the content digest is taken over the message
 # written with these, so a re-send through an engine that changed delimiters still matches.

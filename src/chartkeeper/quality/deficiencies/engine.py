@@ -27,7 +27,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from chartkeeper.errors import BadRequest, NotFound
 from chartkeeper.store import Repository, Transaction
-from chartkeeper.store.schema import deficiency, deficiency_chart, resource
+from chartkeeper.store.deficiencies import deficiency, deficiency_chart
+from chartkeeper.store.resources import resource
 
 from .catalogue import DETECTORS
 from .chart import Chart, instant, load_chart, ref_id, stamp

@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy import select
 
 from chartkeeper.store import Repository
-from chartkeeper.store.schema import deficiency, deficiency_chart
+from chartkeeper.store.deficiencies import deficiency, deficiency_chart
 
 from .chart import instant
 from .rules import SEVERITIES

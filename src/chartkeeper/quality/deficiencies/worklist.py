@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select, update
 
 from chartkeeper.errors import BadRequest, NotFound
 from chartkeeper.store import Repository, Transaction
-from chartkeeper.store.schema import deficiency
+from chartkeeper.store.deficiencies import deficiency
 
 from .chart import instant, stamp
 

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from chartkeeper.errors import BadRequest, Conflict, NotFound
 from chartkeeper.store import Repository, Transaction
-from chartkeeper.store.schema import mpi_review
+from chartkeeper.store.mpi import mpi_review
 
 from .records import extract_records
 from .scan import CandidatePair, Thresholds, scan

@@ -1,0 +1,55 @@
+"""Release-of-information requests and disclosure records, and their queries
+(used by `chartkeeper.privacy.disclosures`)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Integer, String, Table, Text
+
+from chartkeeper.store.base import ID, STAMP, metadata
+
+# --- release of information and amendments (chartkeeper.privacy.disclosures, .amendments):
+# requests move through states, so these rows are updated, each transition stamped with
+# when and by whom. What a request names (requester, authorization, what is asked) is kept
+# as JSON: it is read whole, never searched by part. Disclosure records are append-only
+# in use; the accounting of disclosures (45 CFR 164.528) reads them by patient and date.
+
+roi_request = Table(
+    "roi_request",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("patient_id", String(ID), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # logged | validated | fulfilled | denied
+    Column("requester", Text, nullable=False),  # JSON: name, organization, address
+    Column("authorization", Text, nullable=False),  # JSON: reference, basis, dates, scope
+    Column("asked", Text, nullable=False),  # JSON scope: types, start, end, items
+    Column("logged", String(STAMP), nullable=False),
+    Column("logged_by", String(64), nullable=False),
+    Column("validated", String(STAMP)),
+    Column("validated_by", String(64)),
+    Column("fulfilled", String(STAMP)),
+    Column("fulfilled_by", String(64)),
+    Column("denied", String(STAMP)),
+    Column("denied_by", String(64)),
+    Column("denial_reason", Text),
+    Column("withheld", Text),  # JSON list of {ref, reason, sensitive}: the HIM worksheet
+    Column("packet", Text),  # path of the packet PDF in the data directory
+)
+Index("ix_roi_request_patient", roi_request.c.patient_id, roi_request.c.status)
+
+disclosure_record = Table(
+    "disclosure_record",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("request_id", Integer, nullable=False),
+    Column("patient_id", String(ID), nullable=False),
+    Column("disclosed", String(STAMP), nullable=False),
+    Column("recipient_name", Text, nullable=False),
+    Column("recipient_address", Text, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("resources", Text, nullable=False),  # JSON list of "Type/id/_history/n" disclosed
+    Column("disclosed_by", String(64), nullable=False),
+    Column("exemption", Text),  # the 164.528(a)(1) exemption that applies, NULL if none
+)
+Index("ix_disclosure_patient", disclosure_record.c.patient_id, disclosure_record.c.disclosed)
