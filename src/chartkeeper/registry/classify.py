@@ -1,0 +1,787 @@
+"""Report classification: primary site, histology/behaviour, laterality and grade from the
+text of a pathology report, each with the span that decided it and a confidence.
+
+How a registrar reads a report, and so how this does:
+- Sections rank. The final diagnosis (and a synoptic cancer summary or an addendum that
+  revises it) decides; the microscopic description and comments support; the gross
+  description and specimen list say what was removed, not what it was; the clinical
+  history says what was suspected ("history of breast cancer") and counts least.
+- Specimen blocks ("A. RIGHT BREAST, LUMPECTOMY:") name the organ their diagnosis is about:
+  a block header's organ counts for more when its diagnosis is a malignancy, less when the
+  diagnosis is negated ("no tumor identified").
+- Metastases and lymph nodes are not the primary (SEER Program Coding and Staging Manual,
+  primary site): a node's carcinoma is spread, "metastatic carcinoma to the liver" names
+  where it went, and "metastatic adenocarcinoma consistent with colonic primary" names
+  where it came from. Lymphomas are the exception: the node is their primary.
+- Organ-specific histologies (hepatocellular, renal cell, glioblastoma, Gleason-graded
+  acinar adenocarcinoma, melanoma) add a prior for their organ; melanoma and carcinoma
+  with no primary found fall to C44.9 and C80.9 as SEER codes them.
+
+The lexicons come from SEER's ICD-O-3 lists (`lexicon`) plus the report words in `sites`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+
+from chartkeeper.registry import lexicon, reference, sites
+
+# --- sections ------------------------------------------------------------------------------
+
+SECTION_WEIGHT = {
+    "final": 3.0,
+    "synoptic": 3.0,
+    "addendum": 2.0,
+    "comment": 1.2,
+    "microscopic": 1.2,
+    "frozen": 1.0,
+    "ancillary": 0.8,
+    "specimen": 1.0,
+    "gross": 0.6,
+    "clinical": 0.35,
+    "preamble": 1.0,
+}
+_HEADERS = {
+    "final": (
+        "final diagnosis",
+        "final diagnoses",
+        "final pathologic diagnosis",
+        "final pathological diagnosis",
+        "final surgical pathology diagnosis",
+        "pathologic diagnosis",
+        "pathological diagnosis",
+        "surgical pathology diagnosis",
+        "diagnosis",
+        "diagnoses",
+        "interpretation",
+        "final report",
+    ),
+    "synoptic": (
+        "synoptic report",
+        "cancer case summary",
+        "tumor summary",
+        "tumour summary",
+        "synoptic",
+        "summary of findings",
+        "cancer summary",
+        "checklist",
+    ),
+    "addendum": (
+        "addendum",
+        "addendum diagnosis",
+        "amended diagnosis",
+        "revised diagnosis",
+        "amended report",
+        "supplemental report",
+    ),
+    "comment": ("comment", "comments", "note", "notes"),
+    "microscopic": (
+        "microscopic description",
+        "microscopic examination",
+        "microscopic",
+        "micro",
+        "histology",
+    ),
+    "gross": (
+        "gross description",
+        "gross examination",
+        "gross",
+        "macroscopic description",
+        "macroscopic",
+        "description",
+    ),
+    "frozen": (
+        "intraoperative consultation",
+        "intraoperative consult",
+        "frozen section",
+        "frozen section diagnosis",
+        "intraoperative diagnosis",
+        "intra operative consultation",
+    ),
+    "clinical": (
+        "clinical history",
+        "clinical information",
+        "clinical data",
+        "history",
+        "clinical diagnosis",
+        "clinical indication",
+        "preoperative diagnosis",
+        "pre operative diagnosis",
+        "postoperative diagnosis",
+        "post operative diagnosis",
+        "indication",
+        "indications",
+        "reason for exam",
+        "operative findings",
+        "clinical notes",
+        "pertinent history",
+        "clinical diagnosis and history",
+    ),
+    "specimen": (
+        "specimen",
+        "specimens",
+        "specimen submitted",
+        "specimens submitted",
+        "source of specimen",
+        "tissue submitted",
+        "specimen received",
+        "material submitted",
+        "source",
+        "specimen s submitted",
+    ),
+    "ancillary": (
+        "immunohistochemistry",
+        "immunohistochemical stains",
+        "special stains",
+        "molecular studies",
+        "ancillary studies",
+        "flow cytometry",
+        "biomarkers",
+    ),
+}
+_HEADER_KIND = {" ".join(lexicon.words(h)): kind for kind, hs in _HEADERS.items() for h in hs}
+# A header is a line that is only the header, or starts with it and a colon.
+_HEADER_LINE = re.compile(r"^[ \t\-*#>]*([A-Za-z][A-Za-z ()/\-]{1,60}?)[ \t]*(?::|$)")
+
+# Synoptic item names whose value is the answer itself.
+_SITE_LABELS = {
+    ("tumor", "site"),
+    ("tumour", "site"),
+    ("primary", "site"),
+    ("primary", "tumor", "site"),
+    ("tumor", "location"),
+    ("site",),
+    ("anatomic", "site"),
+    ("site", "of", "tumor"),
+    ("specimen", "site"),
+    ("organ",),
+    ("primary", "tumor", "location"),
+}
+_TYPE_LABELS = {
+    ("histologic", "type"),
+    ("histological", "type"),
+    ("tumor", "type"),
+    ("histology",),
+    ("histologic", "type", "and", "subtype"),
+    ("diagnosis",),
+}
+
+_SPECIMEN_LABEL = re.compile(
+    r"^[ \t]*(?:part[ \t]+)?(?:\(?[A-Za-z][.)]|\(?\d{1,2}[.)]|[A-Za-z]\d?[ \t]*[:\-])[ \t]+\S",
+)
+_BOUNDARY = re.compile(r"[.;]\s|\n\s*\n|[.;]$")
+
+_NEG_BEFORE = {
+    ("no",),
+    ("not",),
+    ("without",),
+    ("negative", "for"),
+    ("free", "of"),
+    ("absence", "of"),
+    ("no", "evidence", "of"),
+    ("rule", "out"),
+    ("r", "o"),
+    ("negative",),
+    ("nor",),
+    ("neither",),
+    ("uninvolved", "by"),
+    ("cannot", "be", "ruled", "out"),
+    ("benign",),
+}
+_NEG_AFTER = {
+    ("not", "identified"),
+    ("not", "seen"),
+    ("not", "present"),
+    ("is", "absent"),
+    ("absent",),
+    ("is", "negative"),
+    ("are", "negative"),
+    ("not", "found"),
+    ("ruled", "out"),
+    ("is", "not", "identified"),
+    ("are", "not", "identified"),
+    ("cannot", "be", "ruled", "out"),
+}
+_MALIGNANT_WORDS = {
+    "carcinoma",
+    "malignant",
+    "malignancy",
+    "cancer",
+    "sarcoma",
+    "melanoma",
+    "lymphoma",
+    "invasive",
+    "adenocarcinoma",
+    "tumor",
+    "tumour",
+    "neoplasm",
+    "carcinomas",
+    "metastatic",
+    "leukemia",
+    "myeloma",
+    "glioma",
+    "blastoma",
+}
+_METASTASIS = {
+    "metastatic",
+    "metastasis",
+    "metastases",
+    "metastasizing",
+    "metastasized",
+    "mets",
+    "secondary",
+}
+_LOCATIVE = {"to", "in", "into", "involving", "within", "at", "of"}
+_ORIGIN = {"primary", "origin", "originating", "arising", "derived"}
+_HISTORY = {"history", "hx", "previous", "prior", "known"}
+
+
+@dataclass
+class Evidence:
+    field: str
+    text: str
+    start: int
+    end: int
+    section: str
+    weight: float
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Classification:
+    primary_site: str | None
+    site_label: str | None
+    histology: str | None
+    behavior: str | None
+    laterality: str | None
+    grade: str | None
+    confidence: float
+    evidence: list[Evidence] = field(default_factory=list)
+    candidates: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def morphology(self) -> str | None:
+        return f"{self.histology}/{self.behavior}" if self.histology else None
+
+    def as_json(self, report_id: str | None = None) -> dict:
+        body = {
+            "primary_site": self.primary_site,
+            "site_label": self.site_label,
+            "histology": self.histology,
+            "behavior": self.behavior,
+            "morphology": self.morphology,
+            "laterality": self.laterality,
+            "grade": self.grade,
+            "confidence": self.confidence,
+            "evidence": [e.as_json() for e in self.evidence],
+        }
+        return {"id": report_id, **body} if report_id is not None else body
+
+
+# --- the parsed report ----------------------------------------------------------------------
+
+
+@dataclass
+class _Word:
+    word: str
+    start: int
+    end: int
+    section: str
+    line: int  # line number
+    sentence: int
+    block: int  # specimen block number within the report (-1: none)
+    synoptic: str  # "site", "type" or ""
+
+
+class Report:
+    """A report tokenized once: each word knows its section, line, sentence and block."""
+
+    def __init__(self, text: str):
+        self.text = text
+        site_lex, hist_lex = lexicon.site_lexicon(), lexicon.histology_lexicon()
+        self.words: list[_Word] = []
+        offset, section, block, sentence = 0, "preamble", -1, 0
+        self.block_header_line: dict[int, int] = {}
+        for number, line in enumerate(text.splitlines(keepends=True)):
+            header = _HEADER_LINE.match(line)
+            kind = None
+            if header:
+                key = " ".join(lexicon.words(header.group(1)))
+                kind = _HEADER_KIND.get(key)
+                if kind is None and key.endswith(" diagnosis") and "clinical" not in key:
+                    kind = "final" if "operative" not in key else "clinical"
+            if kind:
+                section, block = kind, -1
+                sentence += 1
+            if _SPECIMEN_LABEL.match(line) and section in (
+                "final",
+                "addendum",
+                "specimen",
+                "preamble",
+                "synoptic",
+                "frozen",
+            ):
+                block = number
+                self.block_header_line[block] = number
+            if not line.strip():
+                sentence += 1
+            label_words = ()
+            if ":" in line:
+                label_words = lexicon.words(line.split(":", 1)[0])
+            synoptic = (
+                "site"
+                if label_words in _SITE_LABELS
+                else "type"
+                if label_words in _TYPE_LABELS
+                else ""
+            )
+            for token in lexicon.tokenize(line):
+                word = site_lex.correct(hist_lex.correct(token.word))
+                start = offset + token.start
+                self.words.append(
+                    _Word(
+                        word, start, offset + token.end, section, number, sentence, block, synoptic
+                    )
+                )
+            for _ in _BOUNDARY.finditer(line):
+                sentence += 1
+            # a sentence ends at the last boundary; count the rest of the line as the next
+            offset += len(line)
+        self._fix_sentences()
+        self.tokens = [w.word for w in self.words]
+
+    def _fix_sentences(self) -> None:
+        """Give each word the sentence it is in by the boundaries between words."""
+        sentence = 0
+        for i, word in enumerate(self.words):
+            if i:
+                gap = self.text[self.words[i - 1].end : word.start]
+                if (
+                    _BOUNDARY.search(gap)
+                    or "\n\n" in gap.replace("\r", "")
+                    or (self.words[i - 1].section != word.section)
+                    or (":" in gap and self.words[i - 1].line != word.line)
+                ):
+                    sentence += 1
+            word.sentence = sentence
+
+    def span(self, start: int, end: int) -> tuple[int, int, str]:
+        s, e = self.words[start].start, self.words[end - 1].end
+        return s, e, self.text[s:e]
+
+    def sentence_range(self, i: int) -> tuple[int, int]:
+        s = self.words[i].sentence
+        lo = i
+        while lo > 0 and self.words[lo - 1].sentence == s:
+            lo -= 1
+        hi = i
+        while hi + 1 < len(self.words) and self.words[hi + 1].sentence == s:
+            hi += 1
+        return lo, hi + 1
+
+
+def _has(tokens: list[str], i: int, phrases: set[tuple[str, ...]]) -> bool:
+    return any(tuple(tokens[i : i + len(p)]) == p for p in phrases)
+
+
+def negated(report: Report, start: int, end: int) -> bool:
+    """NegEx-style: a negation cue in the same sentence within six words before, or four
+    after ("carcinoma is not identified")."""
+    lo, hi = report.sentence_range(start)
+    tokens = report.tokens
+    for i in range(max(lo, start - 6), start):
+        # A cue reaches over "and"/"or" but not over "but": a new clause starts there.
+        scope = tokens[i:start]
+        if _has(tokens, i, _NEG_BEFORE) and "but" not in scope and "however" not in scope:
+            return True
+    return any(_has(tokens, i, _NEG_AFTER) for i in range(end, min(hi, end + 4)))
+
+
+# --- histology -------------------------------------------------------------------------------
+
+
+@dataclass
+class _HistMention:
+    code: str
+    start: int
+    end: int
+    weight: float
+    metastatic: bool
+    sites: tuple[str, ...]
+
+
+_GENERIC = {"8000", "8001", "8010", "8011"}
+_BEHAVIOR_RANK = {"3": 1.0, "6": 1.0, "9": 0.9, "2": 0.75, "1": 0.25, "0": 0.15}
+
+
+def _histology_mentions(report: Report) -> list[_HistMention]:
+    found = []
+    tokens = report.tokens
+    for m in lexicon.histology_lexicon().find(tokens):
+        if negated(report, m.start, m.end):
+            continue
+        word = report.words[m.start]
+        histology, behavior = m.entry.code.split("/")
+        weight = SECTION_WEIGHT[word.section] * (1 + 0.15 * len(m.phrase))
+        weight *= _BEHAVIOR_RANK.get(behavior, 0.5)
+        if histology in _GENERIC:
+            weight *= 0.35
+        if word.synoptic == "type":
+            weight *= 2.0
+        lo, _ = report.sentence_range(m.start)
+        metastatic = any(t in _METASTASIS for t in tokens[max(lo, m.start - 4) : m.end])
+        found.append(_HistMention(m.entry.code, m.start, m.end, weight, metastatic, m.entry.sites))
+    return found
+
+
+def _best_histology(mentions: list[_HistMention]) -> _HistMention | None:
+    if not mentions:
+        return None
+    by_code: dict[str, float] = defaultdict(float)
+    for m in mentions:
+        by_code[m.code] += m.weight
+    # Invasive outranks in situ for the same type (ICD-O-3 rule: code the highest behaviour).
+    for code in list(by_code):
+        histology, behavior = code.split("/")
+        if behavior == "2" and by_code.get(f"{histology}/3"):
+            by_code[f"{histology}/3"] += by_code.pop(code)
+    best = max(by_code, key=lambda c: by_code[c])
+    return max(
+        (m for m in mentions if m.code == best), key=lambda m: m.weight, default=None
+    ) or next(m for m in mentions if m.code.split("/")[0] == best.split("/")[0])
+
+
+# --- site --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _SiteMention:
+    code: str
+    start: int
+    end: int
+    weight: float
+    why: str
+
+
+def _malignant_line(report: Report, hist: list[_HistMention]) -> tuple[set[int], set[int]]:
+    """Lines and specimen blocks holding a malignancy that is not negated."""
+    lines, blocks = set(), set()
+    for m in hist:
+        if m.code.split("/")[1] in ("2", "3", "6", "9"):
+            word = report.words[m.start]
+            lines.add(word.line)
+            blocks.add(word.block)
+    for i, word in enumerate(report.words):
+        if word.word in _MALIGNANT_WORDS and not negated(report, i, i + 1):
+            lines.add(word.line)
+            blocks.add(word.block)
+    blocks.discard(-1)
+    return lines, blocks
+
+
+def _metastatic_blocks(report: Report, hist: list[_HistMention]) -> set[int]:
+    """Blocks whose every malignancy is called metastatic: their organ received it."""
+    kinds: dict[int, set[bool]] = defaultdict(set)
+    for m in hist:
+        if m.code.split("/")[1] in ("3", "6", "9"):
+            kinds[report.words[m.start].block].add(m.metastatic)
+    return {b for b, k in kinds.items() if k == {True} and b != -1}
+
+
+def _site_mentions(report: Report, hist: list[_HistMention], lymphoma: bool) -> list[_SiteMention]:
+    tokens = report.tokens
+    malignant_lines, malignant_blocks = _malignant_line(report, hist)
+    metastatic_blocks = _metastatic_blocks(report, hist)
+    found = []
+    for m in lexicon.site_lexicon().find(tokens):
+        word = report.words[m.start]
+        code = m.entry.code
+        weight = m.entry.weight * SECTION_WEIGHT[word.section]
+        why = [word.section]
+        lo, hi = report.sentence_range(m.start)
+        before = tokens[max(lo, m.start - 4) : m.start]
+        after = tokens[m.end : min(hi, m.end + 3)]
+        header = word.block != -1 and report.block_header_line.get(word.block) == word.line
+        if word.synoptic == "site":
+            weight *= 2.5
+            why.append("synoptic site")
+        if word.line in malignant_lines:
+            weight *= 2.0
+            why.append("malignancy on the line")
+        elif header and word.block in malignant_blocks:
+            weight *= 1.8
+            why.append("specimen header of a malignant block")
+        elif negated(report, m.start, m.end) or {"negative", "benign", "unremarkable"} & set(
+            tokens[m.end : min(hi, m.end + 8)]
+        ):
+            weight *= 0.4
+            why.append("negated")
+        sentence_words = set(tokens[lo : m.start])
+        if set(after[:2]) & _ORIGIN or set(before[-3:]) & {"primary", "from"}:
+            weight *= 2.5
+            why.append("named as the primary")
+        elif sentence_words & _METASTASIS and set(before[-3:]) & _LOCATIVE:
+            weight *= 0.15
+            why.append("site of a metastasis")
+        elif header and word.block in metastatic_blocks:
+            weight *= 0.25
+            why.append("specimen with metastatic disease")
+        if set(before) & _HISTORY or (
+            set(after) & {"cancer", "carcinoma"}
+            and set(tokens[max(lo, m.start - 6) : m.start]) & _HISTORY
+        ):
+            weight *= 0.3
+            why.append("history")
+        if code.startswith("C77") and not lymphoma:
+            weight *= 0.1
+            why.append("lymph node")
+        found.append(_SiteMention(code, m.start, m.end, weight, ", ".join(why)))
+    # A line naming several organs ("uterus, cervix, bilateral ovaries and tubes") shares
+    # its weight between them: the list says what was removed, not which organ is sick.
+    per_line: dict[int, set[str]] = defaultdict(set)
+    for m in found:
+        if not m.code.startswith("C77"):
+            per_line[report.words[m.start].line].add(m.code[:3])
+    for m in found:
+        organs = len(per_line[report.words[m.start].line])
+        if organs > 1:
+            m.weight /= organs
+    return found
+
+
+_ENDOMETRIAL = {
+    "8380",
+    "8381",
+    "8382",
+    "8383",
+    "8441",
+    "8310",
+    "8950",
+    "8951",
+    "8980",
+    "8570",
+    "8260",
+    "8323",
+    "8140",
+    "8890",
+    "8931",
+    "8933",
+}
+
+
+def _choose_site(
+    mentions: list[_SiteMention], prior: tuple[str, float] | None, histology: str | None
+) -> tuple[str | None, dict[str, float]]:
+    by_category: dict[str, float] = defaultdict(float)
+    by_code: dict[str, float] = defaultdict(float)
+    for m in mentions:
+        by_category[m.code[:3]] += m.weight
+        by_code[m.code] += m.weight
+    if prior:
+        by_category[prior[0][:3]] += prior[1]
+        by_code[prior[0]] += prior[1] * 0.5
+    if not by_category:
+        return None, {}
+    # Uterus, NOS with an endometrial-type tumour is the corpus (SEER: C54.1 over C55.9).
+    if by_category.get("C55") and (by_category.get("C54") or histology in _ENDOMETRIAL):
+        by_category["C54"] += by_category.pop("C55")
+        by_code["C54.1"] += by_code.pop("C55.9", 0.0)
+    ranked = sorted(by_category.items(), key=lambda kv: -kv[1])
+    category = ranked[0][0]
+    if category == "C77" and len(ranked) > 1 and ranked[1][1] > 0.5 * ranked[0][1]:
+        category = ranked[1][0]
+    codes = {c: w for c, w in by_code.items() if c.startswith(category)}
+    specific = {c: w for c, w in codes.items() if c[-1] not in "89"}
+    total = sum(codes.values()) or 1.0
+    if specific and max(specific.values()) >= 0.3 * total:
+        site = max(specific, key=lambda c: specific[c])
+    else:
+        nos = f"{category}.9"
+        site = nos if nos in codes or not codes else max(codes, key=lambda c: codes[c])
+        if not codes:
+            site = nos
+    return site, dict(ranked)
+
+
+# --- laterality and grade -------------------------------------------------------------------
+
+_SIDES = {"right": "1", "rt": "1", "left": "2", "lt": "2", "bilateral": "4", "both": "4"}
+
+
+def _laterality(
+    report: Report, site: str | None, mentions: list[_SiteMention]
+) -> tuple[str | None, tuple[int, int] | None]:
+    if site is None:
+        return None, None
+    if not sites.is_paired(site):
+        return "0", None
+    tokens = report.tokens
+    same = sorted((m for m in mentions if m.code[:3] == site[:3]), key=lambda m: -m.weight)
+    for m in same:
+        lo, hi = report.sentence_range(m.start)
+        for i in list(range(m.start - 1, max(lo, m.start - 4) - 1, -1)) + list(
+            range(m.end, min(hi, m.end + 3))
+        ):
+            side = _SIDES.get(tokens[i])
+            if side:
+                return side, (i, i + 1)
+    return "9", None
+
+
+_GRADE_WORDS = [
+    (re.compile(r"\bwell[\s-]+differentiated\b", re.I), "1"),
+    (re.compile(r"\bmoderately[\s-]+(?:to[\s-]+poorly[\s-]+)?differentiated\b", re.I), "2"),
+    (re.compile(r"\bpoorly[\s-]+differentiated\b", re.I), "3"),
+    (re.compile(r"\bundifferentiated\b|\banaplastic\b", re.I), "4"),
+    (
+        re.compile(
+            r"\b(?:histologic(?:al)?|nuclear|nottingham|fnclcc|figo|who|overall)?\s*"
+            r"grade\s*[:\-]?\s*(?:is\s+)?(i{1,3}|iv|[1-4])\b(?!\s*(?:/|of)\s*[1-4])",
+            re.I,
+        ),
+        None,
+    ),
+    (re.compile(r"\bgrade\s+group\s*[:\-]?\s*([1-5])\b", re.I), "group"),
+    (re.compile(r"\b(low)[\s-]+grade\b", re.I), "L"),
+    (re.compile(r"\b(high)[\s-]+grade\b", re.I), "H"),
+]
+_GLEASON = re.compile(
+    r"gleason(?:'?s)?\s+(?:score|grade|pattern)?\s*[:\-]?\s*([1-5])\s*\+\s*([1-5])", re.I
+)
+_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
+
+
+def _grade(report: Report) -> tuple[str | None, tuple[int, int] | None]:
+    """The grade the final diagnosis states: G1-G4 from differentiation or a stated grade,
+    a prostate Grade Group 1-5, or L/H where only low/high grade is said (the 2018+ grade
+    tables accept L and H for several sites)."""
+    best = None
+    gleason = _GLEASON.search(report.text)
+    if gleason:
+        primary, secondary = int(gleason.group(1)), int(gleason.group(2))
+        total = primary + secondary
+        group = (
+            1
+            if total <= 6
+            else 2
+            if (primary, secondary) == (3, 4)
+            else (3 if total == 7 else 4 if total == 8 else 5)
+        )
+        return str(group), (gleason.start(), gleason.end())
+    for pattern, value in _GRADE_WORDS:
+        for m in pattern.finditer(report.text):
+            if value is None:
+                code = _ROMAN.get(m.group(1).lower(), m.group(1))
+            elif value == "group":
+                code = m.group(1)
+            else:
+                code = value
+            section = _section_at(report, m.start())
+            rank = SECTION_WEIGHT[section]
+            if best is None or rank > best[0]:
+                best = (rank, code, (m.start(), m.end()))
+    return (best[1], best[2]) if best else (None, None)
+
+
+def _section_at(report: Report, offset: int) -> str:
+    section = "preamble"
+    for word in report.words:
+        if word.start > offset:
+            break
+        section = word.section
+    return section
+
+
+# --- the classifier ----------------------------------------------------------------------------
+
+
+def classify(text: str) -> Classification:
+    """Primary site, histology/behaviour, laterality and grade of one report.
+
+    >>> classify("FINAL DIAGNOSIS:\\nA. Prostate, needle biopsy: adenocarcinoma").primary_site
+    'C61.9'
+    """
+    report = Report(text or "")
+    hist = _histology_mentions(report)
+    best_hist = _best_histology(hist)
+    histology = behavior = None
+    prior = None
+    evidence: list[Evidence] = []
+    if best_hist:
+        histology, behavior = best_hist.code.split("/")
+        if behavior in ("6", "9"):
+            behavior = "3"  # the primary's behaviour is coded, not the metastasis's
+        s, e, snippet = report.span(best_hist.start, best_hist.end)
+        evidence.append(
+            Evidence(
+                "histology",
+                snippet,
+                s,
+                e,
+                report.words[best_hist.start].section,
+                round(best_hist.weight, 2),
+            )
+        )
+        hinted = sites.histology_site(histology)
+        if hinted is None and len(best_hist.sites) == 1:
+            hinted = f"{best_hist.sites[0]}.9"
+        if hinted:
+            prior = (hinted, 2.0 if hinted[:3] != "C77" else 0.0)
+        if "gleason" in report.tokens:
+            prior = ("C61.9", 4.0)
+    lymphoma = histology is not None and sites.LYMPHOMA[0] <= int(histology) <= sites.LYMPHOMA[1]
+    mentions = _site_mentions(report, hist, lymphoma)
+    if not mentions and not prior and best_hist and behavior == "3":
+        prior = ("C80.9", 0.5)
+    site, scores = _choose_site(mentions, prior, histology)
+    label = None
+    if site:
+        label = _label(site)
+        for m in sorted((m for m in mentions if m.code[:3] == site[:3]), key=lambda m: -m.weight)[
+            :3
+        ]:
+            s, e, snippet = report.span(m.start, m.end)
+            evidence.append(
+                Evidence(
+                    "primary_site", snippet, s, e, report.words[m.start].section, round(m.weight, 2)
+                )
+            )
+    laterality, side_span = _laterality(report, site, mentions)
+    if side_span:
+        s, e, snippet = report.span(*side_span)
+        evidence.append(
+            Evidence("laterality", snippet, s, e, report.words[side_span[0]].section, 1.0)
+        )
+    grade, grade_span = _grade(report)
+    if grade_span:
+        s, e = grade_span
+        evidence.append(Evidence("grade", report.text[s:e], s, e, _section_at(report, s), 1.0))
+    confidence = 0.0
+    if site and scores:
+        top = scores.get(site[:3], 0.0)
+        if site[:3] == "C54" and "C55" in scores:
+            top += scores["C55"]
+        share = top / (sum(scores.values()) or 1.0)
+        confidence = round(min(0.99, share * (1 - math.exp(-top / 3))), 2)
+    return Classification(
+        site,
+        label,
+        histology,
+        behavior,
+        laterality,
+        grade,
+        confidence,
+        evidence,
+        {k: round(v, 2) for k, v in list(scores.items())[:5]},
+    )
+
+
+def _label(site: str) -> str | None:
+    if reference.available("icdo3", "primarySite.csv"):
+        return reference.topography().get(site)
+    return None

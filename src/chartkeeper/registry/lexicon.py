@@ -1,0 +1,221 @@
+"""Phrase lexicons over report text: tokens, longest-match lookup, tolerance of OCR slips.
+
+A report is tokenized once into lower-case words with their character offsets; a lexicon
+maps word tuples to codes and is matched longest-first at each token. Scanned reports carry
+OCR slips ("ADENOCARCINOMA" read as "ADENOCARCINCMA"): a word of seven or more letters that is
+not in the lexicon's vocabulary but is one edit from exactly one word that is, is read as
+that word (a symmetric-deletion index, as SymSpell does it; no dependency needed for one
+edit over a vocabulary of a few thousand words).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+
+from chartkeeper.registry import reference, sites
+
+_WORD = re.compile(r"[a-z0-9]+")
+SKIP = frozenset({"the", "a", "an"})
+
+
+@dataclass(frozen=True)
+class Token:
+    word: str
+    start: int
+    end: int
+
+
+def tokenize(text: str) -> list[Token]:
+    lower = text.lower()
+    if len(lower) != len(text):  # a few Unicode letters change length when lowered
+        lower = "".join(ch.lower()[:1] or ch for ch in text)
+    return [
+        Token(m.group(), m.start(), m.end()) for m in _WORD.finditer(lower) if m.group() not in SKIP
+    ]
+
+
+def words(phrase: str) -> tuple[str, ...]:
+    return tuple(w for w in _WORD.findall(phrase.lower()) if w not in SKIP)
+
+
+@dataclass(frozen=True)
+class Entry:
+    code: str  # topography (C34.1) or morphology (8140/3)
+    weight: float = 1.0
+    sites: tuple[str, ...] = ()  # morphology: 3-character site hints from the term list
+
+
+@dataclass(frozen=True)
+class Match:
+    start: int  # token index
+    end: int  # token index, exclusive
+    entry: Entry
+    phrase: tuple[str, ...]
+
+
+class Lexicon:
+    def __init__(self, entries: dict[tuple[str, ...], Entry]):
+        self.entries = entries
+        self.longest = max((len(k) for k in entries), default=1)
+        self.vocabulary = {w for k in entries for w in k}
+        self._deletes: dict[str, set[str]] = defaultdict(set)
+        for word in self.vocabulary:
+            if len(word) >= 7 and word.isalpha():
+                for variant in _deletions(word):
+                    self._deletes[variant].add(word)
+
+    def correct(self, word: str) -> str:
+        """The vocabulary word one OCR slip away from `word`, or `word` itself."""
+        if word in self.vocabulary or len(word) < 7 or not word.isalpha():
+            return word
+        found: set[str] = set()
+        for variant in _deletions(word):
+            found |= self._deletes.get(variant, set())
+        found = {w for w in found if _one_edit(word, w)}
+        return found.pop() if len(found) == 1 else word
+
+    def find(self, tokens: list[str]) -> list[Match]:
+        found, i, n = [], 0, len(tokens)
+        while i < n:
+            for length in range(min(self.longest, n - i), 0, -1):
+                key = tuple(tokens[i : i + length])
+                entry = self.entries.get(key)
+                if entry is not None:
+                    found.append(Match(i, i + length, entry, key))
+                    i += length
+                    break
+            else:
+                i += 1
+        return found
+
+
+def _deletions(word: str) -> set[str]:
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _one_edit(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diffs) == 1 or (
+            len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]]
+        )
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def _label_forms(label: str) -> set[str]:
+    """SEER labels to the orders reports write them in: "Upper lobe, lung" -> "upper lobe
+    of lung", "upper lobe lung", "lung upper lobe"; "Colon, NOS" -> "colon"."""
+    label = re.sub(r"\s*\(([^)]*)\)", r" \1", label).replace(", NOS", "").strip()
+    if label.lower().startswith(("overlapping lesion", "other ", "ill-defined", "unknown")):
+        return set()
+    forms = {label}
+    if ", " in label:
+        head, tail = label.split(", ", 1)
+        forms |= {f"{head} of {tail}", f"{head} {tail}", f"{tail} {head}", f"{tail}, {head}"}
+    return forms
+
+
+@cache
+def site_lexicon() -> Lexicon:
+    entries: dict[tuple[str, ...], Entry] = {}
+    if reference.available("icdo3", "primarySite.csv"):
+        for code, label in reference.topography().items():
+            for form in _label_forms(label):
+                key = words(form)
+                if (key and len(key) > 1) or (key and len(key[0]) > 3):
+                    entries.setdefault(key, Entry(code))
+    # Our organ words come after the labels and win: they carry the weights of doubt.
+    for code, phrases in sites.ORGAN_WORDS.items():
+        for phrase in phrases:
+            key = words(phrase)
+            entries[key] = Entry(code, sites.WEAK.get(phrase, 1.0))
+    return Lexicon(entries)
+
+
+# Morphology words a report uses that the term list spells otherwise.
+_TERM_VARIANTS = (
+    ("infiltrating duct ", "infiltrating ductal "),
+    ("infiltrating duct ", "invasive ductal "),
+    ("duct carcinoma", "ductal carcinoma"),
+    ("lobular carcinoma", "invasive lobular carcinoma"),
+    ("squamous cell carcinoma", "squamous carcinoma"),
+    ("transitional cell", "urothelial"),
+    ("adenocarcinoma", "adeno carcinoma"),
+)
+
+
+def _term_forms(term: str) -> set[str]:
+    term = term.replace(", NOS", "").replace(" NOS", "").strip()
+    forms = {term}
+    if ", " in term:  # "Carcinoma, urachal" -> "urachal carcinoma"
+        head, tail = term.split(", ", 1)
+        if "," not in tail:
+            forms.add(f"{tail} {head}")
+    for old, new in _TERM_VARIANTS:
+        forms |= {f.lower().replace(old, new) for f in forms if old in f.lower()}
+    return forms
+
+
+@cache
+def histology_lexicon() -> Lexicon:
+    entries: dict[tuple[str, ...], Entry] = {}
+    if not reference.available("icdo3", "histologicTypeIcdO3_allTerms.csv"):
+        return Lexicon(_FALLBACK_HISTOLOGY)
+    ranked = sorted(reference.morphology_terms(), key=lambda t: (t.obsolete, not t.preferred))
+    for term in ranked:
+        for form in _term_forms(term.term):
+            key = words(form)
+            # One-word terms that are ordinary words ("tumor", "neoplasm") say nothing of type.
+            if not key or key in _NOT_A_TYPE:
+                continue
+            entries.setdefault(key, Entry(f"{term.histology}/{term.behavior}", 1.0, term.sites))
+    for key, entry in _FALLBACK_HISTOLOGY.items():
+        entries.setdefault(key, entry)
+    return Lexicon(entries)
+
+
+_NOT_A_TYPE = {("tumor",), ("tumour",), ("neoplasm",), ("lesion",), ("mass",), ("cancer",)}
+
+# Used only when the ICD-O-3 term list is absent: the commonest types, so classification
+# still answers (less well) on a machine without the reference files.
+_FALLBACK_HISTOLOGY: dict[tuple[str, ...], Entry] = {
+    words(k): Entry(v)
+    for k, v in {
+        "adenocarcinoma": "8140/3",
+        "carcinoma": "8010/3",
+        "squamous cell carcinoma": "8070/3",
+        "invasive ductal carcinoma": "8500/3",
+        "infiltrating ductal carcinoma": "8500/3",
+        "ductal carcinoma in situ": "8500/2",
+        "lobular carcinoma": "8520/3",
+        "invasive lobular carcinoma": "8520/3",
+        "urothelial carcinoma": "8120/3",
+        "clear cell renal cell carcinoma": "8310/3",
+        "renal cell carcinoma": "8312/3",
+        "hepatocellular carcinoma": "8170/3",
+        "papillary thyroid carcinoma": "8260/3",
+        "papillary carcinoma": "8260/3",
+        "melanoma": "8720/3",
+        "malignant melanoma": "8720/3",
+        "glioblastoma": "9440/3",
+        "small cell carcinoma": "8041/3",
+        "serous carcinoma": "8441/3",
+        "endometrioid adenocarcinoma": "8380/3",
+        "mucinous adenocarcinoma": "8480/3",
+        "sarcoma": "8800/3",
+        "leiomyosarcoma": "8890/3",
+        "lymphoma": "9590/3",
+        "diffuse large b cell lymphoma": "9680/3",
+        "seminoma": "9061/3",
+        "mesothelioma": "9050/3",
+        "thymoma": "8580/1",
+        "adenoma": "8140/0",
+        "tubular adenoma": "8211/0",
+    }.items()
+}

@@ -1,0 +1,144 @@
+"""Report classification: the registrar's reading rules, each on a small report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from chartkeeper.cli import app
+from chartkeeper.registry.batch import classify_lines
+from chartkeeper.registry.classify import classify
+from chartkeeper.synth.pathreports import make_reports
+
+pytestmark = pytest.mark.usefixtures("icdo3_reference")
+
+
+@pytest.mark.parametrize(
+    ("text", "site"),
+    [
+        ("FINAL DIAGNOSIS:\nProstate, needle biopsy: adenocarcinoma, Gleason 3+4=7", "C61.9"),
+        ("DIAGNOSIS: Right upper lobe of lung, lobectomy: adenocarcinoma.", "C34.1"),
+        ("FINAL DIAGNOSIS: LUNG, LEFT LOWER LOBE, LOBECTOMY: SQUAMOUS CELL CARCINOMA.", "C34.3"),
+        ("FINAL DIAGNOSIS: Sigmoid colon, resection: invasive adenocarcinoma.", "C18.7"),
+        ("FINAL DIAGNOSIS:\nA. Right breast, lumpectomy:\n- Invasive ductal carcinoma", "C50.9"),
+        ("DIAGNOSIS: KIDNEY, LEFT, NEPHRECTOMY: CLEAR CELL RENAL CELL CARCINOMA", "C64.9"),
+        ("FINAL DIAGNOSIS: Thyroid, total thyroidectomy: papillary thyroid carcinoma", "C73.9"),
+    ],
+)
+def test_organ_words_give_the_topography(text, site):
+    assert classify(text).primary_site == site
+
+
+def test_final_diagnosis_outranks_history_and_gross():
+    text = (
+        "CLINICAL HISTORY:\nHistory of breast cancer, 2012. Colon mass.\n\n"
+        "GROSS DESCRIPTION:\nReceived is a segment of colon with attached breast-shaped fat.\n\n"
+        "FINAL DIAGNOSIS:\nA. Sigmoid colon, sigmoidectomy:\n- Adenocarcinoma, moderately "
+        "differentiated.\n"
+    )
+    found = classify(text)
+    assert found.primary_site == "C18.7"
+    assert found.morphology == "8140/3"
+    assert found.grade == "2"
+    site_evidence = [e for e in found.evidence if e.field == "primary_site"]
+    assert site_evidence[0].section == "final"
+
+
+def test_a_carcinoma_in_a_lymph_node_is_not_the_primary():
+    text = (
+        "FINAL DIAGNOSIS:\nA. LYMPH NODE, LEFT NECK, LEVEL II, EXCISION:\n"
+        "- METASTATIC SQUAMOUS CELL CARCINOMA IN 2 OF 14 LYMPH NODES.\n"
+        "B. TONGUE, LEFT LATERAL, PARTIAL GLOSSECTOMY:\n- INVASIVE SQUAMOUS CELL CARCINOMA.\n"
+    )
+    assert classify(text).primary_site.startswith("C02")
+
+
+def test_metastasis_names_where_it_came_from():
+    text = (
+        "FINAL DIAGNOSIS:\nLiver, segment 7, needle core biopsy:\n"
+        "- Metastatic adenocarcinoma, consistent with colonic primary.\n"
+    )
+    found = classify(text)
+    assert found.primary_site == "C18.9"
+    assert found.behavior == "3"  # the primary's behaviour, not /6
+
+
+def test_lymphoma_in_a_node_is_nodal_primary_and_melanoma_without_primary_is_skin():
+    lymphoma = "DIAGNOSIS: Lymph node, right axilla, excision: diffuse large B-cell lymphoma."
+    assert classify(lymphoma).primary_site.startswith("C77")
+    melanoma = "DIAGNOSIS: Lymph node, left inguinal, excision: metastatic malignant melanoma."
+    assert classify(melanoma).primary_site == "C44.9"
+
+
+def test_negated_specimens_do_not_win():
+    text = (
+        "FINAL DIAGNOSIS:\nA. Gallbladder, cholecystectomy: chronic cholecystitis; negative "
+        "for malignancy.\nB. Stomach, partial gastrectomy: adenocarcinoma, intestinal type.\n"
+    )
+    assert classify(text).primary_site.startswith("C16")
+
+
+def test_in_situ_and_invasive_codes_the_invasive_behaviour():
+    text = "FINAL DIAGNOSIS: Left breast: invasive ductal carcinoma with ductal carcinoma in situ."
+    found = classify(text)
+    assert (found.histology, found.behavior, found.laterality) == ("8500", "3", "2")
+    dcis = classify("FINAL DIAGNOSIS: Right breast, excision: ductal carcinoma in situ.")
+    assert dcis.behavior == "2"
+
+
+def test_ocr_slips_and_upper_case():
+    text = "FINAL DIAGN0SIS:\nPR0STATE, RADICAL PROSTATECT0MY: ADENOCARCINCMA, GLEASON 4+3=7"
+    found = classify(text)
+    assert found.primary_site == "C61.9"
+    assert found.histology == "8140"
+    assert found.grade == "3"  # Grade Group 3
+
+
+def test_nothing_reportable_has_no_morphology():
+    found = classify("FINAL DIAGNOSIS: Skin, shave: seborrheic keratosis.")
+    assert found.behavior is None or found.behavior in ("0", "1")
+
+
+def test_batch_contract_and_bad_lines():
+    lines = [
+        json.dumps({"id": "r1", "text": "DIAGNOSIS: Prostate, biopsy: adenocarcinoma"}),
+        "{broken",
+        json.dumps({"id": "r3"}),
+    ]
+    results = list(classify_lines(lines))
+    assert set(results[0]) >= {
+        "id",
+        "primary_site",
+        "histology",
+        "behavior",
+        "laterality",
+        "grade",
+        "confidence",
+        "evidence",
+    }
+    assert results[0]["id"] == "r1" and results[0]["primary_site"] == "C61.9"
+    assert "error" in results[1] and results[2]["id"] == "r3" and "error" in results[2]
+
+
+def test_cli_classify_file_and_batch(tmp_path):
+    report = tmp_path / "r.txt"
+    report.write_text("FINAL DIAGNOSIS: Urinary bladder, TURBT: urothelial carcinoma, high grade")
+    runner = CliRunner()
+    done = runner.invoke(app, ["registry", "classify", str(report), "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["primary_site"] == "C67.9"
+    batch = tmp_path / "b.jsonl"
+    batch.write_text(json.dumps({"id": 1, "text": report.read_text()}) + "\n")
+    done = runner.invoke(app, ["registry", "classify", "--batch", str(batch), "--json"])
+    assert done.exit_code == 0 and json.loads(done.stdout.splitlines()[0])["id"] == 1
+    missing = runner.invoke(app, ["registry", "classify", str(tmp_path / "none.txt")])
+    assert missing.exit_code == 2
+
+
+def test_self_written_reports_site_accuracy():
+    """Self-written reports (synth.pathreports): a floor against regressions, not a claim."""
+    reports = make_reports(120, seed=7)
+    right = sum(classify(r.text).primary_site[:3] == r.primary_site[:3] for r in reports)
+    assert right / len(reports) >= 0.95
