@@ -187,7 +187,7 @@ def test_merge_repoints_every_reference_in_every_type(repo):
         assert repo.read("Observation", rid)["meta"]["versionId"] == "1"
     with repo.reading() as tx:
         # Left: the survivor's link, and a note that only mentions the id in its text.
-        assert find_references(tx.conn, "old") == {
+        assert find_references(tx, "old") == {
             ("Patient", "new"),
             ("Observation", "lookalike"),
         }
@@ -210,8 +210,8 @@ def test_merge_repoints_every_reference_in_every_type(repo):
     assert "Encounter/enc/_history/2" in targets and len(targets) == len(expected) + 2
 
     with repo.reading() as tx:
-        record = get_merge(tx.conn, result.merge_id)
-        assert merges_of(tx.conn, "new") == [record]
+        record = get_merge(tx, result.merge_id)
+        assert merges_of(tx, "new") == [record]
     assert (record.source_id, record.survivor_id, record.merged_by) == ("old", "new", "him1")
     assert record.reason == "duplicate registration" and record.unmerged is None
     assert record.provenance_id == provenance["id"]
@@ -300,7 +300,7 @@ def test_a_guarded_merge_is_audited(repo):
         result = merge_patients(tx, "old", "new", reason="same person, checked ID")
     assert result.provenance["agent"][0]["who"] == {"display": "clerk"}
     with repo.reading() as tx:
-        assert get_merge(tx.conn, result.merge_id).merged_by == "clerk"
+        assert get_merge(tx, result.merge_id).merged_by == "clerk"
     rows = [r for r in audit.entries(repo.engine) if r["action"] == "merge"]
     assert len(rows) == 1
     row = rows[0]

@@ -81,7 +81,7 @@ def test_merge_then_unmerge_restores_every_resource_byte_for_byte(repo):
     assert prov["activity"]["coding"][0]["code"] == "unmerge"
     assert prov["reason"] == [{"text": "not the same person"}]
     with repo.reading() as tx:
-        record = get_merge(tx.conn, merge_id)
+        record = get_merge(tx, merge_id)
     assert record.unmerged and record.unmerge_reason == "not the same person"
     assert record.unmerge_provenance_id == prov["id"]
     assert {c.key for c in record.unmerge_changes} == changed
@@ -142,7 +142,7 @@ def test_unmerge_is_refused_when_a_moved_reference_was_edited_since(repo):
     # Nothing was written: the merge still stands and can still be undone later.
     assert repo.read("DocumentReference", "doc")["subject"]["reference"] == "Patient/new"
     with repo.reading() as tx:
-        assert get_merge(tx.conn, merge_id).unmerged is None
+        assert get_merge(tx, merge_id).unmerged is None
 
 
 def test_unmerge_refused_when_a_patient_was_deleted_and_a_deleted_resource_stays(repo):

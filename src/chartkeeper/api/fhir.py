@@ -162,7 +162,7 @@ def everything(
     repo = _repo(request)
     with repo.reading() as tx:
         patient = tx.read("Patient", resource_id)
-        keys = referencing(tx.conn, "Patient", resource_id)
+        keys = referencing(tx, "Patient", resource_id)
         related = tx.read_many(keys)  # the guard leaves out what the role may not read
     base = _base(request)
     entries = [{"fullUrl": f"{base}/Patient/{resource_id}", "resource": patient}]
@@ -312,16 +312,14 @@ def _included(
         if source != resource_type or not name:
             raise InvalidSearch(f"_include={value}: expected {resource_type}:<parameter>")
         keys |= {
-            k
-            for k in include_targets(tx.conn, resource_type, name, ids)
-            if not target or k[0] == target
+            k for k in include_targets(tx, resource_type, name, ids) if not target or k[0] == target
         }
     for value in revincludes:
         source, _, name = value.partition(":")
         if source not in RESOURCE_TYPES or not name:
             raise InvalidSearch(f"_revinclude={value}: expected <Type>:<parameter>")
         keys |= revinclude_sources(
-            tx.conn, source, name.split(":")[0], [(resource_type, i) for i in ids]
+            tx, source, name.split(":")[0], [(resource_type, i) for i in ids]
         )
     keys -= {(resource_type, i) for i in ids}
     return tx.read_many(keys)

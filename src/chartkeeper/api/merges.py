@@ -54,7 +54,7 @@ async def merge(request: Request, user: Indexer):
     source, survivor, reason = await _fields(request, "source", "survivor", "reason")
     with store(request).transaction() as tx:
         result = merge_patients(tx, source, survivor, reason=reason, by=user.username)
-        record = get_merge(tx.conn, result.merge_id)
+        record = get_merge(tx, result.merge_id)
     return FHIRResponse(_record(record), media_type="application/json")
 
 
@@ -63,19 +63,19 @@ async def unmerge(request: Request, merge_id: int, user: Indexer):
     (reason,) = await _fields(request, "reason")
     with store(request).transaction() as tx:
         unmerge_patients(tx, merge_id, reason=reason, by=user.username)
-        record = get_merge(tx.conn, merge_id)
+        record = get_merge(tx, merge_id)
     return FHIRResponse(_record(record), media_type="application/json")
 
 
 @router.get("/merges")
 def merges(request: Request, patient: str, _user: Indexer):
     with store(request).reading() as tx:
-        records = merges_of(tx.conn, patient.removeprefix("Patient/"))
+        records = merges_of(tx, patient.removeprefix("Patient/"))
     return FHIRResponse([_record(r) for r in records], media_type="application/json")
 
 
 @router.get("/merges/{merge_id}")
 def merge_record(request: Request, merge_id: int, _user: Indexer):
     with store(request).reading() as tx:
-        record = get_merge(tx.conn, merge_id)
+        record = get_merge(tx, merge_id)
     return FHIRResponse(_record(record), media_type="application/json")

@@ -149,7 +149,7 @@ def patient_merges(
 
     repo = repo_for(database_url, data_dir)
     with repo.reading() as tx:
-        records = merges_of(tx.conn, patient_id)
+        records = merges_of(tx, patient_id)
     table = Table(title=f"merges of Patient/{patient_id}: {len(records)}")
     for column in ("id", "source", "survivor", "by", "when", "reason", "undone"):
         table.add_column(column, overflow="fold")

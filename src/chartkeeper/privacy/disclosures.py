@@ -437,14 +437,14 @@ def validate_request(
     with _roi_work(repo) as tx:
         req = _load(tx.conn, request_id, lock=True)
         _require(req, "validated")
-        trusted = Transaction(tx.conn)
+        trusted = tx.unguarded()
         issues = _missing(req) + _dates(req.authorization, today)
         ref = req.authorization.reference
         if ref and not trusted.exists(*ref.split("/", 1)):
             issues.append(Issue("authorization.reference", f"{ref} is not on file"))
         if not trusted.exists("Patient", req.patient_id):
             issues.append(Issue("patient", f"Patient/{req.patient_id} is not in the store"))
-        record = referencing(tx.conn, "Patient", req.patient_id) | {("Patient", req.patient_id)}
+        record = referencing(tx, "Patient", req.patient_id) | {("Patient", req.patient_id)}
         asked = [
             tuple(i.split("/", 1)) for i in req.asked.items if tuple(i.split("/", 1)) in record
         ]
@@ -475,8 +475,8 @@ def _description(enclosed: list[dict]) -> str:
 
 
 def _packet(tx: Transaction, req: RoiRequest, by: str, stamp: str) -> packet.Packet:
-    trusted = Transaction(tx.conn)
-    keys = referencing(tx.conn, "Patient", req.patient_id) | {("Patient", req.patient_id)}
+    trusted = tx.unguarded()
+    keys = referencing(tx, "Patient", req.patient_id) | {("Patient", req.patient_id)}
     records = trusted.read_many(keys)
     patient = next(r for r in records if r["resourceType"] == "Patient")
     auth = req.authorization

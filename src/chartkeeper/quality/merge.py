@@ -50,15 +50,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import Connection, insert, select
 
 from chartkeeper.errors import ChartkeeperError, Gone, NotFound
 from chartkeeper.fhir.references import rewrite_references
 from chartkeeper.fhir.search_params import utc_now
 from chartkeeper.store import PutItem, Transaction
-from chartkeeper.store.merges import patient_merge
-from chartkeeper.store.resources import current, resource, resource_history
-from chartkeeper.store.search import referencing
+from chartkeeper.store.chart import current_versions, find_references
+from chartkeeper.store.merges import get_merge_row, insert_merge, merge_rows_of
 
 log = logging.getLogger(__name__)
 
@@ -155,23 +153,16 @@ def _record(row) -> MergeRecord:
     )
 
 
-def get_merge(conn: Connection, merge_id: int, *, lock: bool = False) -> MergeRecord:
-    query = select(patient_merge).where(patient_merge.c.id == merge_id)
-    row = conn.execute(query.with_for_update() if lock else query).first()
+def get_merge(tx: Transaction, merge_id: int, *, lock: bool = False) -> MergeRecord:
+    row = get_merge_row(tx, merge_id, lock=lock)
     if row is None:
         raise NotFound(f"there is no patient merge {merge_id}")
     return _record(row)
 
 
-def merges_of(conn: Connection, patient_id: str) -> list[MergeRecord]:
+def merges_of(tx: Transaction, patient_id: str) -> list[MergeRecord]:
     """The merges a patient took part in, as source or survivor, oldest first."""
-    m = patient_merge.c
-    query = (
-        select(patient_merge)
-        .where((m.source_id == patient_id) | (m.survivor_id == patient_id))
-        .order_by(m.id)
-    )
-    return [_record(row) for row in conn.execute(query)]
+    return [_record(row) for row in merge_rows_of(tx, patient_id)]
 
 
 # --- references ------------------------------------------------------------------------------
@@ -209,77 +200,6 @@ def reference_nodes(node: object, path: tuple = ()) -> Iterator[tuple[tuple, dic
         for i, item in enumerate(node):
             if isinstance(item, (dict, list)):
                 yield from reference_nodes(item, (*path, i))
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def find_references(conn: Connection, patient_id: str) -> set[tuple[str, str]]:
-    """Every live resource whose content may refer to Patient/patient_id: the indexed
-    references plus a scan of all current content for `Patient/<id>"` (the closing quote
-    of the JSON string; orjson never escapes `/`). A candidate, not a verdict: callers
-    parse each one (a LIKE also matches the text in a narrative or an identifier, and
-    SQLite's LIKE ignores case).
-
-    Cost, measured with 200,000 Observations of about 700 bytes (warm cache): SQLite
-    0.65 s (a scan of `resource`, each row's content found by primary key); PostgreSQL 0.6 s
-    (a parallel sequential scan of `resource_history`, so every version counts, each hit
-    joined to `resource` by primary key; 1.1 s cold). Linear in the store's size; the
-    index lookup alone is a few milliseconds but misses unindexed references.
-    """
-    found = referencing(conn, "Patient", patient_id)
-    pattern = f'%Patient/{_like_escape(patient_id)}"%'
-    query = (
-        select(resource.c.resource_type, resource.c.id)
-        .select_from(current)
-        .where(
-            resource.c.deleted.is_(False),
-            resource_history.c.content.like(pattern, escape="\\"),
-        )
-    )
-    found.update((t, i) for t, i in conn.execute(query))
-    return found
-
-
-def current_versions(
-    conn: Connection, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], tuple[int, dict | None]]:
-    """(version, content) of each key's current version; content None when deleted.
-
-    Read straight from the tables, past the guard: a merge or unmerge must move every
-    record, including those the caller may not see (see the module docstring)."""
-    by_type: dict[str, list[str]] = {}
-    for rtype, rid in keys:
-        by_type.setdefault(rtype, []).append(rid)
-    found: dict[tuple[str, str], tuple[int, dict | None]] = {}
-    for rtype, ids in sorted(by_type.items()):
-        ids = sorted(set(ids))
-        for start in range(0, len(ids), _CHUNK):
-            query = (
-                select(resource.c.id, resource.c.version_id, resource.c.deleted)
-                .add_columns(resource_history.c.content)
-                .select_from(current)
-                .where(
-                    resource.c.resource_type == rtype,
-                    resource.c.id.in_(ids[start : start + _CHUNK]),
-                )
-            )
-            for rid, version, deleted, content in conn.execute(query):
-                body = None if deleted or content is None else orjson.loads(content)
-                found[(rtype, rid)] = (version, body)
-    return found
-
-
-def version_content(conn: Connection, key: tuple[str, str], version: int) -> dict:
-    """The stored content of one version (past the guard, as above)."""
-    h = resource_history.c
-    content = conn.execute(
-        select(h.content).where(h.resource_type == key[0], h.id == key[1], h.version_id == version)
-    ).scalar_one_or_none()
-    if content is None:
-        raise NotFound(f"{key[0]}/{key[1]} has no content at version {version}")
-    return orjson.loads(content)
 
 
 def is_merge_provenance(res: dict) -> bool:
@@ -409,8 +329,8 @@ def merge_patients(
 
     agent, stamp = who(tx, by), utc_now()
     patients = {("Patient", source_id), ("Patient", survivor_id)}
-    candidates = sorted(find_references(tx.conn, source_id) - patients)
-    stored = current_versions(tx.conn, candidates)
+    candidates = sorted(find_references(tx, source_id) - patients)
+    stored = current_versions(tx, candidates)
     repointed: list[tuple[int, dict]] = []
     for key in candidates:
         version, content = stored.get(key, (0, None))
@@ -442,17 +362,16 @@ def merge_patients(
     )
 
     provenance_id = str(uuid.uuid4())
-    merge_id = tx.conn.execute(
-        insert(patient_merge).values(
-            source_id=source_id,
-            survivor_id=survivor_id,
-            merged=stamp,
-            merged_by=agent[:64],
-            reason=reason,
-            provenance_id=provenance_id,
-            changes=orjson.dumps([c.as_json() for c in changes]).decode(),
-        )
-    ).inserted_primary_key[0]
+    merge_id = insert_merge(
+        tx,
+        source_id=source_id,
+        survivor_id=survivor_id,
+        merged=stamp,
+        merged_by=agent[:64],
+        reason=reason,
+        provenance_id=provenance_id,
+        changes=orjson.dumps([c.as_json() for c in changes]).decode(),
+    )
     provenance = lifecycle_provenance(
         "merge",
         [w.resource for w in written if w.outcome != "unchanged"],

@@ -32,7 +32,6 @@ import copy
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import update
 
 from chartkeeper.errors import Conflict
 from chartkeeper.fhir.search_params import utc_now
@@ -41,17 +40,16 @@ from chartkeeper.quality.merge import (
     Change,
     MergeError,
     MergeRecord,
-    current_versions,
     get_merge,
     lifecycle_provenance,
     merges_of,
     points_to,
     reference_nodes,
-    version_content,
     who,
 )
 from chartkeeper.store import PutItem, Transaction
-from chartkeeper.store.merges import patient_merge
+from chartkeeper.store.chart import current_versions, version_content
+from chartkeeper.store.merges import stamp_unmerge
 
 
 class UnmergeConflict(Conflict):
@@ -128,7 +126,7 @@ def unmerge_patients(
     Raises NotFound for an unknown merge, UnmergeConflict when it was undone already or a
     resource changed since in a way that cannot be reconciled, MergeError when the survivor
     was merged away later (undo that merge first)."""
-    record = get_merge(tx.conn, merge_id, lock=True)
+    record = get_merge(tx, merge_id, lock=True)
     if record.unmerged:
         raise UnmergeConflict(
             f"patient merge {merge_id} was undone already, on {record.unmerged} by "
@@ -136,7 +134,7 @@ def unmerge_patients(
         )
     _refuse_later_merges(tx, record)
     keys = [c.key for c in record.changes]
-    stored = current_versions(tx.conn, keys)
+    stored = current_versions(tx, keys)
     patients = {("Patient", record.source_id), ("Patient", record.survivor_id)}
     items: list[PutItem] = []
     befores: list[int] = []
@@ -149,11 +147,11 @@ def unmerge_patients(
             else:
                 left_deleted.append(change.key)
             continue
-        before = version_content(tx.conn, change.key, change.before)
+        before = version_content(tx, change.key, change.before)
         if version == change.after:
             restored: dict | str = before
         else:
-            after = version_content(tx.conn, change.key, change.after)
+            after = version_content(tx, change.key, change.after)
             if change.key in patients:
                 restored = _undo_patient(before, after, now)
             else:
@@ -201,19 +199,16 @@ def unmerge_patients(
         ],
     )
     provenance = tx.put_many([PutItem(provenance, create_only=True)])[0].resource
-    m = patient_merge.c
-    stamped = tx.conn.execute(
-        update(patient_merge)
-        .where(m.id == merge_id, m.unmerged.is_(None))
-        .values(
-            unmerged=stamp,
-            unmerged_by=agent[:64],
-            unmerge_reason=reason,
-            unmerge_provenance_id=provenance["id"],
-            unmerge_changes=orjson.dumps([c.as_json() for c in changes]).decode(),
-        )
+    stamped = stamp_unmerge(
+        tx,
+        merge_id,
+        unmerged=stamp,
+        unmerged_by=agent[:64],
+        unmerge_reason=reason,
+        unmerge_provenance_id=provenance["id"],
+        unmerge_changes=orjson.dumps([c.as_json() for c in changes]).decode(),
     )
-    if stamped.rowcount != 1:  # SQLite has no row lock: the conditional update is the guard
+    if not stamped:
         raise UnmergeConflict(f"patient merge {merge_id} was undone by someone else just now")
     by_key = {(w.resource["resourceType"], w.resource["id"]): w.resource for w in written}
     source = by_key.get(("Patient", record.source_id)) or tx.read("Patient", record.source_id)
@@ -245,7 +240,7 @@ def _refuse_later_merges(tx: Transaction, record: MergeRecord) -> None:
     has to be undone first, or they would be split between three records."""
     later = [
         m
-        for m in merges_of(tx.conn, record.survivor_id)
+        for m in merges_of(tx, record.survivor_id)
         if m.id > record.id and m.source_id == record.survivor_id and not m.unmerged
     ]
     if later:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import orjson
 from sqlalchemy import (
@@ -32,6 +33,9 @@ from chartkeeper.fhir import search_params as sp
 from chartkeeper.fhir.references import parse_relative
 from chartkeeper.store.guard import HiddenLabels
 from chartkeeper.store.resources import INDEX_TABLES, current, resource, resource_history
+
+if TYPE_CHECKING:
+    from chartkeeper.store.repository import Transaction
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 1000
@@ -322,7 +326,7 @@ def _sort_key(resource_type: str, name: str, descending: bool):
 
 
 def include_targets(
-    conn: Connection, resource_type: str, param_name: str, ids: Sequence[str]
+    tx: Transaction, resource_type: str, param_name: str, ids: Sequence[str]
 ) -> set[tuple[str, str]]:
     """What `_include=Type:param` adds: the resources the matches point to through `param`."""
     param = sp.lookup(resource_type, param_name)
@@ -336,11 +340,11 @@ def include_targets(
     )
     if param.target_type:
         query = query.where(ref.c.target_type == param.target_type)
-    return {(t, i) for t, i in conn.execute(query)}
+    return {(t, i) for t, i in tx.conn.execute(query)}
 
 
 def revinclude_sources(
-    conn: Connection, source_type: str, param_name: str, targets: Sequence[tuple[str, str]]
+    tx: Transaction, source_type: str, param_name: str, targets: Sequence[tuple[str, str]]
 ) -> set[tuple[str, str]]:
     """What `_revinclude=Source:param` adds: resources whose `param` points at the matches."""
     param = sp.lookup(source_type, param_name)
@@ -360,14 +364,14 @@ def revinclude_sources(
             ref.c.target_type == target_type,
             ref.c.target_id.in_(target_ids),
         )
-        found.update((source_type, i) for i in conn.execute(query).scalars())
+        found.update((source_type, i) for i in tx.conn.execute(query).scalars())
     return found
 
 
-def referencing(conn: Connection, target_type: str, target_id: str) -> set[tuple[str, str]]:
+def referencing(tx: Transaction, target_type: str, target_id: str) -> set[tuple[str, str]]:
     """Every resource with an indexed reference to the target (a patient's compartment)."""
     ref = INDEX_TABLES[sp.REFERENCE]
     query = select(ref.c.resource_type, ref.c.resource_id).where(
         ref.c.target_type == target_type, ref.c.target_id == target_id
     )
-    return {(t, i) for t, i in conn.execute(query)}
+    return {(t, i) for t, i in tx.conn.execute(query)}

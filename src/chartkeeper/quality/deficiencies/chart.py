@@ -156,8 +156,8 @@ def _first(elements: object) -> str | None:
 
 def load_chart(tx: Transaction, patient_id: str) -> Chart:
     """Every live resource that refers to the patient, and the Patient itself."""
-    trusted = Transaction(tx.conn)  # the whole record, unaudited: see the module docstring
-    keys = referencing(tx.conn, "Patient", patient_id) | {("Patient", patient_id)}
+    trusted = tx.unguarded()  # the whole record, unaudited: see the module docstring
+    keys = referencing(tx, "Patient", patient_id) | {("Patient", patient_id)}
     chart = Chart(patient_id, None)
     for res in trusted.read_many(keys):
         if res["resourceType"] == "Patient" and res["id"] == patient_id:

@@ -251,7 +251,7 @@ def _patient_for(tx: Transaction, target: str) -> str:
     if rtype != "Encounter":
         raise BadRequest(f"re-evaluate a Patient or an Encounter, not {rtype}")
     try:
-        enc = Transaction(tx.conn).read("Encounter", rid)
+        enc = tx.unguarded().read("Encounter", rid)
     except NotFound:
         raise NotFound(f"Encounter/{rid} is not in the store") from None
     pid = ref_id(enc.get("subject"), "Patient")
