@@ -90,3 +90,11 @@ def version_content(tx: Transaction, key: tuple[str, str], version: int) -> dict
     if content is None:
         raise NotFound(f"{key[0]}/{key[1]} has no content at version {version}")
     return orjson.loads(content)
+
+
+def live_ids(tx: Transaction, resource_type: str) -> set[str]:
+    """The ids of every live resource of a type."""
+    query = select(resource.c.id).where(
+        resource.c.resource_type == resource_type, resource.c.deleted.is_(False)
+    )
+    return set(tx.conn.execute(query).scalars())

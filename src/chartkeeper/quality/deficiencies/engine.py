@@ -22,13 +22,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from chartkeeper.errors import BadRequest, NotFound
 from chartkeeper.store import Repository, Transaction
-from chartkeeper.store.deficiencies import deficiency, deficiency_chart
-from chartkeeper.store.resources import resource
+from chartkeeper.store import deficiencies as store
+from chartkeeper.store.chart import live_ids
 
 from .catalogue import DETECTORS
 from .chart import Chart, instant, load_chart, ref_id, stamp
@@ -85,42 +83,42 @@ def evaluate_chart(
     now = now or _utc_now()
     chart = load_chart(tx, patient_id)
     findings = evaluate(chart, rules, now)
-    result = _reconcile(tx.conn, chart, findings, rules, now)
-    _save_counts(tx.conn, patient_id, findings, now)
+    result = _reconcile(tx, chart, findings, rules, now)
+    _save_counts(tx, patient_id, findings, now)
     return result
 
 
 def _reconcile(
-    conn: Connection, chart: Chart, findings: list[Finding], rules: RuleBook, now: datetime
+    tx: Transaction, chart: Chart, findings: list[Finding], rules: RuleBook, now: datetime
 ) -> ChartResult:
     result = ChartResult(chart.patient_id)
-    rows = conn.execute(select(deficiency).where(deficiency.c.patient_id == chart.patient_id)).all()
+    rows = store.rows_of_patient(tx, chart.patient_id)
     open_rows = {r.key: r for r in rows if r.status == "open"}
     known = {r.key for r in rows}
     failing = {f.key: f for f in findings if f.check.deficient}
     for key, finding in failing.items():
         if finding.check.resolved is not None:
             if key in open_rows:
-                _close(conn, open_rows.pop(key), finding.check.resolved, "fixed-late")
+                _close(tx, open_rows.pop(key), finding.check.resolved, "fixed-late")
                 result.closed.append(key)
             elif key not in known:
-                _insert(conn, chart, finding, now)
+                _insert(tx, chart, finding, now)
             continue
         if key in open_rows:
-            _follow(conn, open_rows.pop(key), finding)
+            _follow(tx, open_rows.pop(key), finding)
         else:
-            _insert(conn, chart, finding, now)
+            _insert(tx, chart, finding, now)
             result.opened.append(key)
     for key, row in open_rows.items():  # open, and no rule finds it any more
         reason = "fixed" if rules.get(row.rule_id) else "rule-retired"
-        _close(conn, row, now, "removed" if chart.patient is None else reason)
+        _close(tx, row, now, "removed" if chart.patient is None else reason)
         result.closed.append(key)
     result.checked = len(findings)
     result.failed = sum(1 for f in findings if f.check.open_now)
     return result
 
 
-def _insert(conn: Connection, chart: Chart, finding: Finding, now: datetime) -> None:
+def _insert(tx: Transaction, chart: Chart, finding: Finding, now: datetime) -> None:
     check, rule = finding.check, finding.rule
     enc = chart.encounter(check.encounter_id)
     discharged = instant(((enc or {}).get("period") or {}).get("end"))
@@ -146,15 +144,10 @@ def _insert(conn: Connection, chart: Chart, finding: Finding, now: datetime) -> 
         "open_key": None if closed else finding.key,
         "notes": "[]",
     }
-    # Two writers re-evaluating one chart at once: the unique open_key keeps one row.
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(deficiency).values(values)
-    if not closed:
-        statement = statement.on_conflict_do_nothing(index_elements=["open_key"])
-    conn.execute(statement)
+    store.insert_deficiency(tx, values)
 
 
-def _follow(conn: Connection, row, finding: Finding) -> None:
+def _follow(tx: Transaction, row, finding: Finding) -> None:
     """Keep an open deficiency's description and responsible person current; a manual
     reassignment (assignee no longer the responsible person) is left alone."""
     changes = {}
@@ -166,18 +159,16 @@ def _follow(conn: Connection, row, finding: Finding) -> None:
         if row.assignee == row.responsible:
             changes["assignee"] = finding.responsible
     if changes:
-        conn.execute(update(deficiency).where(deficiency.c.id == row.id).values(**changes))
+        store.update_deficiency(tx, row.id, **changes)
 
 
-def _close(conn: Connection, row, when: datetime, reason: str) -> None:
-    conn.execute(
-        update(deficiency)
-        .where(deficiency.c.id == row.id)
-        .values(status="closed", closed=stamp(when), closed_reason=reason, open_key=None)
+def _close(tx: Transaction, row, when: datetime, reason: str) -> None:
+    store.update_deficiency(
+        tx, row.id, status="closed", closed=stamp(when), closed_reason=reason, open_key=None
     )
 
 
-def _save_counts(conn: Connection, patient_id: str, findings: list[Finding], now: datetime):
+def _save_counts(tx: Transaction, patient_id: str, findings: list[Finding], now: datetime):
     by_provider: dict[str, list[int]] = {}
     for f in findings:
         if f.responsible:
@@ -190,9 +181,7 @@ def _save_counts(conn: Connection, patient_id: str, findings: list[Finding], now
         "by_provider": orjson.dumps(by_provider, option=orjson.OPT_SORT_KEYS).decode(),
         "evaluated": stamp(now),
     }
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(deficiency_chart).values(patient_id=patient_id, **values)
-    conn.execute(statement.on_conflict_do_update(index_elements=["patient_id"], set_=values))
+    store.save_chart_counts(tx, patient_id, values)
 
 
 # --- ways in -----------------------------------------------------------------------------
@@ -287,12 +276,8 @@ def scan(
     rules = rules or default_rules()
     now = now or _utc_now()
     with repo.reading() as tx:
-        live = select(resource.c.id).where(
-            resource.c.resource_type == "Patient", resource.c.deleted.is_(False)
-        )
         # Charts of deleted patients too, while they have open deficiencies: they close.
-        pending = select(deficiency.c.patient_id).where(deficiency.c.status == "open")
-        ids = sorted(set(tx.conn.execute(live).scalars()) | set(tx.conn.execute(pending).scalars()))
+        ids = sorted(live_ids(tx, "Patient") | store.patients_with_open(tx))
     report = ScanReport(started=stamp(_utc_now()))
     for done, pid in enumerate(ids, 1):
         with repo.transaction() as tx:
@@ -305,7 +290,6 @@ def scan(
         if on_progress:
             on_progress(done, len(ids))
     with repo.reading() as tx:
-        query = select(deficiency.c.rule_id).where(deficiency.c.status == "open")
-        report.open_by_rule.update(tx.conn.execute(query).scalars())
+        report.open_by_rule.update(store.rule_ids(tx, "open"))
     report.finished = stamp(_utc_now())
     return report

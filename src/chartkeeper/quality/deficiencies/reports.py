@@ -15,10 +15,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import orjson
-from sqlalchemy import select
 
 from chartkeeper.store import Repository
-from chartkeeper.store.deficiencies import deficiency, deficiency_chart
+from chartkeeper.store import deficiencies as store
 
 from .chart import instant
 from .rules import SEVERITIES
@@ -117,9 +116,7 @@ class Completeness:
 def completeness(repo: Repository) -> Completeness:
     """Completeness per chart and per provider at each chart's last evaluation."""
     with repo.reading() as tx:
-        rows = tx.conn.execute(
-            select(deficiency_chart).order_by(deficiency_chart.c.patient_id)
-        ).all()
+        rows = store.chart_counts(tx)
         tx.note("deficiency-report", [], "completeness")
     charts = [Score(r.patient_id, r.checked, r.failed) for r in rows]
     totals: dict[str, list[int]] = {}
@@ -138,10 +135,7 @@ def report(repo: Repository, *, now: datetime | None = None) -> dict:
     open_now = _open(repo)
     delinquent = delinquent_records(repo, now=now)
     with repo.reading() as tx:
-        closed = tx.conn.execute(
-            select(deficiency.c.rule_id).where(deficiency.c.status == "closed")
-        ).scalars()
-        closed_by_rule = Counter(closed)
+        closed_by_rule = Counter(store.rule_ids(tx, "closed"))
     scores = completeness(repo)
     return {
         "as_of": now.isoformat(),

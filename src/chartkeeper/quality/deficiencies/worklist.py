@@ -12,11 +12,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import Connection, select, update
 
 from chartkeeper.errors import BadRequest, NotFound
 from chartkeeper.store import Repository, Transaction
-from chartkeeper.store.deficiencies import deficiency
+from chartkeeper.store import deficiencies as store
 
 from .chart import instant, stamp
 
@@ -78,26 +77,24 @@ def list_deficiencies(
     """The worklist, oldest first. `assignee="unassigned"`: the HIM pool."""
     if status not in STATUSES:
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
-    c = deficiency.c
-    query = select(deficiency).order_by(c.opened, c.id).limit(min(limit, 1000)).offset(offset)
-    if status != "all":
-        query = query.where(c.status == status)
-    if assignee == UNASSIGNED:
-        query = query.where(c.assignee.is_(None))
-    elif assignee:
-        query = query.where(c.assignee == assignee)
-    if patient:
-        query = query.where(c.patient_id == patient.removeprefix("Patient/"))
-    if rule:
-        query = query.where(c.rule_id == rule)
     with repo.reading() as tx:
-        found = [_from_row(r) for r in tx.conn.execute(query)]
+        rows = store.list_rows(
+            tx,
+            status=None if status == "all" else status,
+            assignee=assignee,
+            unassigned=assignee == UNASSIGNED,
+            patient=patient.removeprefix("Patient/") if patient else None,
+            rule=rule,
+            limit=min(limit, 1000),
+            offset=offset,
+        )
+        found = [_from_row(r) for r in rows]
         _audit(tx, "deficiency-list", found, f"status={status} assignee={assignee or ''}")
     return found
 
 
-def _get(conn: Connection, deficiency_id: int) -> Deficiency:
-    row = conn.execute(select(deficiency).where(deficiency.c.id == deficiency_id)).first()
+def _get(tx: Transaction, deficiency_id: int) -> Deficiency:
+    row = store.get_row(tx, deficiency_id)
     if row is None:
         raise NotFound(f"deficiency {deficiency_id} does not exist")
     return _from_row(row)
@@ -105,19 +102,15 @@ def _get(conn: Connection, deficiency_id: int) -> Deficiency:
 
 def get_deficiency(repo: Repository, deficiency_id: int) -> Deficiency:
     with repo.reading() as tx:
-        found = _get(tx.conn, deficiency_id)
+        found = _get(tx, deficiency_id)
         _audit(tx, "deficiency-read", [found], f"deficiency {deficiency_id}")
     return found
 
 
 def _append_note(tx: Transaction, found: Deficiency, entry: dict, **changes) -> Deficiency:
     notes = [*found.notes, entry]
-    tx.conn.execute(
-        update(deficiency)
-        .where(deficiency.c.id == found.id)
-        .values(notes=orjson.dumps(notes).decode(), **changes)
-    )
-    return _get(tx.conn, found.id)
+    store.update_deficiency(tx, found.id, notes=orjson.dumps(notes).decode(), **changes)
+    return _get(tx, found.id)
 
 
 def reassign(
@@ -130,7 +123,7 @@ def reassign(
     if assignee is not None and (not isinstance(assignee, str) or len(assignee) > 129):
         raise BadRequest("assignee must be a Practitioner reference or a username")
     with repo.transaction() as tx:
-        found = _get(tx.conn, deficiency_id)
+        found = _get(tx, deficiency_id)
         entry = {
             "at": stamp(datetime.now(UTC)),
             "by": by,
@@ -148,7 +141,7 @@ def add_note(repo: Repository, deficiency_id: int, text: str, *, by: str) -> Def
     if not isinstance(text, str) or not text.strip():
         raise BadRequest("a note needs text")
     with repo.transaction() as tx:
-        found = _get(tx.conn, deficiency_id)
+        found = _get(tx, deficiency_id)
         entry = {"at": stamp(datetime.now(UTC)), "by": by, "kind": "note", "text": text.strip()}
         changed = _append_note(tx, found, entry)
         _audit(tx, "deficiency-note", [changed], f"deficiency {deficiency_id}")
