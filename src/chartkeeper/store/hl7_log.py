@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, String, Table, Text
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Column, Row, String, Table, Text, insert, select
 
 from chartkeeper.store.base import STAMP, metadata
+
+if TYPE_CHECKING:
+    from chartkeeper.store.repository import Transaction
 
 # --- HL7 v2 message log (chartkeeper.interfaces.hl7v2.log): one row per accepted message,
 # written in the same transaction as its resources, so a re-sent message is answered with
@@ -25,3 +30,22 @@ hl7_message_log = Table(
     Column("ack_text", Text, nullable=False),
     Column("resources", Text, nullable=False),  # JSON list of "Type/id/_history/n" written
 )
+
+
+def find_row(
+    tx: Transaction, sender: tuple[str, str], control_id: str, digest: str | None
+) -> Row | None:
+    """The first logged message from this sender with this control id (and digest)."""
+    c = hl7_message_log.c
+    query = select(c.message_type, c.received, c.digest, c.ack_code, c.ack_text, c.resources).where(
+        c.sending_application == sender[0],
+        c.sending_facility == sender[1],
+        c.control_id == control_id,
+    )
+    if digest is not None:
+        query = query.where(c.digest == digest)
+    return tx.conn.execute(query.order_by(c.received).limit(1)).first()
+
+
+def insert_row(tx: Transaction, **values) -> None:
+    tx.conn.execute(insert(hl7_message_log).values(**values))

@@ -16,12 +16,11 @@ import hashlib
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import insert, select
 
 from chartkeeper.fhir.search_params import utc_now
 from chartkeeper.interfaces.hl7v2.parser import Message
 from chartkeeper.store import Transaction
-from chartkeeper.store.hl7_log import hl7_message_log
+from chartkeeper.store import hl7_log as store
 
 # The delimiters HL7 recommends (2.5.4): the content digest is taken over the message
 # written with these, so a re-send through an engine that changed delimiters still matches.
@@ -84,15 +83,7 @@ def find(
 ) -> LoggedMessage | None:
     """The logged message with this control id and digest; with no digest, the first one
     logged under the control id (for telling a sender its id was already used)."""
-    c = hl7_message_log.c
-    query = select(c.message_type, c.received, c.digest, c.ack_code, c.ack_text, c.resources).where(
-        c.sending_application == sender[0],
-        c.sending_facility == sender[1],
-        c.control_id == control_id,
-    )
-    if message_digest is not None:
-        query = query.where(c.digest == message_digest)
-    row = tx.conn.execute(query.order_by(c.received).limit(1)).first()
+    row = store.find_row(tx, sender, control_id, message_digest)
     return None if row is None else _logged(row)
 
 
@@ -106,16 +97,15 @@ def record(
     ack_text: str,
     resources: list[str],
 ) -> None:
-    tx.conn.execute(
-        insert(hl7_message_log).values(
-            sending_application=sender[0],
-            sending_facility=sender[1],
-            control_id=control_id,
-            message_type=message_type,
-            received=utc_now(),
-            digest=message_digest,
-            ack_code=ack_code,
-            ack_text=ack_text,
-            resources=orjson.dumps(resources).decode(),
-        )
+    store.insert_row(
+        tx,
+        sending_application=sender[0],
+        sending_facility=sender[1],
+        control_id=control_id,
+        message_type=message_type,
+        received=utc_now(),
+        digest=message_digest,
+        ack_code=ack_code,
+        ack_text=ack_text,
+        resources=orjson.dumps(resources).decode(),
     )

@@ -19,11 +19,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import Connection, insert, select, update
 
 from chartkeeper.errors import BadRequest, Conflict, NotFound
 from chartkeeper.store import Repository, Transaction
-from chartkeeper.store.mpi import mpi_review
+from chartkeeper.store import mpi as store
 
 from .records import extract_records
 from .scan import CandidatePair, Thresholds, scan
@@ -72,15 +71,8 @@ def enqueue(repo: Repository, pairs: Iterable[CandidatePair]) -> int:
     """Queue the "review" pairs; returns how many rows were added or refreshed."""
     now, count = _now(), 0
     wanted = {_key(p.a, p.b): p for p in pairs if p.decision == "review"}
-    c = mpi_review.c
     with repo.transaction() as tx:
-        known: dict[str, str] = {}
-        keys = list(wanted)
-        for i in range(0, len(keys), 500):
-            rows = tx.conn.execute(
-                select(c.pair_key, c.status).where(c.pair_key.in_(keys[i : i + 500]))
-            )
-            known.update({r.pair_key: r.status for r in rows})
+        known = store.statuses_of(tx, list(wanted))
         fresh = []
         for key, p in wanted.items():
             evidence = orjson.dumps(p.evidence).decode()
@@ -98,14 +90,11 @@ def enqueue(repo: Repository, pairs: Iterable[CandidatePair]) -> int:
                     }
                 )
             elif known[key] == "open":
-                tx.conn.execute(
-                    update(mpi_review)
-                    .where(c.pair_key == key)
-                    .values(probability=p.probability, evidence=evidence, scanned=now)
+                store.refresh_pair(
+                    tx, key, probability=p.probability, evidence=evidence, scanned=now
                 )
                 count += 1
-        if fresh:
-            tx.conn.execute(insert(mpi_review), fresh)
+        store.insert_pairs(tx, fresh)
         count += len(fresh)
     return count
 
@@ -116,23 +105,17 @@ def list_reviews(
     """The queue, most probable matches first; status open, linked, not-a-match or all."""
     if status not in (*STATUSES, "all"):
         raise BadRequest(f"status must be one of {', '.join(STATUSES)} or all, not {status!r}")
-    c = mpi_review.c
-    query = (
-        select(mpi_review)
-        .order_by(c.probability.desc(), c.id)
-        .limit(min(limit, 1000))
-        .offset(offset)
-    )
-    if status != "all":
-        query = query.where(c.status == status)
     with repo.reading() as tx:
-        found = [_from_row(r) for r in tx.conn.execute(query)]
+        rows = store.list_rows(
+            tx, status=None if status == "all" else status, limit=min(limit, 1000), offset=offset
+        )
+        found = [_from_row(r) for r in rows]
         _audit(tx, "mpi-review-list", found, f"status={status}")
     return found
 
 
-def _get(conn: Connection, item_id: int) -> ReviewItem:
-    row = conn.execute(select(mpi_review).where(mpi_review.c.id == item_id)).first()
+def _get(tx: Transaction, item_id: int) -> ReviewItem:
+    row = store.get_row(tx, item_id)
     if row is None:
         raise NotFound(f"MPI review item {item_id} does not exist")
     return _from_row(row)
@@ -140,7 +123,7 @@ def _get(conn: Connection, item_id: int) -> ReviewItem:
 
 def get_review(repo: Repository, item_id: int) -> ReviewItem:
     with repo.reading() as tx:
-        item = _get(tx.conn, item_id)
+        item = _get(tx, item_id)
         _audit(tx, "mpi-review-read", [item], f"item {item_id}")
     return item
 
@@ -154,25 +137,21 @@ def decide(
     if not reviewer:
         raise BadRequest("a verdict needs the reviewer")
     with repo.transaction() as tx:
-        item = _get(tx.conn, item_id)
+        item = _get(tx, item_id)
         if item.status != "open":
             raise Conflict(f"MPI review item {item_id} was already decided: {item.status}")
-        tx.conn.execute(
-            update(mpi_review)
-            .where(mpi_review.c.id == item_id)
-            .values(status=verdict, decided=_now(), reviewer=reviewer, note=note or None)
+        store.update_item(
+            tx, item_id, status=verdict, decided=_now(), reviewer=reviewer, note=note or None
         )
-        item = _get(tx.conn, item_id)
+        item = _get(tx, item_id)
         _audit(tx, "mpi-review-decide", [item], f"item {item_id}: {verdict}")
     return item
 
 
 def rejected_pairs(repo: Repository) -> set[tuple[str, str]]:
     """Pairs judged "not-a-match", as ("Patient/a", "Patient/b")."""
-    c = mpi_review.c
     with repo.reading() as tx:
-        rows = tx.conn.execute(select(c.a, c.b).where(c.status == "not-a-match"))
-        return {(r.a, r.b) for r in rows}
+        return store.pairs_with_status(tx, "not-a-match")
 
 
 def scan_repo(
