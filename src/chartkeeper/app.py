@@ -1,10 +1,11 @@
-"""Builds the one ASGI application: settings, store, sign-in, the FHIR API and its docs."""
+"""Builds the one ASGI application: settings, store, sign-in, the FHIR API and its docs, and
+the workbench (web UI) at `/`."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from chartkeeper import __version__
+from chartkeeper import __version__, web
 from chartkeeper.api import (
     auth,
     bulk,
@@ -50,4 +51,5 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     app.include_router(deficiencies.router)
     app.include_router(coding.router)
     app.include_router(coding_work.router)
+    web.install(app)  # the workbench at / (after the API: its error pages wrap the API's)
     return app

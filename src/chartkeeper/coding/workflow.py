@@ -31,7 +31,7 @@ import orjson
 from sqlalchemy import insert, select, update
 
 from chartkeeper.coding import codesets
-from chartkeeper.coding.cac import encounter_documents, is_inpatient, service_date
+from chartkeeper.coding.cac import documents_by_encounter, is_inpatient, service_date
 from chartkeeper.coding.drg import POA_EXTENSION
 from chartkeeper.errors import BadRequest, Conflict, NotFound
 from chartkeeper.store import PutItem, Repository
@@ -123,10 +123,10 @@ def queue(repo: Repository, *, now: datetime | None = None) -> list[QueueItem]:
         for enc_id in rows:
             open_queries[enc_id] += 1
     items = []
-    for enc in _finished_encounters(repo):
-        if enc["id"] in coded:
-            continue
-        docs = encounter_documents(repo, enc["id"])
+    waiting = [enc for enc in _finished_encounters(repo) if enc["id"] not in coded]
+    notes = documents_by_encounter(repo, (enc["id"] for enc in waiting))
+    for enc in waiting:
+        docs = notes[enc["id"]]
         if not notes_final(docs):
             continue
         end = (enc.get("period") or {}).get("end")

@@ -1,0 +1,403 @@
+"""HIM worklists: chart deficiencies, the duplicate-patient review (link and merge, or not
+the same person), merge history with unmerge, release of information (log, validate,
+fulfil with the packet PDF, deny), the accounting of disclosures, and amendment requests.
+Thin views over `quality.deficiencies`, `quality.mpi`, `quality.merge`/`unmerge` and
+`privacy.disclosures`/`amendments`, through the guarded store."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
+
+from chartkeeper.errors import BadRequest, Conflict
+from chartkeeper.privacy import amendments, disclosures
+from chartkeeper.quality import deficiencies as dq
+from chartkeeper.quality.merge import get_merge, merge_patients, merges_of
+from chartkeeper.quality.mpi import decide, get_review, list_reviews
+from chartkeeper.quality.unmerge import unmerge_patients
+
+from .render import People, human_name, mrn_of, redirect, render, secure
+from .session import check_csrf, current_session, require_work, store
+
+router = APIRouter(prefix="/him", include_in_schema=False)
+
+
+def _worker(request: Request, worklist: str):
+    session = current_session(request)
+    require_work(request, session.user, worklist)
+    return session
+
+
+# --- deficiencies ----------------------------------------------------------------------------
+
+
+@router.get("/deficiencies")
+def deficiencies(request: Request, status: str = "open", assignee: str = "") -> Response:
+    _worker(request, "deficiencies")
+    repo = store(request)
+    found = dq.list_deficiencies(repo, status=status, assignee=assignee or None, limit=500)
+    people = People(
+        repo,
+        [f"Patient/{d.patient_id}" for d in found]
+        + [d.assignee for d in found]
+        + [d.responsible for d in found],
+    )
+    rows = [
+        {
+            "d": d,
+            "patient": people.patient(d.patient_id),
+            "assignee": people.name(d.assignee),
+            "age": d.age_days(),
+        }
+        for d in found
+    ]
+    summary = dq.report(repo)
+    assignees = sorted(
+        {(d.responsible, people.name(d.responsible)) for d in found if d.responsible},
+        key=lambda x: x[1],
+    )
+    return render(
+        request,
+        "deficiencies.html",
+        rows=rows,
+        status=status,
+        assignee=assignee,
+        summary=summary,
+        assignees=assignees,
+    )
+
+
+@router.get("/deficiencies/ageing.png")
+def ageing_chart(request: Request) -> Response:
+    _worker(request, "deficiencies")
+    response = Response(dq.plot_ageing(store(request)), media_type="image/png")
+    response.headers["Cache-Control"] = "no-store"
+    return secure(response)
+
+
+@router.post("/deficiencies/{deficiency_id}/assign")
+async def assign(request: Request, deficiency_id: int) -> Response:
+    session = _worker(request, "deficiencies")
+    form = await check_csrf(request, session)
+    assignee = str(form.get("assignee", "")).strip() or None
+    dq.reassign(
+        store(request),
+        deficiency_id,
+        assignee,
+        by=session.user.username,
+        reason=str(form.get("reason", "")),
+    )
+    return redirect("/him/deficiencies")
+
+
+# --- master patient index --------------------------------------------------------------------
+
+
+@router.get("/mpi")
+def mpi_queue(request: Request, status: str = "open") -> Response:
+    _worker(request, "patient-index")
+    repo = store(request)
+    items = list_reviews(repo, status=status, limit=200)
+    people = People(repo, [r for i in items for r in (i.a, i.b)])
+    rows = [{"item": i, "a": people.patient(i.a), "b": people.patient(i.b)} for i in items]
+    return render(request, "mpi_queue.html", rows=rows, status=status)
+
+
+def _side(res: dict | None) -> dict:
+    res = res or {}
+    address = (res.get("address") or [{}])[0]
+    phones = [t.get("value", "") for t in res.get("telecom", []) if t.get("system") == "phone"]
+    ssn = next(
+        (
+            i.get("value", "")
+            for i in res.get("identifier", [])
+            if i.get("system") == "http://hl7.org/fhir/sid/us-ssn"
+        ),
+        "",
+    )
+    return {
+        "Name": human_name(res),
+        "Other names": "; ".join(
+            f"{n.get('family', '')}, {' '.join(n.get('given', []))}"
+            for n in (res.get("name") or [])[1:]
+        ),
+        "Birth date": res.get("birthDate", ""),
+        "Sex": res.get("gender", ""),
+        "MRN": mrn_of(res),
+        "SSN (last 4)": ssn[-4:] if ssn else "",
+        "Address": ", ".join(
+            [
+                *address.get("line", []),
+                address.get("city", ""),
+                address.get("state", ""),
+                address.get("postalCode", ""),
+            ]
+        ).strip(", "),
+        "Phone": ", ".join(phones),
+    }
+
+
+@router.get("/mpi/{item_id}")
+def mpi_review(request: Request, item_id: int) -> Response:
+    _worker(request, "patient-index")
+    repo = store(request)
+    item = get_review(repo, item_id)
+    people = People(repo, [item.a, item.b])
+    a, b = people.found.get(item.a), people.found.get(item.b)
+    sa, sb = _side(a), _side(b)
+    fields = [(k, sa[k], sb[k], sa[k] == sb[k]) for k in sa]
+    return render(
+        request,
+        "mpi_review.html",
+        item=item,
+        fields=fields,
+        a=people.patient(item.a),
+        b=people.patient(item.b),
+        evidence=item.evidence,
+    )
+
+
+@router.post("/mpi/{item_id}/decision")
+async def mpi_decide(request: Request, item_id: int) -> Response:
+    """ "Same person": merge the other record into the chosen survivor, then record the
+    verdict; "not the same": record it, so later scans leave the pair alone."""
+    session = _worker(request, "patient-index")
+    form = await check_csrf(request, session)
+    verdict, note = str(form.get("verdict", "")), str(form.get("note", "")).strip()
+    repo = store(request)
+    item = get_review(repo, item_id)
+    if item.status != "open":
+        raise Conflict(f"this pair was already decided: {item.status}")
+    if verdict == "linked":
+        survivor = str(form.get("survivor", ""))
+        if survivor not in (item.a, item.b):
+            raise BadRequest("choose which record survives")
+        source = item.b if survivor == item.a else item.a
+        reason = note or f"duplicate-patient review item {item_id}"
+        with repo.transaction() as tx:
+            result = merge_patients(
+                tx,
+                source.split("/", 1)[1],
+                survivor.split("/", 1)[1],
+                reason=reason,
+                by=session.user.username,
+            )
+        decide(
+            repo,
+            item_id,
+            "linked",
+            reviewer=session.user.username,
+            note=f"merged {source} into {survivor} (merge {result.merge_id}). {note}".strip(),
+        )
+        return redirect(f"/him/merges/{survivor.split('/', 1)[1]}")
+    decide(repo, item_id, verdict, reviewer=session.user.username, note=note)
+    return redirect("/him/mpi")
+
+
+@router.get("/merges/{patient_id}")
+def merge_history(request: Request, patient_id: str) -> Response:
+    _worker(request, "patient-index")
+    repo = store(request)
+    with repo.reading() as tx:
+        records = merges_of(tx.conn, patient_id)
+    people = People(
+        repo,
+        [f"Patient/{patient_id}"]
+        + [f"Patient/{r.source_id}" for r in records]
+        + [f"Patient/{r.survivor_id}" for r in records],
+    )
+    rows = [
+        {"r": r, "source": people.patient(r.source_id), "survivor": people.patient(r.survivor_id)}
+        for r in records
+    ]
+    return render(request, "merges.html", rows=rows, patient=people.patient(patient_id))
+
+
+@router.post("/merges/{patient_id}/{merge_id}/unmerge")
+async def unmerge(request: Request, patient_id: str, merge_id: int) -> Response:
+    session = _worker(request, "patient-index")
+    form = await check_csrf(request, session)
+    reason = str(form.get("reason", "")).strip()
+    if not reason:
+        raise BadRequest("say why the merge is undone")
+    with store(request).transaction() as tx:
+        get_merge(tx.conn, merge_id)
+        unmerge_patients(tx, merge_id, reason=reason, by=session.user.username)
+    return redirect(f"/him/merges/{patient_id}")
+
+
+# --- release of information ------------------------------------------------------------------
+
+
+@router.get("/roi")
+def roi_list(request: Request, status: str = "") -> Response:
+    _worker(request, "release-of-information")
+    found = disclosures.list_requests(request.app.state.repo.engine, status=status or None)
+    found.sort(key=lambda r: (r.status in ("fulfilled", "denied"), -r.id))
+    people = People(store(request), [f"Patient/{r.patient_id}" for r in found])
+    rows = [{"r": r, "patient": people.patient(r.patient_id)} for r in found]
+    return render(request, "roi_list.html", rows=rows, status=status, purposes=disclosures.PURPOSES)
+
+
+@router.get("/roi/new/{patient_id}")
+def roi_new(request: Request, patient_id: str) -> Response:
+    _worker(request, "release-of-information")
+    repo = store(request)
+    patient = repo.read("Patient", patient_id)
+    docs = repo.search(
+        "DocumentReference", [("patient", f"Patient/{patient_id}"), ("_count", "200")]
+    ).resources
+    consents = repo.search(
+        "Consent", [("patient", f"Patient/{patient_id}"), ("_count", "200")]
+    ).resources
+    on_file = [(f"Consent/{c['id']}", f"Consent {c.get('dateTime', '')[:10]}") for c in consents]
+    on_file += [
+        (
+            f"DocumentReference/{d['id']}",
+            f"{((d.get('type') or {}).get('coding') or [{}])[0].get('display', 'Document')} {d.get('date', '')[:10]}",
+        )
+        for d in docs
+    ]
+    return render(
+        request,
+        "roi_new.html",
+        patient={
+            "id": patient_id,
+            "name": human_name(patient),
+            "mrn": mrn_of(patient),
+            "birth": patient.get("birthDate", ""),
+        },
+        purposes=disclosures.PURPOSES,
+        bases=disclosures.BASES,
+        on_file=on_file,
+    )
+
+
+def _types(text: str) -> list[str]:
+    return [t.strip() for t in text.replace(";", ",").split(",") if t.strip()]
+
+
+@router.post("/roi/new/{patient_id}")
+async def roi_log(request: Request, patient_id: str) -> Response:
+    session = _worker(request, "release-of-information")
+    form = await check_csrf(request, session)
+    f = {k: str(v).strip() for k, v in form.items()}
+    spec = {
+        "patient": patient_id,
+        "purpose": f.get("purpose", ""),
+        "requester": {k: f.get(f"requester_{k}", "") for k in ("name", "organization", "address")},
+        "authorization": {
+            "reference": f.get("auth_reference", ""),
+            "basis": f.get("auth_basis", "authorization"),
+            "signed": f.get("auth_signed") or None,
+            "expires": f.get("auth_expires") or None,
+            "covers": {
+                "types": _types(f.get("covers_types", "")),
+                "start": f.get("covers_start") or None,
+                "end": f.get("covers_end") or None,
+            },
+        },
+        "asked": {
+            "types": _types(f.get("asked_types", "")),
+            "start": f.get("asked_start") or None,
+            "end": f.get("asked_end") or None,
+        },
+    }
+    made = disclosures.log_request(store(request), spec, by=session.user.username)
+    return redirect(f"/him/roi/{made.id}")
+
+
+@router.get("/roi/{request_id}")
+def roi_one(request: Request, request_id: int) -> Response:
+    _worker(request, "release-of-information")
+    req = disclosures.get_request(request.app.state.repo.engine, request_id)
+    people = People(store(request), [f"Patient/{req.patient_id}"])
+    return render(
+        request,
+        "roi_one.html",
+        r=req,
+        patient=people.patient(req.patient_id),
+        purpose=disclosures.PURPOSES[req.purpose],
+    )
+
+
+def _disclosing(request: Request, request_id: int):
+    purpose = disclosures.get_request(request.app.state.repo.engine, request_id).purpose
+    return store(request, purpose=disclosures.PURPOSES[purpose].of_use)
+
+
+@router.post("/roi/{request_id}/{action}")
+async def roi_act(request: Request, request_id: int, action: str) -> Response:
+    session = _worker(request, "release-of-information")
+    form = await check_csrf(request, session)
+    by = session.user.username
+    if action == "validate":
+        disclosures.validate_request(store(request), request_id, by=by)
+    elif action == "deny":
+        disclosures.deny_request(
+            store(request), request_id, reason=str(form.get("reason", "")), by=by
+        )
+    elif action == "fulfil":
+        disclosures.fulfil(
+            _disclosing(request, request_id),
+            request_id,
+            by=by,
+            out_dir=request.app.state.settings.data_dir / "roi",
+            base_url=str(request.base_url).rstrip("/") + "/fhir",
+        )
+    else:
+        raise BadRequest(f"unknown action {action!r}")
+    return redirect(f"/him/roi/{request_id}")
+
+
+@router.get("/roi/{request_id}/packet.pdf")
+def roi_packet(request: Request, request_id: int) -> Response:
+    _worker(request, "release-of-information")
+    path = disclosures.packet_file(store(request), request_id, "pdf")
+    return secure(
+        FileResponse(path, media_type="application/pdf", filename=f"release-{request_id}.pdf")
+    )
+
+
+@router.get("/accounting/{patient_id}")
+def accounting(request: Request, patient_id: str, include_exempt: bool = False) -> Response:
+    _worker(request, "release-of-information")
+    records = disclosures.accounting(
+        request.app.state.repo.engine, patient_id, include_exempt=include_exempt
+    )
+    people = People(store(request), [f"Patient/{patient_id}"])
+    return render(
+        request,
+        "accounting.html",
+        records=records,
+        patient=people.patient(patient_id),
+        include_exempt=include_exempt,
+    )
+
+
+# --- amendments ------------------------------------------------------------------------------
+
+
+@router.get("/amendments")
+def amendment_list(request: Request, status: str = "requested") -> Response:
+    _worker(request, "release-of-information")
+    found = amendments.list_amendments(request.app.state.repo.engine, status=status or None)
+    people = People(store(request), [f"Patient/{a.patient_id}" for a in found])
+    rows = [{"a": a, "patient": people.patient(a.patient_id)} for a in found]
+    return render(request, "amendments.html", rows=rows, status=status)
+
+
+@router.post("/amendments/{amendment_id}/{action}")
+async def amendment_act(request: Request, amendment_id: int, action: str) -> Response:
+    session = _worker(request, "release-of-information")
+    form = await check_csrf(request, session)
+    by, reason = session.user.username, str(form.get("reason", ""))
+    if action == "accept":
+        amendments.accept(store(request), amendment_id, by=by)
+    elif action == "deny":
+        amendments.deny(store(request), amendment_id, reason=reason, by=by)
+    elif action == "extend":
+        amendments.extend(store(request), amendment_id, reason=reason, by=by)
+    else:
+        raise BadRequest(f"unknown action {action!r}")
+    return redirect("/him/amendments")

@@ -1,0 +1,183 @@
+"""Oversight: a patient's access report, the break-the-glass report and the audit chain's
+status (privacy officers and auditors: the roles the policy lets read AuditEvent), and the
+users and roles (admin). The audit trail is read with `privacy.audit`, and reading it is
+itself recorded, as the API does."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from chartkeeper.errors import Forbidden
+from chartkeeper.privacy import audit, policy, users
+from chartkeeper.privacy.access import btg_report
+
+from .render import People, redirect, render
+from .session import audit_alone, check_csrf, client_address, current_session, store
+
+router = APIRouter(include_in_schema=False)
+
+
+def _auditor(request: Request):
+    session = current_session(request)
+    try:
+        policy.check(session.user, "search", "AuditEvent")
+    except Forbidden as exc:
+        _note(request, session.user, "privacy-report", outcome="denied", detail=str(exc))
+        raise
+    return session
+
+
+def _note(request: Request, user, action: str, **what) -> None:
+    audit_alone(
+        request,
+        audit.AuditEntry(
+            action=action,
+            username=user.username,
+            role=user.role,
+            source=client_address(request),
+            **what,
+        ),
+    )
+
+
+def _rows(request: Request, rows: list[dict]) -> tuple[list[dict], People]:
+    patients = {p for r in rows for p in _patients(r)}
+    # Auditors may not read Patient resources: they see ids, the others see names.
+    people = People(store(request), [f"Patient/{p}" for p in patients])
+    return rows, people
+
+
+def _patients(row: dict) -> list[str]:
+    value = row.get("patients") or []
+    if isinstance(value, str):
+        import orjson
+
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            value = []
+    return list(value)
+
+
+@router.get("/privacy")
+def privacy_home(request: Request) -> Response:
+    _auditor(request)
+    recent = audit.entries(request.app.state.repo.engine, limit=50)
+    _note(request, request.state.user, "search", detail="AuditEvent (workbench, latest 50)")
+    rows, people = _rows(request, recent)
+    return render(
+        request, "privacy.html", rows=rows, people=people, patients_of=_patients, chain=None
+    )
+
+
+@router.post("/privacy/verify")
+async def verify_chain(request: Request) -> Response:
+    session = _auditor(request)
+    await check_csrf(request, session)
+    problems = audit.verify(request.app.state.repo.engine, request.app.state.audit_key)
+    _note(request, session.user, "audit-verify", detail=f"{len(problems)} problems")
+    recent = audit.entries(request.app.state.repo.engine, limit=50)
+    rows, people = _rows(request, recent)
+    return render(
+        request,
+        "privacy.html",
+        rows=rows,
+        people=people,
+        patients_of=_patients,
+        chain={"ok": not problems, "problems": problems},
+    )
+
+
+@router.get("/privacy/access/{patient_id}")
+def access_report(request: Request, patient_id: str) -> Response:
+    session = _auditor(request)
+    rows = audit.entries(request.app.state.repo.engine, patient=patient_id, limit=1000)
+    _note(
+        request,
+        session.user,
+        "search",
+        detail=f"AuditEvent?patient={patient_id} (workbench)",
+        patients=(patient_id,),
+    )
+    rows, people = _rows(request, rows)
+    return render(
+        request,
+        "access_report.html",
+        rows=rows,
+        people=people,
+        patient=people.patient(patient_id),
+        patients_of=_patients,
+    )
+
+
+@router.post("/privacy/access")
+async def access_report_lookup(request: Request) -> Response:
+    """The form on the privacy page: a patient id (from a chart or an audit row)."""
+    session = _auditor(request)
+    form = await check_csrf(request, session)
+    return redirect(
+        f"/privacy/access/{str(form.get('patient', '')).strip().removeprefix('Patient/')}"
+    )
+
+
+@router.get("/privacy/break-glass")
+def break_glass_report(request: Request) -> Response:
+    session = _auditor(request)
+    rows = btg_report(request.app.state.repo.engine)
+    _note(request, session.user, "search", detail="AuditEvent?break-glass (workbench)")
+    rows, people = _rows(request, rows)
+    return render(request, "btg_report.html", rows=rows, people=people, patients_of=_patients)
+
+
+# --- users and roles -------------------------------------------------------------------------
+
+
+def _admin(request: Request):
+    session = current_session(request)
+    if session.user.role != "admin":
+        _note(
+            request,
+            session.user,
+            "user-admin",
+            outcome="denied",
+            detail=f"{request.url.path}: role '{session.user.role}' is not admin",
+        )
+        raise Forbidden(f"role '{session.user.role}' may not manage users")
+    return session
+
+
+@router.get("/admin/users")
+def user_admin(request: Request) -> Response:
+    _admin(request)
+    return render(
+        request,
+        "users.html",
+        roles=users.ROLES,
+        policy=policy.POLICY,
+        worklists=policy.WORKLISTS,
+        labels=policy.ROLE_LABELS,
+        added=None,
+    )
+
+
+@router.post("/admin/users")
+async def add_user(request: Request) -> Response:
+    session = _admin(request)
+    form = await check_csrf(request, session)
+    made = users.add_user(
+        request.app.state.repo.engine,
+        str(form.get("username", "")).strip(),
+        str(form.get("password", "")),
+        str(form.get("role", "")),
+    )
+    _note(request, session.user, "user-add", detail=f"{made.username} as {made.role}")
+    return render(
+        request,
+        "users.html",
+        roles=users.ROLES,
+        policy=policy.POLICY,
+        worklists=policy.WORKLISTS,
+        labels=policy.ROLE_LABELS,
+        added=made,
+    )

