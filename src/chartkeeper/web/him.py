@@ -199,7 +199,7 @@ def merge_history(request: Request, patient_id: str) -> Response:
     _worker(request, "patient-index")
     repo = store(request)
     with repo.reading() as tx:
-        records = merges_of(tx.conn, patient_id)
+        records = merges_of(tx, patient_id)
     people = People(
         repo,
         [f"Patient/{patient_id}"]
@@ -221,7 +221,7 @@ async def unmerge(request: Request, patient_id: str, merge_id: int) -> Response:
     if not reason:
         raise BadRequest("say why the merge is undone")
     with store(request).transaction() as tx:
-        get_merge(tx.conn, merge_id)
+        get_merge(tx, merge_id)  # NotFound before anything is undone
         unmerge_patients(tx, merge_id, reason=reason, by=session.user.username)
     return redirect(f"/him/merges/{patient_id}")
 
