@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from xml.etree import ElementTree
 
 from chartkeeper.errors import NotFound
 
@@ -129,3 +130,49 @@ def icd10cm_conversions() -> dict[str, Conversion]:
             )
             for row in csv.DictReader(fh)
         }
+
+
+NAACCR_NS = "http://naaccr.org/naaccrxml"
+
+
+@dataclass(frozen=True)
+class ItemDef:
+    naaccr_id: str
+    number: int
+    name: str
+    length: int
+    record_types: tuple[str, ...]
+    level: str
+    data_type: str  # "text" when the dictionary gives none
+    padding: str | None
+
+
+@dataclass(frozen=True)
+class Dictionary:
+    uri: str
+    version: str
+    items: dict[str, ItemDef]
+
+    def at(self, level: str) -> list[ItemDef]:
+        return sorted((i for i in self.items.values() if i.level == level), key=lambda i: i.number)
+
+
+@cache
+def naaccr_dictionary(path: str | None = None) -> Dictionary:
+    """The base dictionary (v26 unless `path` names another file)."""
+    source = Path(path) if path else reference_file("naaccr", "naaccr-dictionary-260.xml")
+    root = ElementTree.parse(source).getroot()
+    items = {}
+    for node in root.iter(f"{{{NAACCR_NS}}}ItemDef"):
+        item = ItemDef(
+            node.get("naaccrId"),
+            int(node.get("naaccrNum")),
+            node.get("naaccrName"),
+            int(node.get("length")),
+            tuple(node.get("recordTypes", "").split(",")),
+            node.get("parentXmlElement"),
+            node.get("dataType", "text"),
+            node.get("padding"),
+        )
+        items[item.naaccr_id] = item
+    return Dictionary(root.get("dictionaryUri"), root.get("naaccrVersion"), items)
