@@ -86,19 +86,17 @@ def test_import_index_attaches_to_its_year(data_dir):
     infos = import_releases(
         [FIXTURES / "icd10cm_index_2027.xml", FIXTURES / "icd10cm_tabular_2027.xml"], data_dir
     )
-    assert [i.fy for i in infos] == [2027, 2027]
-    cs = coding.load(fy=2027, data_dir=data_dir)
-    terms = dict(cs.index_terms)
-    assert terms["Diabetes, diabetic type 1"] == "E10.9"
-    assert terms["Diabetes, diabetic fixture wording"] == "E11.B"
-    assert terms["Fracture, traumatic hip"] == "S72.00"
+    assert [i.fy for i in infos] == [2027, 2027]  # tabular first, then the index on it
+    assert infos[1].book == "index" and infos[1].verification["tabular_fy"] == 2027
     hits = coding.find("fixture wording diabetes", fy=2027, data_dir=data_dir, limit=3)
     assert hits[0].code == "E11.B"
+    assert "subterm 'fixture wording'" in hits[0].path
 
 
-def test_import_index_needs_its_tabular_year(data_dir):
-    with pytest.raises(coding.CodeSetUnavailable):
-        import_release(FIXTURES / "icd10cm_index_2027.xml", data_dir)
+def test_import_index_without_its_tabular_year_uses_the_nearest(tmp_path):
+    info = import_release(FIXTURES / "icd10cm_index_2027.xml", tmp_path)
+    assert info.fy == 2027 and info.verification["tabular_fy"] == 2026
+    assert "E11.B" in info.verification["missing"]  # the fixture's own code is not in FY2026
 
 
 def test_import_pcs_tables(tmp_path):

@@ -98,7 +98,8 @@ def test_batch_lines(data_dir):
     out = [json.loads(x) for x in search.batch(["HTN", "", "CHF"], data_dir=data_dir)]
     assert [o["query"] for o in out] == ["HTN", "CHF"]
     assert out[0]["codes"][0]["code"] == "I10"
-    assert set(out[0]["codes"][0]) == {"code", "display", "score"}
+    assert set(out[0]["codes"][0]) == {"code", "display", "score", "path"}
+    assert out[0]["codes"][0]["path"][0].startswith("no Alphabetic Index imported")
     scores = [c["score"] for c in out[1]["codes"]]
     assert scores == sorted(scores, reverse=True)
 

@@ -79,17 +79,46 @@ def codes_import(
     """Load CMS's official code set files for a year, so that year's dates use them."""
     from rich.table import Table
 
+    from chartkeeper.coding.alphabetic import IndexImport
     from chartkeeper.coding.cms_files import import_releases
 
     infos = import_releases(files, settings_for(None, data_dir).data_dir, year=year)
-    table = Table(title="code sets imported")
-    for column in ("system", "year", "codes", "billable", "stored at"):
-        table.add_column(column)
-    for info in infos:
-        table.add_row(
-            info.system, str(info.fy), str(info.codes), str(info.billable), str(info.path)
-        )
-    out.print(table)
+    sets = [i for i in infos if not isinstance(i, IndexImport)]
+    books = [i for i in infos if isinstance(i, IndexImport)]
+    if sets:
+        table = Table(title="code sets imported")
+        for column in ("system", "year", "codes", "billable", "stored at"):
+            table.add_column(column)
+        for info in sets:
+            table.add_row(
+                info.system, str(info.fy), str(info.codes), str(info.billable), str(info.path)
+            )
+        out.print(table)
+    if books:
+        table = Table(title="index books imported, codes verified in the tabular")
+        for column in ("book", "year", "main terms", "tabular", "codes", "billable",
+                       "need more", "7th char", "expanded since", "missing"):  # fmt: skip
+            table.add_column(column)
+        for b in books:
+            v = b.verification
+            table.add_row(
+                b.book, str(b.fy), str(b.main_terms), f"FY{v['tabular_fy']}", str(v["checked"]),
+                str(v["billable"]), str(v["incomplete"]), str(v["needs_seventh"]),
+                str(len(v["expanded"])), str(len(v["missing"])),
+            )  # fmt: skip
+        out.print(table)
+        for b in books:
+            v = b.verification
+            if v["tabular_fy"] != b.fy:
+                out.print(
+                    f"{b.book} FY{b.fy}: no FY{b.fy} tabular; verified in FY{v['tabular_fy']}"
+                )
+            for code, now in list(v["expanded"].items())[:10]:
+                out.print(f"  {b.book}: {code} is no longer billable; now {', '.join(now[:6])}")
+            for code in v["missing"][:10]:
+                after = v["successors"].get(code)
+                tail = f"; nearest: {', '.join(after[:6])}" if after else ""
+                out.print(f"  {b.book}: {code} is not in FY{v['tabular_fy']}{tail}")
 
 
 @app.command("drg")

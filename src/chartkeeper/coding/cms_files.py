@@ -29,7 +29,8 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from chartkeeper.coding.codesets import Code, CodeSet, CodeSetInfo, load, normalize, store_dir
+from chartkeeper.coding.alphabetic import IndexImport, import_index
+from chartkeeper.coding.codesets import Code, CodeSet, CodeSetInfo, normalize, store_dir
 from chartkeeper.errors import BadRequest
 
 _NOTE_TAGS = {
@@ -101,27 +102,6 @@ def parse_tabular(path: Path | str, *, source: str | None = None, year=None) -> 
     """An ICD-10-CM tabular XML file -> CodeSet (notes and 7th characters kept)."""
     root = ET.parse(path).getroot()
     return _parse_tabular_root(root, source or Path(path).name, year)
-
-
-def _parse_index_root(root: ET.Element) -> tuple[int | None, list[tuple[str, str]]]:
-    """(version, [(term path, code)]) — subterms are joined to their main term."""
-    pairs: list[tuple[str, str]] = []
-
-    def walk(el: ET.Element, prefix: list[str]) -> None:
-        title = _text(el.find("title"))
-        nemod = _text(el.find("nemod"))
-        words = [*prefix, title] if title else prefix
-        code = _text(el.find("code"))
-        if code:
-            pairs.append((" ".join([*words, nemod]).strip(), code))
-        for sub in el.findall("term"):
-            walk(sub, words)
-
-    for main in root.iter("mainTerm"):
-        walk(main, [])
-    version = _text(root.find("version"))
-    m = re.search(r"(20\d\d)", version)
-    return (int(m.group(1)) if m else None), pairs
 
 
 def _parse_pcs_root(root: ET.Element, source: str, year: int | None) -> CodeSet:
@@ -197,21 +177,25 @@ def _year_from_name(name: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _import_bytes(name: str, data: bytes, data_dir, year: int | None) -> CodeSetInfo | None:
+def _import_bytes(
+    name: str, data: bytes, data_dir, year: int | None
+) -> CodeSetInfo | IndexImport | None:
     directory = store_dir(data_dir)
     if data.lstrip()[:5] == b"<?xml" or data.lstrip()[:1] == b"<":
-        root = ET.fromstring(data)
+        try:
+            root = ET.fromstring(data)
+        except ET.ParseError as exc:
+            raise BadRequest(f"{name}: not well-formed XML ({exc})") from exc
         if root.tag == "ICD10CM.tabular":
             cs = _parse_tabular_root(root, name, year or _year_from_name(name))
         elif root.tag == "ICD10PCS.tabular":
             cs = _parse_pcs_root(root, name, year or _year_from_name(name))
         elif root.tag == "ICD10CM.index":
-            version, pairs = _parse_index_root(root)
-            fy = version or year or _year_from_name(name)
-            cs = load("icd10cm", fy, data_dir=data_dir, exact=True)
-            cs.index_terms = [(t, normalize(c.rstrip("-").rstrip("."))) for t, c in pairs]
+            # Alphabetic Index, External Cause Index, Neoplasm or Drug Table: stored per
+            # year beside the code sets, verified in the nearest tabular (alphabetic.py)
+            return import_index(root, name, data_dir, year or _year_from_name(name))
         else:
-            return None  # other CMS XML (e.g. the PCS index, drug table): not used
+            return None  # other CMS XML (e.g. the PCS index): not used
     else:
         fy = year or _year_from_name(name)
         text = data.decode("utf-8", errors="replace")
@@ -222,7 +206,9 @@ def _import_bytes(name: str, data: bytes, data_dir, year: int | None) -> CodeSet
     return cs.info
 
 
-def import_release(path: Path | str, data_dir: Path | str | None, *, year=None) -> CodeSetInfo:
+def import_release(
+    path: Path | str, data_dir: Path | str | None, *, year=None
+) -> CodeSetInfo | IndexImport:
     """Load one CMS release file (or a CMS .zip of them) into `<data_dir>/codesets/`.
 
     The year comes from the file's <version> (XML) or its name (HCPCS `HCPC2026…`), else
@@ -232,7 +218,7 @@ def import_release(path: Path | str, data_dir: Path | str | None, *, year=None) 
     path = Path(path)
     if not path.is_file():
         raise BadRequest(f"{path}: no such file")
-    infos: list[CodeSetInfo] = []
+    infos: list[CodeSetInfo | IndexImport] = []
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as z:
             members = sorted(
@@ -252,7 +238,7 @@ def import_release(path: Path | str, data_dir: Path | str | None, *, year=None) 
     return infos[-1]
 
 
-def import_releases(paths, data_dir, *, year=None) -> list[CodeSetInfo]:
+def import_releases(paths, data_dir, *, year=None) -> list[CodeSetInfo | IndexImport]:
     """`chartkeeper codes import FILE…`: tabular files first, so an index finds its year."""
-    ordered = sorted(map(Path, paths), key=lambda p: "index" in p.name.lower())
+    ordered = sorted(map(Path, paths), key=lambda p: "tabular" not in p.name.lower())
     return [import_release(p, data_dir, year=year) for p in ordered]

@@ -275,7 +275,7 @@ class CodeSet:
         target = directory / f"{self.system}-{self.fy}.json.gz"
         tmp = target.with_suffix(".tmp")
         with gzip.open(tmp, "wt", encoding="utf-8") as out:
-            json.dump(self.to_json(), out, separators=(",", ":"))
+            out.write(json.dumps(self.to_json(), separators=(",", ":")))  # C encoder
         tmp.replace(target)
         self.path = str(target)
         self.__dict__.pop("info", None)
@@ -375,6 +375,6 @@ def _bundled(directory: Path | None) -> CodeSet:
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(f".{os.getpid()}.tmp")
         with gzip.open(tmp, "wt", encoding="utf-8") as out:
-            json.dump(cs.to_json(), out, separators=(",", ":"))
+            out.write(json.dumps(cs.to_json(), separators=(",", ":")))
         tmp.replace(cached)
     return cs

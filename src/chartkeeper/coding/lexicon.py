@@ -172,6 +172,7 @@ ABBREVIATIONS: dict[str, str] = {
 }
 
 PHRASES: dict[str, str] = {
+    "c diff": "clostridium difficile",
     "heart attack": "acute myocardial infarction",
     "high blood pressure": "hypertension",
     "elevated blood pressure": "elevated blood pressure reading without diagnosis of hypertension",

@@ -243,8 +243,9 @@ class SearchIndex:
                 return head, tail
         return None
 
-    def expand(self, query: str) -> tuple[list[str], list[str]]:
-        """(index words, path of lexicon entries and corrections that were used)."""
+    def expand(self, query: str, known=frozenset()) -> tuple[list[str], list[str]]:
+        """(index words, path of lexicon entries and corrections that were used).
+        Words in `known` (the Alphabetic Index's vocabulary) are kept as written."""
         path: list[str] = []
         words: list[str] = []
         negs: list[bool] = []  # words after "without" (until "with") are negated: "~word"
@@ -270,6 +271,8 @@ class SearchIndex:
             mark = "~" if negs[i] else ""
             for size in range(min(_MAX_PHRASE, len(stems) - i), 0, -1):
                 hit = _PHRASE_MAP.get(tuple(stems[i : i + size]))
+                if hit and known and all(f in known for w in words[i : i + size] for f in _fold(w)):
+                    hit = None  # the Alphabetic Index has these words: it leads from them
                 if hit:
                     if hit[0] != hit[1]:
                         path.append(f"lexicon {hit[1]} -> {hit[0]}")
@@ -278,7 +281,7 @@ class SearchIndex:
                     break
             else:
                 for f in _fold(words[i]):
-                    fixed = self.correct(f)
+                    fixed = f if f in known else self.correct(f)
                     if fixed and fixed != f:
                         path.append(f"spelling {f} -> {fixed}")
                     if fixed:
@@ -421,16 +424,57 @@ def find(
     data_dir: Path | str | None = None,
     with_notes: bool = True,
 ) -> list[CodeHit]:
-    """Billable codes for a statement, best first. `fy`: a fiscal year or a date of service."""
+    """Billable codes for a statement, best first. `fy`: a fiscal year or a date of service.
+
+    ICD-10-CM goes through the imported Alphabetic Index (`lookup`), each hit with its
+    index path, then verified in the tabular; the tabular search fills the remaining
+    places. Without an imported index the tabular search alone answers, and every hit's
+    path says so."""
+    from chartkeeper.coding import lookup
+
     when = fy if isinstance(fy, date) else None
     cs = load(system, None if when else fy, date_of_service=when, data_dir=data_dir)
     index = index_for(cs, data_dir)
-    words = set(index.expand(query)[0])
-    hits = []
-    for code, score, path in index.find(query, limit):
-        hit = CodeHit(
-            code, cs.title(code) or "", score, [*path, f"matched {code} {index.titles[code]!r}"]
+    alpha = lookup.for_year(cs.fy, data_dir) if system == "icd10cm" else None
+    found: dict[str, tuple[float, list[str], list[tuple[str, str]]]] = {}
+    if alpha is None:
+        words = set(index.expand(query)[0])
+        note = (
+            f"no Alphabetic Index imported: tabular search of {system.upper()} FY{cs.fy}"
+            if system == "icd10cm"
+            else f"tabular search of {system.upper()} FY{cs.fy}"
         )
+        for code, score, path in index.find(query, limit):
+            found[code] = (score, [note, *path, f"matched {code} {index.titles[code]!r}"], [])
+    else:
+        tokens, path = index.expand(query, known=alpha.vocab)
+        words = set(tokens)
+        head = f"ICD-10-CM FY{alpha.fy} Alphabetic Index"
+        for cand in alpha.lookup(tokens, limit=2 * limit):
+            verified = lookup.to_billable(cs, cand.code, words)
+            if verified is None:
+                continue
+            prior = found.get(verified.code)
+            if prior is None or cand.score > prior[0]:
+                steps = [*path, head, *cand.path, *verified.steps]
+                found[verified.code] = (cand.score, steps, verified.choices)
+        for code, score, tpath in index.find(query, limit):
+            prior = found.get(code)
+            if prior is not None:  # the title agrees with the index: a small vote
+                found[code] = (min(1.0, prior[0] + 0.05 * score), prior[1], prior[2])
+            else:
+                steps = [*tpath, f"tabular search (no index path) {code} {index.titles[code]!r}"]
+                found[code] = (0.9 * score, steps, [])
+    top = heapq.nlargest(limit, found.items(), key=lambda kv: kv[1][0])
+    hits = []
+    for code, (score, steps, choices) in top:
+        hit = CodeHit(code, cs.title(code) or "", score, steps)
+        if choices:
+            hit.prompts.append(
+                Prompt(
+                    "specificity", f"{cs.codes[code].parent} needs more characters", choices, code
+                )
+            )
         _prompts(cs, index, hit, words)
         if with_notes:
             hit.notes = cs.notes(
@@ -478,4 +522,5 @@ def batch(lines, *, fy=None, limit: int = 5, data_dir=None):
         query = line.strip()
         if query:
             hits = find(query, fy=fy, limit=limit, data_dir=data_dir, with_notes=False)
-            yield json.dumps({"query": query, "codes": [h.brief() for h in hits]})
+            codes = [{**h.brief(), "path": h.path} for h in hits]
+            yield json.dumps({"query": query, "codes": codes})
