@@ -135,7 +135,15 @@ def export_command(
     """Write every live resource as NDJSON, one file per resource type (or de-identified)."""
     repo = repo_for(database_url, data_dir)
     if deidentify:
-        _export_deidentified(repo, out_dir, types, deidentify, date_shift, key_file)
+        _export_deidentified(
+            repo,
+            out_dir,
+            types,
+            deidentify,
+            date_shift,
+            key_file,
+            settings_for(database_url, data_dir),
+        )
         audit_cli(
             repo,
             settings_for(database_url, data_dir),
@@ -162,9 +170,10 @@ def export_command(
     out.print(table)
 
 
-def _export_deidentified(repo, out_dir, types, method, date_shift, key_file) -> None:
+def _export_deidentified(repo, out_dir, types, method, date_shift, key_file, settings) -> None:
     from chartkeeper.errors import BadRequest
     from chartkeeper.privacy.deid import export_deidentified, parse_key
+    from chartkeeper.privacy.deid.gazetteer import load_gazetteer
 
     text = key_file.read_text().strip() if key_file else os.environ.get("CHARTKEEPER_DEID_KEY", "")
     if not text:
@@ -182,6 +191,7 @@ def _export_deidentified(repo, out_dir, types, method, date_shift, key_file) -> 
             date_shift=date_shift,
             types=types,
             on_resource=lambda: progress.advance(task),
+            gazetteer=load_gazetteer(settings.data_dir),
         )
     out.print(
         counts_table(

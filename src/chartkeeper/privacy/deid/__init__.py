@@ -1,8 +1,10 @@
 """De-identification: HIPAA Safe Harbor (45 CFR 164.514(b)(2)) for FHIR R4 exports.
 
 The 18 identifiers of 164.514(b)(2)(i) are removed or generalised in structured elements
-and in free text (note attachments are decoded, scrubbed and re-encoded; narratives are
-dropped). Resource ids and identifier values become keyed pseudonyms, so records of one
+and in free text (note attachments are decoded, scrubbed and re-encoded; narrative XHTML
+keeps its tags and has its text scrubbed). Free text outside the store goes through the
+same engine (`batch.scrub_one`, `chartkeeper deid text`); `gazetteer` holds the Census name,
+place and hospital lists that make the scrubber work on terse, upper-case nursing notes. Resource ids and identifier values become keyed pseudonyms, so records of one
 patient still link within an export and nobody without the key can link them back.
 
     from chartkeeper.privacy.deid import export_deidentified, parse_key
@@ -14,7 +16,8 @@ patient still link within an export and nobody without the key can link them bac
     text, findings = scrub_text("Seen 03/14/2024 by Dr. Ruiz", ctx, patient=patient["id"])
 
 Modules: `context` (key, pseudonyms, date shift, patient identities), `dates`, `text` (the
-free-text scrubber), `names` (word lists), `resource` (structured rules), `export`.
+free-text scrubber), `namefind`, `names` (built-in word lists), `gazetteer` (imported
+lists), `resource` (structured rules), `export`, `batch` (notes as files).
 """
 
 from .context import (

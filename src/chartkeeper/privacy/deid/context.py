@@ -24,6 +24,8 @@ from datetime import date
 from chartkeeper.errors import BadRequest
 from chartkeeper.fhir.references import parse_relative
 
+from .gazetteer import EMPTY, Gazetteer
+
 MIN_KEY_BYTES = 16
 METHODS = ("safe-harbor",)
 PSEUDONYM_SYSTEM = "urn:chartkeeper:deid:pseudonym"
@@ -227,7 +229,7 @@ class DeidContext:
 
     key: secret bytes (>= 16); method: "safe-harbor"; date_shift: move each patient's dates
     by a keyed offset instead of reducing them to the year; as_of: the date ages are
-    reckoned at (default today).
+    reckoned at (default today); gazetteer: name and place lists (`load_gazetteer`).
     """
 
     def __init__(
@@ -237,6 +239,7 @@ class DeidContext:
         method: str = "safe-harbor",
         date_shift: bool = False,
         as_of: date | None = None,
+        gazetteer: Gazetteer | None = None,
     ):
         if method not in METHODS:
             raise BadRequest(f"unknown de-identification method {method!r}; use one of {METHODS}")
@@ -246,6 +249,9 @@ class DeidContext:
         self.as_of = as_of or date.today()
         self.patients: dict[str, PatientIdentity] = {}
         self.clinician_tokens: set[str] = set()
+        # Names, places and common words for the free-text scrubber; the built-in word
+        # lists alone when none was imported (see gazetteer.load_gazetteer).
+        self.gazetteer = gazetteer if gazetteer is not None else EMPTY
         self.structured: Counter[str] = Counter()  # removed in structured elements, by kind
         self.free_text: Counter[str] = Counter()  # removed from free text, by kind
 

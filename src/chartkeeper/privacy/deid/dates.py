@@ -54,11 +54,14 @@ _MON = (
 
 
 def _cased(word_pattern: str) -> str:
-    """A month alternative matched only capitalised or in capitals (so "may" stays a verb)."""
+    """A month alternative matched capitalised, in capitals or in lower case, except "may"
+    and "mar" in lower case (a verb, a word): "july 22" is a date in a nurse's note."""
     out = []
     for part in word_pattern.split("|"):
         title = re.sub(r"^([a-z])", lambda m: m.group(1).upper(), part)
         out += [title, part.upper()]
+        if not part.startswith(("may", "mar")):
+            out.append(part)
     return "|".join(out)
 
 
@@ -90,14 +93,71 @@ _PATTERNS = [
     rf"{_BEGIN}(?P<m>0?[1-9]|1[0-2])(?P<s>[/\-])(?P<y>(?:19|20)\d{{2}}){_END}",
     # March 14; Mar 14th (no year)
     rf"\b{_MON_CAP}\s+(?P<d>[0-3]?\d){_SUF}\b{_UNITS}",
-    # 14 March; the 14th of March (no year)
-    rf"\b(?P<d>[0-3]?\d){_SUF}(?:\s+of)?\s+{_MON_CAP}(?![\w])",
+    # 14 March; the 14th of March; 22-Jul (no year)
+    rf"\b(?P<d>[0-3]?\d){_SUF}(?:\s+of\s+|\s+|-){_MON_CAP}(?![\w])",
     # on 3/14, since 3/14 (no year; needs the preposition: 3/14 alone may be a ratio)
     rf"\b(?:on|since|from|until|till|through|thru|by|dated|seen|DOS:?|date:?)\s+"
     rf"(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12]\d|3[01]){_END}",
 ]
 _REGEXES = [re.compile(p, re.IGNORECASE) for p in _PATTERNS]
 _CUE_PATTERN = _REGEXES[-1]
+
+# 7/22 with no cue: nurses date everything so. Fractions, scores and ratios are not dates:
+# "1/2 tab", "5/5 strength", "2/6 murmur", "pain 4/10", "BP 120/80" (day > 31), "4/4 pulses".
+_BARE_MONTH_DAY = re.compile(
+    r"(?<![\w/.\-+:])(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12]\d|3[01])(?![\w/]|[.\-]\d|\+)"
+)
+_SCORE_BEFORE = re.compile(
+    r"(?:pain|strength|murmur|grade|score|gcs|scale|rated|motor|sensation|pulses?|"
+    r"reflexes|power|x|of|ratio|level|rr|bp|hr|t|sat|sats|edema|tab|tabs|dose|take)\W{0,3}$",
+    re.IGNORECASE,
+)
+_SCORE_AFTER = re.compile(
+    r"^\W{0,2}(?:strength|murmur|pain|scale|tabs?|tablets?|pulses?|motor|bilat|bilaterally|"
+    r"power|reflexes|dose|of|strength|ns|nss|normal saline|units?|mg|ml|cc|pills?|caps?|"
+    r"cup|cups|glass|teaspoons?|tsp|mins?|hrs?|x)\b",
+    re.IGNORECASE,
+)
+_FRACTIONS = frozenset(
+    ("1/2", "1/3", "2/3", "1/4", "3/4", "1/8", "3/8", "5/8", "7/8", "1/5", "2/5", "3/5", "4/5",
+     "5/5", "1/6", "2/6", "3/6", "4/6", "5/6", "6/6", "1/10", "2/10", "3/10", "4/10", "5/10",
+     "6/10", "7/10", "8/10", "9/10", "10/10", "2/4", "4/4", "3/3", "2/2", "1/1", "0/10")
+)  # fmt: skip
+
+_ORDINAL_DAY = re.compile(
+    r"\b(?:the|on|since|by|until|from|of)\s+(?P<d>[12]?\d|3[01])(?P<suf>st|nd|rd|th)\b(?!\s+(?:grade|percentile|time|day|week|floor|rib|icu|decade))",
+    re.IGNORECASE,
+)
+_HOLIDAY = re.compile(
+    r"\b(?:christmas(?:\s+eve)?|xmas|thanksgiving|new\s+year'?s(?:\s+(?:eve|day))?|easter|"
+    r"halloween|memorial\s+day|labor\s+day|independence\s+day|fourth\s+of\s+july|"
+    r"july\s+4th|valentine'?s\s+day|mother'?s\s+day|father'?s\s+day|veterans\s+day|"
+    r"columbus\s+day|presidents'?\s+day|martin\s+luther\s+king\s+day|mlk\s+day|"
+    r"st\.?\s+patrick'?s\s+day)\b",
+    re.IGNORECASE,
+)
+
+
+def find_loose_dates(text: str) -> list[tuple[int, int]]:
+    """Dates with no year written the shortest ways: bare 7/22, "the 22nd", holidays. Only
+    the Safe Harbor tag applies (nothing to shift reliably)."""
+    found = []
+    for m in _BARE_MONTH_DAY.finditer(text):
+        value = m.group()
+        before = text[max(0, m.start() - 14) : m.start()]
+        after = text[m.end() : m.end() + 16]
+        if value in _FRACTIONS and not re.search(
+            r"(?:on|since|from|dated|until|by)\s+$", before, re.I
+        ):
+            continue
+        if _SCORE_BEFORE.search(before) or _SCORE_AFTER.search(after):
+            continue
+        found.append((m.start(), m.end()))
+    for regex in (_ORDINAL_DAY, _HOLIDAY):
+        for m in regex.finditer(text):
+            start = m.start("d") if regex is _ORDINAL_DAY else m.start()
+            found.append((start, m.end()))
+    return found
 
 
 @dataclass

@@ -22,6 +22,7 @@ from chartkeeper.fhir.validation import validate
 from chartkeeper.store import Repository
 
 from .context import DeidContext
+from .gazetteer import Gazetteer
 from .resource import deidentify_resource
 
 REPORT_NAME = "deidentification.json"
@@ -84,16 +85,18 @@ def export_deidentified(
     types: Iterable[str] | None = None,
     on_resource: Callable[[], None] | None = None,
     as_of: date | None = None,
+    gazetteer: Gazetteer | None = None,
 ) -> DeidReport:
     """Write a de-identified copy of the live resources as `out/<Type>.ndjson` and
     `out/deidentification.json`; return the report.
 
     key: secret bytes (>= 16; `parse_key` reads hex or base64) that pseudonyms and date
     shifts derive from: the same key gives the same output, so keep it to re-export.
+    gazetteer: name and place lists for free text (`load_gazetteer`; default: built-in lists).
     types: only these resource types (default: all stored). A resource that fails FHIR
     validation after de-identification is not written and is listed in `report.invalid`.
     """
-    ctx = DeidContext(key, method=method, date_shift=date_shift, as_of=as_of)
+    ctx = DeidContext(key, method=method, date_shift=date_shift, as_of=as_of, gazetteer=gazetteer)
     report = DeidReport(method, date_shift, ctx.fingerprint, ctx.as_of.isoformat())
     out.mkdir(parents=True, exist_ok=True)
     with repo.reading() as tx:

@@ -18,11 +18,14 @@ from collections.abc import Set
 from typing import TYPE_CHECKING
 
 from . import names as words
+from .gazetteer import EMPTY, Gazetteer
 
 if TYPE_CHECKING:
     from .context import PatientIdentity
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_LETTER = re.compile(r"[^\W\d_]")
+_UPPER = re.compile(r"[A-Z]")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 _ALWAYS_CUES = (
     "signed by", "seen by", "evaluated by", "examined by", "dictated by", "transcribed by",
@@ -43,10 +46,14 @@ _CREDENTIAL = re.compile(
 
 
 def find_names(
-    text: str, identity: PatientIdentity | None, clinicians: Set[str] = frozenset()
+    text: str,
+    identity: PatientIdentity | None,
+    clinicians: Set[str] = frozenset(),
+    gazetteer: Gazetteer = EMPTY,
 ) -> list[tuple[int, int]]:
     """Spans of `text` that are names of people: the patient, relatives, clinicians,
-    anyone introduced by a title, a relation, a cue or a credential."""
+    anyone introduced by a title, a relation, a cue or a credential, and the names the
+    gazetteer knows (on their own when they are no common word, else next to another)."""
     tokens: list[tuple[int, int, str]] = []
     for m in _WORD.finditer(text):
         word = _POSSESSIVE.sub("", m.group())
@@ -54,6 +61,12 @@ def find_names(
     if not tokens:
         return []
     personal = (identity.name_tokens | identity.relative_tokens) if identity else set()
+    # In a note written in capitals (or all in lower case) case says nothing about names.
+    letters = len(_LETTER.findall(text))
+    uppers = len(_UPPER.findall(text))
+    caseless = letters > 0 and (uppers > 0.6 * letters or uppers < 0.02 * letters)
+    gaz_strong, gaz_weak = gazetteer.strong, gazetteer.weak
+    medical = gazetteer.medical
     strong = [False] * len(tokens)
     weak = [False] * len(tokens)
     starts = {t[0]: i for i, t in enumerate(tokens)}
@@ -74,27 +87,49 @@ def find_names(
                 strong[i] = capital or len(word) > 2
         elif capital and lower in clinicians:
             (weak if common else strong)[i] = True
+        elif lower in gaz_strong and lower not in words.STOP and lower not in words.RELATIONS:
+            # A name that is no common word: capitalised in mixed case, or any case in a
+            # caseless note (lower case of 3 letters is too often shorthand: "pat", "ron").
+            if (capital and not caseless and not word.isupper()) or len(word) > 3:
+                strong[i] = True
+            elif capital:
+                weak[i] = True
         elif capital and lower not in words.STOP:
             title = word if not word.isupper() else word.capitalize()
             if title in words.FIRST_NAMES:
                 (weak if word.isupper() else strong)[i] = True
-            elif title in words.AMBIGUOUS_FIRST_NAMES:
+            elif title in words.AMBIGUOUS_FIRST_NAMES or (
+                lower in gaz_weak and (caseless or not word.isupper())
+            ):
                 weak[i] = True
+        elif caseless and lower in gaz_weak and lower not in words.STOP:
+            weak[i] = True
 
-    def nameable(j: int, capitals: bool = True, cued: bool = False) -> bool:
+    def nameable(j: int, capitals: bool = True, cued: bool = False, near: bool = False) -> bool:
         """A word that may be part of a name: capitalised, not a function word, heading,
         relation or credential; all-capital words only where `capitals` allows them. Right
         after a title or cue (`cued`), surnames that are words too ("Dr. West", "nurse
         Lane") count."""
         word = tokens[j][2]
         lower = word.lower()
-        if not word[0].isupper() or lower in words.RELATIONS:
+        if lower in words.RELATIONS or _is_credential(word.upper()):
+            return False
+        if caseless:
+            # No capitals to go by: a word the gazetteer knows as a name, or one that is
+            # neither a common word nor medical right after a title or cue ("DR. ZYLSTRA").
+            if lower in gaz_strong or lower in gaz_weak or lower in personal:
+                return lower not in words.STOP or (cued and lower in words.COMMON_WORD_NAMES)
+            # Next to a name or cue ("SON BILL ZYLSTRA", "DR ZYLSTRA"), an unknown word too.
+            return (cued or near) and _unknown_word(lower, gazetteer)
+        if not word[0].isupper():
             return False
         plain_word = lower in words.STOP or lower in words.STREET_WORDS
         if plain_word and not (cued and lower in words.COMMON_WORD_NAMES):
             return False
+        if gazetteer.loaded and not cued and lower in medical and lower not in gaz_strong:
+            return False  # "Dilaudid" after a name is no surname
         if word.isupper() and len(word) > 1:
-            return capitals and not _is_credential(word)
+            return (capitals or lower in gaz_strong) and not _is_credential(word)
         return True
 
     def gap(i: int, j: int) -> str:
@@ -103,7 +138,7 @@ def find_names(
     def mark_after(j: int, limit: int = 3) -> None:
         """Mark up to `limit` capitalised words from token j on as a name."""
         count = 0
-        while j < len(tokens) and count < limit and nameable(j, cued=count == 0):
+        while j < len(tokens) and count < limit and nameable(j, cued=count == 0, near=True):
             strong[j] = True
             count += 1
             if j + 1 < len(tokens) and not _joins(gap(j, j + 1), tokens[j][2]):
@@ -130,7 +165,9 @@ def find_names(
                 or word.capitalize() in words.AMBIGUOUS_FIRST_NAMES
             ):
                 strong[j] = True  # "pt's husband roy": a given name, even in lower case
-            elif (":" not in between or strong[j] or weak[j]) and nameable(j, capitals=False):
+            elif (":" not in between or strong[j] or weak[j]) and nameable(
+                j, capitals=False, near=":" not in between
+            ):
                 mark_after(j)
     # Cues: "Patient: MORALES, CHRISTINA", "Electronically signed by Omar Haddad".
     for m in _CUE.finditer(text):
@@ -148,7 +185,7 @@ def find_names(
     for m in _CREDENTIAL.finditer(text):
         j = ends.get(m.start())
         back = 0
-        while j is not None and j >= 0 and back < 3 and nameable(j, capitals=False):
+        while j is not None and j >= 0 and back < 3 and nameable(j, capitals=False, near=True):
             strong[j] = True
             back += 1
             if j == 0 or not _joins(gap(j - 1, j), tokens[j - 1][2]):
@@ -167,7 +204,7 @@ def find_names(
                 gap(i, i + 1), tokens[i][2], both_personal(i, i + 1)
             )
             if (before and (strong[i - 1] or (weak[i - 1] and both_personal(i - 1, i)))) or (
-                after and (strong[i + 1] or nameable(i + 1))
+                after and (strong[i + 1] or (not caseless and nameable(i + 1)))
             ):
                 strong[i] = True
     # Extend a name over the capitalised words right after it: "Maria Teresa Lopez".
@@ -176,7 +213,7 @@ def find_names(
             j, added = i + 1, 0
             while (
                 j < len(tokens) and added < 2 and _joins(gap(j - 1, j), tokens[j - 1][2])
-            ) and nameable(j):
+            ) and nameable(j, near=True):
                 if not strong[j]:
                     strong[j] = True
                     added += 1
@@ -198,6 +235,17 @@ def find_names(
         spans.append((tokens[i][0], tokens[j][1]))
         i = j + 1
     return spans
+
+
+def _unknown_word(lower: str, gazetteer: Gazetteer) -> bool:
+    """A word no list knows: neither common English nor medicine nor a function word."""
+    return (
+        len(lower) > 2
+        and lower not in gazetteer.common
+        and lower not in gazetteer.medical
+        and lower not in words.STOP
+        and lower not in words.CLINICAL_WORDS
+    )
 
 
 def _joins(between: str, previous: str, comma: bool = False) -> bool:

@@ -307,6 +307,8 @@ RELATIONS = frozenset(
         "siblings", "sister", "sister-in-law", "son", "son-in-law", "spouse", "stepbrother",
         "stepdaughter", "stepfather", "stepmother", "stepsister", "stepson", "twin", "uncle",
         "wife",
+        # nursing shorthand: daughter, health care proxy, sister, brother, granddaughter
+        "dtr", "dau", "hcp", "sis", "bro", "gdtr", "gd", "gs",
     )
 )
 
@@ -421,6 +423,53 @@ COMMON_WORD_NAMES = frozenset(
         "south", "spring", "stone", "strange", "street", "strong", "summer", "sweet", "turner",
         "wade", "walker", "ward", "west", "white", "will", "winter", "wise", "wood", "woods",
         "young",
+    )
+)
+
+# Nursing and physician shorthand, units, lab and device names, common drug brand names:
+# words of clinical notes that the Census lists also hold as rare names ("Lasix", "Sats",
+# "Abd", "Neuro", "Tele") and that must stay. Kept by hand: no public list of nursing
+# shorthand is in the reference folder; ICD-10-CM code titles cover the disease words.
+CLINICAL_WORDS = frozenset(
+    (
+        "abd", "abg", "abgs", "abx", "accu", "accucheck", "accuchecks", "adm", "afeb", "afib",
+        "aline", "amb", "amio", "amt", "ant", "aox", "approx", "art", "asa", "assess", "ativan",
+        "bipap", "bibasilar", "bicarb", "bili", "bival", "bm", "bms", "bolus", "bs", "bsa", "bun",
+        "cabg", "cal", "cath", "cc", "ccu", "cdiff", "chem", "chemo", "chemos", "cipro", "ciwa",
+        "cmo", "coags", "colace", "coreg", "coumadin", "cpap", "cpk", "cpks", "crackles", "cre",
+        "creat", "csru", "cts", "cvp", "cxr", "dc", "dc'd", "decr", "demerol", "dig", "dilaudid",
+        "dilt", "diltiazem", "dnr", "dni", "dopa", "doppler", "dopplerable", "drsg", "dsg", "dtr",
+        "duoneb", "dvt", "ekg", "ett", "extub", "extubated", "fent", "fentanyl", "ffp", "fio",
+        "flagyl", "flexiseal", "foley", "fs", "fsbs", "gtt", "gtts", "guiac", "guaiac", "haldol",
+        "hct", "hep", "heme", "hemodyn", "hgb", "hhn", "hob", "hpf", "hx", "icu", "incont",
+        "inr", "insulin", "isordil", "ivf", "ivp", "jp", "kcl", "keppra", "kvo", "lasix", "levo",
+        "levophed", "lg", "lido", "lipitor", "lopressor", "lovenox", "lr", "lt", "lytes", "mag",
+        "mdi", "meds", "mep", "mg", "micu", "milrinone", "mmhg", "mso", "neb", "nebs", "neo",
+        "neosynephrine", "neuro", "ngt", "nitro", "nkda", "npo", "ns", "nsr", "ntg", "oob", "ogt",
+        "ot", "pacer", "pacu", "pca", "peep", "peg", "pep", "pepcid", "percocet", "perrl",
+        "perrla", "phenylephrine", "phos", "picc", "plt", "plts", "pm", "pna", "po", "pos",
+        "pox", "ppd", "prbc", "prbcs", "prevacid", "prn", "protonix", "psv", "pt", "ptt", "pvc",
+        "pvcs", "qd", "qh", "qid", "rac", "rehab", "resp", "rij", "rll", "rml", "rul", "lll",
+        "lul", "rr", "rt", "sats", "sbp", "sc", "sicu", "sl", "sob", "sq", "ssi", "sx", "tbb",
+        "tele", "tf", "tfs", "tid", "tpn", "trach", "tx", "tylenol", "ua", "uo", "uop", "vanc",
+        "vanco", "vancomycin", "vasopressin", "vent", "versed", "vss", "wbc", "wnl", "zantac",
+        "zosyn", "zofran", "swan", "ganz", "sinus", "tach", "brady", "sr", "st", "afebrile",
+        "diuresed", "diuresis", "lungs", "coarse", "rhonchi", "wheezes", "edema", "pedal",
+        "palp", "palpable", "pulses", "dp", "pt's", "pts", "sputum", "suctioned", "ambu",
+        "haldol", "ativan", "morphine", "prednisone", "solumedrol", "combivent", "atrovent",
+        "albuterol", "heparin", "nexium", "ceftriaxone", "levaquin", "levofloxacin", "bactrim",
+        "aspirin", "plavix", "integrilin", "nitroglycerin", "propofol", "precedex", "dopamine",
+        "dobutamine", "norepinephrine", "epinephrine", "amiodarone", "digoxin", "metoprolol",
+        "captopril", "lisinopril", "hydralazine", "labetalol", "nipride", "kayexalate",
+        "lactulose", "senna", "dulcolax", "ambien", "seroquel", "zyprexa", "risperdal",
+        "family", "fam", "dtr", "son", "dau", "mae", "ros", "hem", "onc", "dex", "lad", "rca",
+        "lcx", "ivc", "svc", "abi", "ana", "ace", "bnp", "esr", "crp", "tsh", "ldl", "hdl",
+        "vac", "tee", "tte", "eeg", "emg", "ercp", "egd", "ptca", "stent", "jvd", "jvp", "pmi",
+        "rom", "mmm", "nad", "aaox", "cta", "rrr", "ntnd", "bsx", "hsm", "gcs", "rass",
+        "cam", "ciwa", "sbt", "rsbi", "tid", "bipap", "hfnc", "nrb", "fm", "trach", "mdi",
+        "ambu", "ett", "lma", "cvl", "tlc", "hd", "crrt", "cvvh", "cvvhd", "uf", "av", "ua",
+        "ucx", "bcx", "scx", "mrsa", "vre", "esbl", "cdiff", "c.diff", "kub", "lfts", "lft",
+        "cbc", "bmp", "cmp", "inr", "dig", "lytes", "dsd", "wdi", "wnl", "nkda", "ekg",
     )
 )
 

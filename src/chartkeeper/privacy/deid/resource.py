@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import html
 import re
 from typing import Any
 
@@ -107,6 +108,16 @@ _REMOVE = object()
 # --- the walk ---------------------------------------------------------------------------------
 
 
+_TAG = re.compile(r"(<[^>]*>)")
+_ATTRIBUTE = re.compile(r"""\s([\w:\-]+)\s*=\s*(?:"[^"]*"|'[^']*')""")
+_KEPT_ATTRIBUTES = frozenset(("xmlns", "class", "style", "colspan", "rowspan", "id"))
+
+
+def _strip_attributes(tag: str) -> str:
+    """A narrative tag without attributes that may carry text (title, alt, href, src)."""
+    return _ATTRIBUTE.sub(lambda m: m.group() if m.group(1) in _KEPT_ATTRIBUTES else "", tag)
+
+
 def patient_of(resource: dict, context: DeidContext) -> str | None:
     """The real id of the Patient a resource is about: itself, or the first it refers to."""
     if resource.get("resourceType") == "Patient":
@@ -174,8 +185,10 @@ class _Walker:
                 out[key] = value
             elif key == "id" and isinstance(value, str):
                 out[key] = self.ctx.pseudonym_id(value) if top else value
-            elif key == "text":
-                self.count("narrative")  # XHTML narrative repeats the record; dropped
+            elif key == "text" and isinstance(value, dict):
+                narrative = self.narrative(value)  # scrubbed like any free text, not dropped
+                if narrative is not _REMOVE:
+                    out[key] = narrative
             elif key == "photo" and self.role == "person":
                 self.count("photo")  # (Q) full-face photographs
             elif key == "extension" and self.role == "person" and isinstance(value, list):
@@ -290,8 +303,7 @@ class _Walker:
         if name == "Coding":
             return value  # terminology, not patient text
         if name == "Narrative":
-            self.count("narrative")
-            return _REMOVE
+            return self.narrative(value)
         if name == "Meta":
             return self.meta(value)
         if name == "Attachment":
@@ -337,8 +349,7 @@ class _Walker:
                 return self.ctx.pseudonym_value(key, value)
             return self.text(value)
         if kind == "xhtml":
-            self.count("narrative")
-            return _REMOVE
+            return self.xhtml(value)
         if kind == "base64Binary":
             self.count("binary")  # opaque content cannot be checked, so it goes
             return _REMOVE
@@ -366,6 +377,47 @@ class _Walker:
             self.count("date")
             return _REMOVE if new is None else new
         return self.text(value)
+
+    def narrative(self, value: dict) -> Any:
+        """Narrative.div scrubbed in place: the tags stay, the words between them go through
+        the free-text scrubber as one text (so "<b>Ana</b> Ruiz" is one name)."""
+        div = value.get("div")
+        if not isinstance(div, str):
+            return _REMOVE
+        out = {k: v for k, v in value.items() if k != "div"}
+        out["div"] = self.xhtml(div)
+        return out
+
+    def xhtml(self, div: str) -> str:
+        parts = _TAG.split(div)
+        # Text runs (even indexes) joined by a newline where a tag stood between them.
+        offsets, pieces, pos = [], [], 0
+        for i in range(0, len(parts), 2):
+            text = html.unescape(parts[i])
+            offsets.append(pos)
+            pieces.append(text)
+            pos += len(text) + 1
+        joined = "\n".join(pieces)
+        _, findings = scrub_text(joined, self.ctx, patient=self.patient)
+        if findings:
+            self.count("narrative")
+        new_pieces = list(pieces)
+        for f in sorted(findings, key=lambda f: f.start, reverse=True):
+            for k in range(len(pieces) - 1, -1, -1):
+                lo, hi = offsets[k], offsets[k] + len(pieces[k])
+                s, e = max(f.start, lo), min(f.end, hi)
+                if s >= e:
+                    continue
+                head = f.start >= lo  # the piece where the identifier starts gets the tag
+                piece = new_pieces[k]
+                new_pieces[k] = piece[: s - lo] + (f.replacement if head else "") + piece[e - lo :]
+        out = []
+        for i, part in enumerate(parts):
+            if i % 2 == 0:
+                out.append(html.escape(new_pieces[i // 2], quote=False))
+            else:
+                out.append(_strip_attributes(part))
+        return "".join(out)
 
     def text(self, value: str) -> str:
         new, findings = scrub_text(value, self.ctx, patient=self.patient)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from . import names as words
 from .context import zip3
-from .dates import find_dates
+from .dates import find_dates, find_loose_dates
 from .namefind import find_names
 
 if TYPE_CHECKING:
@@ -139,6 +139,24 @@ def _structural(text: str, out: list[_Cand]) -> None:
         out.append((m.start(), m.end(), kind, TAGS[kind], 0))
 
 
+# Extensions and short numbers nurses write: "x1234", "ext 4321", "555-1212", "pager 23456".
+_SHORT_PHONE = re.compile(
+    r"(?<![\w/.\-])(?:(?:x|ext\.?|extension)\s?#?\d{4,5}|\d{3}-\d{4})(?![\w\-/]|\.\d)",
+    re.IGNORECASE,
+)
+_PAGER = re.compile(
+    r"\b(?:pager|beeper|pgr|page|paged|beep|bpr|pg)\s*(?:#|no\.?|number)?\s*:?\s*(?P<v>\d{4,7})\b",
+    re.IGNORECASE,
+)
+
+
+def _short_phones(text: str, out: list[_Cand]) -> None:
+    for m in _SHORT_PHONE.finditer(text):
+        out.append((m.start(), m.end(), "phone", TAGS["phone"], 1))
+    for m in _PAGER.finditer(text):
+        out.append((m.start("v"), m.end("v"), "phone", TAGS["phone"], 1))
+
+
 def _phone_kind(text: str, start: int) -> str:
     """fax when the nearest label before the number says so ("Fax: 614-555-0199")."""
     labels = _FAX_NEAR.findall(text[max(0, start - 30) : start])
@@ -207,7 +225,8 @@ _LABELLED = re.compile(
 )
 # Short phone numbers and bare digit strings only count after a phone label.
 _LABELLED_PHONE = re.compile(
-    r"\b(?P<label>phone|tel|telephone|cell|mobile|home|work|pager|beeper|fax|facsimile|call)"
+    r"\b(?P<label>phone|tel|telephone|cell|mobile|home|work|pager|beeper|fax|facsimile|call"
+    r"|called|ph|#)"
     r"\b[\w ]{0,12}?[:#]?\s*(?P<value>\d{3}[\s.\-]\d{4}|\d{10}|\d{11})(?![\w])",
     re.IGNORECASE,
 )
@@ -270,13 +289,15 @@ def _dates(text: str, ctx: DeidContext, shift: int | None, out: list[_Cand]) -> 
         else:
             tag = f"[DATE {d.year}]" if d.year is not None else "[DATE]"
         out.append((d.start, d.end, "date", tag, 1))
+    for start, end in find_loose_dates(text):
+        out.append((start, end, "date", "[DATE]", 2))
 
 
 _AGE = re.compile(
     r"\b(?P<v>\d{2,3})(?:[\s\-]*(?:years?|yrs?|y)[\s\-]*(?:old|of\s+age)\b"
     r"|\s*(?:y/o|y\.o\.|yo|yof|yom)(?![a-z]))"
     r"|\b(?:age[sd]?|aged)\s*(?:of|is|was|at|:)?\s*:?\s*(?P<w>\d{2,3})\b(?!\s*(?:%|mg|kg|/|\.\d))"
-    r"|\b(?P<c>centenarian|supercentenarian)\b",
+    r"|\b(?P<c>centenarian|supercentenarian|nonagenarian|(?<=in (?:his|her) )(?:9\d|nineties|90s|9\ds))\b",
     re.IGNORECASE,
 )
 
@@ -371,11 +392,123 @@ def _geography(text: str, identity: PatientIdentity | None, out: list[_Cand]) ->
             out.append((m.start("v"), m.start("v") + len(value), "name", TAGS["name"], 3))
 
 
+# --- (B) places and facilities from the gazetteer ---------------------------------------------
+
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’\-]*")
+_FACILITY_HEADS = (
+    "hospital", "hosp", "medical center", "med ctr", "medical ctr", "health center",
+    "healthcare center", "clinic", "rehab", "rehabilitation center", "rehabilitation hospital",
+    "nursing home", "nursing center", "nursing facility", "care center", "infirmary", "manor",
+    "hospice", "healthcare", "health system", "medical group", "senior center", "assisted living",
+    "skilled nursing", "va", "vamc", "ltac", "snf",
+)  # fmt: skip
+_FACILITY = re.compile(
+    r"\b(?:"
+    + "|".join(re.escape(h) for h in sorted(_FACILITY_HEADS, key=len, reverse=True))
+    + r")\b",
+    re.IGNORECASE,
+)
+_PLACE_BEFORE = re.compile(
+    r"(?:\b(?:from|to|in|at|near|of|lives|outside|around|toward|towards|visiting)\s+(?:the\s+)?)$",
+    re.IGNORECASE,
+)
+# Words that may stand in a facility's name before its head word without being its
+# distinctive part ("St. Vincent's Hospital": "St."; "Mount Sinai": "Mount").
+_FACILITY_FILLER = frozenset(
+    ("st", "st.", "saint", "mt", "mt.", "mount", "general", "memorial", "community", "regional",
+     "university", "county", "medical", "city", "state", "children's", "childrens", "women's",
+     "new", "north", "south", "east", "west", "lake", "valley", "baptist", "methodist",
+     "presbyterian", "lutheran", "catholic", "mercy", "good", "samaritan", "sacred", "heart",
+     "holy", "cross", "family", "veterans", "shriners")
+)  # fmt: skip
+
+
+def _norm(word: str) -> str:
+    return word.lower().replace("’", "'").strip("'-")
+
+
+def _facilities_and_places(text: str, ctx: DeidContext, out: list[_Cand]) -> None:
+    gaz = ctx.gazetteer
+    if not gaz.loaded:
+        return
+    toks = [(m.start(), m.end(), _norm(m.group())) for m in _TOKEN.finditer(text)]
+    by_start = {t[0]: i for i, t in enumerate(toks)}
+
+    def distinctive(word: str) -> bool:
+        bare = word.removesuffix("'s")
+        return (
+            bare in gaz.hospital_words
+            or bare in gaz.strong
+            or bare in gaz.places
+            or (
+                len(bare) > 2
+                and bare not in gaz.common
+                and bare not in gaz.medical
+                and bare not in words.STOP
+                and bare not in words.CLINICAL_WORDS
+                and bare not in words.RELATIONS
+            )
+        )
+
+    # "transferred from St. Vincent's hospital", "Heywood Hosp", "MOUNT AUBURN HOSPITAL"
+    for m in _FACILITY.finditer(text):
+        i = by_start.get(m.start())
+        if i is None:
+            continue
+        j, found = i - 1, False
+        while j >= 0 and i - j <= 4:
+            word = toks[j][2]
+            gap = text[toks[j][1] : toks[j + 1][0]]
+            if gap not in (" ", ". ", ".", "-") or (
+                word in words.STOP and word not in ("st", "saint")
+            ):
+                break
+            raw = text[toks[j][0] : toks[j][1]]
+            titled = raw[:1].isupper() and not raw.isupper() and m.group()[:1].isupper()
+            if distinctive(word):
+                found = True
+            elif titled and word not in gaz.medical and word not in words.STOP:
+                found = True  # "Elm Clinic", "Methodist Hospital": a proper name in mixed case
+            elif word not in _FACILITY_FILLER:
+                break
+            j -= 1
+        if found:
+            out.append((toks[j + 1][0], m.end(), "location", TAGS["location"], 2))
+    # Place and hospital names: several words anywhere, one word after "from", "in", "at".
+    n_toks = len(toks)
+    starts, places = gaz.starts, gaz.places
+    for i in range(n_toks):
+        first = toks[i][2].rstrip(".")
+        if first not in starts and first not in places:
+            continue
+        for n in (3, 2, 1):
+            if i + n > n_toks:
+                continue
+            parts = [toks[k][2] for k in range(i, i + n)]
+            if n > 1 and any(
+                text[toks[k][1] : toks[k + 1][0]] not in (" ", ". ") for k in range(i, i + n - 1)
+            ):
+                continue
+            key = " ".join(p.rstrip(".") for p in parts)
+            start, end = toks[i][0], toks[i + n - 1][1]
+            if n > 1 and (key in gaz.places or key in gaz.hospitals):
+                if all(p in gaz.common or p in words.STOP for p in parts):
+                    continue
+                out.append((start, end, "location", TAGS["location"], 2))
+                break
+            if n == 1 and key in gaz.places and len(key) > 3:
+                word = text[start:end]
+                cued = _PLACE_BEFORE.search(text[max(0, start - 20) : start])
+                capital = word[:1].isupper() and not word.isupper()
+                if cued or (capital and key not in gaz.strong and key not in gaz.weak):
+                    out.append((start, end, "location", TAGS["location"], 3))
+
+
 # --- (A) names: see namefind.py ------------------------------------------------------------
 
 
 def _names(text: str, identity: PatientIdentity | None, ctx: DeidContext, out: list[_Cand]) -> None:
-    for start, end in find_names(text, identity, ctx.clinician_tokens):
+    for start, end in find_names(text, identity, ctx.clinician_tokens, ctx.gazetteer):
         out.append((start, end, "name", TAGS["name"], 3))
 
 
@@ -396,11 +529,13 @@ def scrub_text(
     shift = context.shift_days(patient) if context.date_shift and patient else None
     candidates: list[_Cand] = []
     _structural(text, candidates)
+    _short_phones(text, candidates)
     _labelled(text, candidates)
     _known(text, identity, candidates)
     _dates(text, context, shift, candidates)
     _ages(text, candidates)
     _geography(text, identity, candidates)
+    _facilities_and_places(text, context, candidates)
     _names(text, identity, context, candidates)
     chosen: list[_Cand] = []
     taken: list[tuple[int, int]] = []
