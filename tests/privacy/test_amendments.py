@@ -92,7 +92,7 @@ def test_an_amendment_to_a_record_changed_since_is_refused(repo, clerk):
     repo.update({**CONDITION, "recordedDate": "2024-05-02"})  # someone else, meanwhile
     with pytest.raises(VersionConflict):
         amendments.accept(clerk, asked.id, by="hd")
-    assert amendments.get_amendment(repo.engine, asked.id).status == "requested"
+    assert amendments.get_amendment(repo, asked.id).status == "requested"
 
 
 def test_a_proposal_must_be_the_same_record_and_valid(clerk):
@@ -132,7 +132,7 @@ def test_denial_keeps_reason_statement_and_rebuttal_in_order(repo, clerk):
     assert stated.include_in_disclosures and stated.disagreement_received
     rebutted = amendments.rebut(clerk, asked.id, rebuttal="The GP letter was reviewed.", by="hd")
     assert rebutted.rebuttal_by == "hd"
-    assert [a.id for a in amendments.list_amendments(repo.engine, patient_id="p1")] == [asked.id]
+    assert [a.id for a in amendments.list_amendments(repo, patient_id="p1")] == [asked.id]
 
 
 def _disclose(clerk, tmp_path) -> disclosures.Fulfilment:
@@ -183,4 +183,4 @@ def test_a_role_that_may_not_read_the_record_cannot_log_an_amendment(repo, clerk
         amendments.request_amendment(
             auditor, "Condition/c1", change="x", requested_by="Ivo", by="eve"
         )
-    assert amendments.list_amendments(repo.engine) == []
+    assert amendments.list_amendments(repo) == []

@@ -279,7 +279,7 @@ def test_validation_refuses_and_names_the_problem(clerk, changes, expected):
     with pytest.raises(Refused, match="cannot be validated") as refused:
         disclosures.validate_request(clerk, req.id, by="clerk")
     assert expected in str(refused.value)
-    assert disclosures.get_request(clerk.engine, req.id).status == "logged"
+    assert disclosures.get_request(clerk, req.id).status == "logged"
 
 
 def test_dates_out_of_range_name_both_ends(clerk):
@@ -310,7 +310,7 @@ def test_dates_out_of_range_name_both_ends(clerk):
 def test_a_malformed_request_is_not_logged(clerk, bad):
     with pytest.raises(BadRequest):
         disclosures.log_request(clerk, spec(**bad), by="clerk")
-    assert disclosures.list_requests(clerk.engine) == []
+    assert disclosures.list_requests(clerk) == []
 
 
 def test_an_authorization_that_expires_before_fulfilment_is_refused(clerk, tmp_path):
@@ -318,7 +318,7 @@ def test_an_authorization_that_expires_before_fulfilment_is_refused(clerk, tmp_p
     later = _day(400)
     with pytest.raises(Refused, match="expired"):
         disclosures.fulfil(clerk, request_id, by="clerk", out_dir=tmp_path, today=later)
-    assert disclosures.get_request(clerk.engine, request_id).status == "validated"
+    assert disclosures.get_request(clerk, request_id).status == "validated"
 
 
 # --- sensitive records ---------------------------------------------------------------------
@@ -382,8 +382,8 @@ def test_nothing_to_disclose_is_refused_rather_than_sent_empty(clerk, tmp_path):
     request_id = validated(clerk, authorization={"covers": only_hiv}, asked=only_hiv)
     with pytest.raises(Refused, match="deny the request instead"):
         disclosures.fulfil(clerk, request_id, by="clerk", out_dir=tmp_path / "roi")
-    assert disclosures.get_request(clerk.engine, request_id).status == "validated"
-    assert disclosures.accounting(clerk.engine, PATIENT, include_exempt=True) == []
+    assert disclosures.get_request(clerk, request_id).status == "validated"
+    assert disclosures.accounting(clerk, PATIENT, include_exempt=True) == []
 
 
 # --- state transitions ---------------------------------------------------------------------
@@ -415,7 +415,7 @@ def test_denial_keeps_its_reason_and_closes_the_request(clerk, tmp_path):
     assert denied.denial_reason == "requester not identified" and denied.denied
     with pytest.raises(Conflict, match="it is closed"):
         disclosures.validate_request(clerk, req.id, by="clerk")
-    assert disclosures.list_requests(clerk.engine, status="denied") == [denied]
+    assert disclosures.list_requests(clerk, status="denied") == [denied]
 
 
 def test_a_patients_own_request_shows_its_30_day_deadline(clerk):
@@ -434,10 +434,10 @@ def test_accounting_lists_six_years_and_leaves_out_exempt_disclosures(repo, cler
     fulfilled(clerk, tmp_path, purpose="patient-request")  # (a)(1)(ii): to the individual
     fulfilled(clerk, tmp_path, purpose="continuing-care")  # (a)(1)(i): treatment
     fulfilled(clerk, tmp_path, purpose="insurance")  # (a)(1)(iv): under an authorization
-    listed = disclosures.accounting(repo.engine, PATIENT)
+    listed = disclosures.accounting(repo, PATIENT)
     assert [r.id for r in listed] == [legal.record.id]
     assert listed[0].purpose == "legal proceedings" and listed[0].recipient_address == "1 Main St"
-    log = disclosures.accounting(repo.engine, PATIENT, include_exempt=True)
+    log = disclosures.accounting(repo, PATIENT, include_exempt=True)
     assert len(log) == 4
     assert {r.exemption for r in log} == {
         None,
@@ -447,7 +447,7 @@ def test_accounting_lists_six_years_and_leaves_out_exempt_disclosures(repo, cler
     }
     now = datetime.now(UTC)
     years = timedelta(days=365)
-    assert disclosures.accounting(repo.engine, PATIENT, as_of=now + 5 * years)
-    assert disclosures.accounting(repo.engine, PATIENT, as_of=now + 7 * years) == []
-    assert disclosures.accounting(repo.engine, PATIENT, as_of=now - timedelta(days=1)) == []
-    assert disclosures.accounting(repo.engine, "someone-else") == []
+    assert disclosures.accounting(repo, PATIENT, as_of=now + 5 * years)
+    assert disclosures.accounting(repo, PATIENT, as_of=now + 7 * years) == []
+    assert disclosures.accounting(repo, PATIENT, as_of=now - timedelta(days=1)) == []
+    assert disclosures.accounting(repo, "someone-else") == []

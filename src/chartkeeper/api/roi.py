@@ -31,8 +31,9 @@ router = APIRouter(prefix="/roi", tags=["release of information"])
 HimUser = Annotated[User, Depends(works("release-of-information"))]
 
 
-def _engine(request: Request):
-    return request.app.state.repo.engine
+def _desk(request: Request):
+    """The store for the ROI desk's own worklist (the route's role check authorised it)."""
+    return request.app.state.repo
 
 
 def _text(body: dict, name: str) -> str:
@@ -45,7 +46,7 @@ def _text(body: dict, name: str) -> str:
 def _disclosing(request: Request, request_id: int) -> Repository:
     """The store for a disclosure, audited under the request's purpose of use rather than
     the caller's X-Purpose-Of-Use header: the audit trail then says why records left."""
-    purpose = disclosures.get_request(_engine(request), request_id).purpose
+    purpose = disclosures.get_request(_desk(request), request_id).purpose
     return store(request, purpose=disclosures.PURPOSES[purpose].of_use)
 
 
@@ -62,13 +63,13 @@ async def create_request(request: Request, user: HimUser) -> dict:
 def list_requests(
     request: Request, _user: HimUser, patient: str | None = None, status: str | None = None
 ) -> list[dict]:
-    found = disclosures.list_requests(_engine(request), patient_id=patient, status=status)
+    found = disclosures.list_requests(_desk(request), patient_id=patient, status=status)
     return [r.as_json() for r in found]
 
 
 @router.get("/requests/{request_id}", summary="One request, with its history and worksheet")
 def get_request(request: Request, request_id: int, _user: HimUser) -> dict:
-    return disclosures.get_request(_engine(request), request_id).as_json()
+    return disclosures.get_request(_desk(request), request_id).as_json()
 
 
 @router.post("/requests/{request_id}/validate", summary="Check it against the authorization")
@@ -116,7 +117,7 @@ def accounting(
     include_exempt: bool = False,
 ) -> list[dict]:
     records = disclosures.accounting(
-        _engine(request), patient_id, as_of=as_of, include_exempt=include_exempt
+        _desk(request), patient_id, as_of=as_of, include_exempt=include_exempt
     )
     return [asdict(r) for r in records]
 
@@ -145,13 +146,13 @@ async def create_amendment(request: Request, user: HimUser) -> dict:
 def list_amendments(
     request: Request, _user: HimUser, patient: str | None = None, status: str | None = None
 ) -> list[dict]:
-    found = amendments.list_amendments(_engine(request), patient_id=patient, status=status)
+    found = amendments.list_amendments(_desk(request), patient_id=patient, status=status)
     return [a.as_json() for a in found]
 
 
 @router.get("/amendments/{amendment_id}", summary="One amendment request, with its deadline")
 def get_amendment(request: Request, amendment_id: int, _user: HimUser) -> dict:
-    return amendments.get_amendment(_engine(request), amendment_id).as_json()
+    return amendments.get_amendment(_desk(request), amendment_id).as_json()
 
 
 @router.post("/amendments/{amendment_id}/extend", summary="The one 30-day extension")

@@ -137,7 +137,7 @@ def roi_accounting(
 
     when = datetime.fromisoformat(as_of) if as_of else None
     records = accounting(
-        repo_for(database_url, data_dir).engine,
+        repo_for(database_url, data_dir),
         patient_id,
         as_of=when,
         include_exempt=all_disclosures,
@@ -171,7 +171,7 @@ def roi_list(
     from chartkeeper.privacy.disclosures import list_requests
 
     requests = list_requests(
-        repo_for(database_url, data_dir).engine, patient_id=patient, status=status
+        repo_for(database_url, data_dir), patient_id=patient, status=status
     )
     table = Table(title=f"ROI requests: {len(requests)}")
     for column in ("id", "patient", "requester", "purpose", "status"):

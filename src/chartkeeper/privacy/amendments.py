@@ -29,20 +29,17 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Connection, Engine, insert, or_, select, tuple_, update
-
 from chartkeeper.errors import BadRequest, Conflict, NotFound
 from chartkeeper.fhir.search_params import utc_now
 from chartkeeper.fhir.validation import validate
 from chartkeeper.privacy.access import patient_of
-from chartkeeper.store import Repository
-from chartkeeper.store.amendments import amendment_request
+from chartkeeper.store import Repository, Transaction
+from chartkeeper.store import amendments as store
 
 AMENDMENT_TAG = "urn:chartkeeper:amendment-request"
 ACT_DAYS, EXTENSION_DAYS = 60, 30  # 164.526(b)(2)(i) and (ii)
 _ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 _OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
-_CHUNK = 400  # (type, id) pairs per IN list: 800 parameters, well under either database's limit
 
 
 @dataclass(frozen=True)
@@ -96,9 +93,8 @@ def _from_row(row) -> Amendment:
     return Amendment(**values)
 
 
-def _load(conn: Connection, amendment_id: int, *, lock: bool = False) -> Amendment:
-    query = select(amendment_request).where(amendment_request.c.id == amendment_id)
-    row = conn.execute(query.with_for_update() if lock else query).first()
+def _load(tx: Transaction, amendment_id: int, *, lock: bool = False) -> Amendment:
+    row = store.get_amendment(tx, amendment_id, lock=lock)
     if row is None:
         raise NotFound(f"there is no amendment request {amendment_id}")
     return _from_row(row)
@@ -113,15 +109,11 @@ def _allowed(item: Amendment, allowed: tuple[str, ...], verb: str) -> None:
 
 
 def _change(
-    conn: Connection, item: Amendment, allowed: tuple[str, ...], verb: str, **values
+    tx: Transaction, item: Amendment, allowed: tuple[str, ...], verb: str, **values
 ) -> None:
     """Update one request if it is still in a state that allows `verb`; else say why not."""
     _allowed(item, allowed, verb)
-    c = amendment_request.c
-    done = conn.execute(
-        update(amendment_request).where(c.id == item.id, c.status == item.status).values(**values)
-    )
-    if done.rowcount != 1:
+    if not store.move_amendment(tx, item.id, item.status, values):
         raise Conflict(f"amendment request {item.id} was changed by someone else meanwhile")
 
 
@@ -160,29 +152,28 @@ def request_amendment(
         patient = patient_of(current)
         if patient is None:
             raise BadRequest(f"{resource_ref} is not about a patient; nothing to amend for one")
-        new_id = tx.conn.execute(
-            insert(amendment_request).values(
-                patient_id=patient,
-                resource_type=rtype,
-                resource_id=rid,
-                base_version=int(current["meta"]["versionId"]),
-                requested_change=change,
-                proposed=json.dumps(proposed) if proposed else None,
-                requested_by=requested_by,
-                received=utc_now(),
-                logged_by=by,
-                status="requested",
-                include_in_disclosures=False,
-            )
-        ).inserted_primary_key[0]
-        return _load(tx.conn, new_id)
+        new_id = store.add_amendment(
+            tx,
+            patient_id=patient,
+            resource_type=rtype,
+            resource_id=rid,
+            base_version=int(current["meta"]["versionId"]),
+            requested_change=change,
+            proposed=json.dumps(proposed) if proposed else None,
+            requested_by=requested_by,
+            received=utc_now(),
+            logged_by=by,
+            status="requested",
+            include_in_disclosures=False,
+        )
+        return _load(tx, new_id)
 
 
 def extend(repo: Repository, amendment_id: int, *, reason: str, by: str) -> Amendment:
     """The one 30-day extension, stated before the 60 days run out (164.526(b)(2)(ii))."""
     reason = _text(reason, "the reason for the delay")
     with repo.transaction() as tx:
-        item = _load(tx.conn, amendment_id, lock=True)
+        item = _load(tx, amendment_id, lock=True)
         if item.extended:
             raise Conflict(
                 f"amendment request {item.id} was extended already; only once is allowed"
@@ -190,7 +181,7 @@ def extend(repo: Repository, amendment_id: int, *, reason: str, by: str) -> Amen
         if utc_now()[:10] > item.due:
             raise Conflict(f"amendment request {item.id} was due on {item.due}: too late to extend")
         _change(
-            tx.conn,
+            tx,
             item,
             ("requested",),
             "extended",
@@ -198,7 +189,7 @@ def extend(repo: Repository, amendment_id: int, *, reason: str, by: str) -> Amen
             extended_by=by,
             extension_reason=reason,
         )
-        return _load(tx.conn, amendment_id)
+        return _load(tx, amendment_id)
 
 
 def _provenance(item: Amendment, new_version: int, by: str, stamp: str) -> dict:
@@ -230,7 +221,7 @@ def accept(
     """Make the amendment: `resource` (or the patient's proposed version) becomes the next
     version of the record, tagged with the request and described by a Provenance."""
     with repo.transaction() as tx:
-        item = _load(tx.conn, amendment_id, lock=True)
+        item = _load(tx, amendment_id, lock=True)
         _allowed(item, ("requested",), "accepted")
         amended = resource or item.proposed
         if amended is None:
@@ -255,7 +246,7 @@ def accept(
         stamp, version = utc_now(), int(written["meta"]["versionId"])
         provenance = tx.create(_provenance(item, version, by, stamp))
         _change(
-            tx.conn,
+            tx,
             item,
             ("requested",),
             "accepted",
@@ -266,7 +257,7 @@ def accept(
             provenance_id=provenance["id"],
         )
         tx.note("amendment", [written], f"amendment request {item.id} accepted")
-        return _load(tx.conn, amendment_id)
+        return _load(tx, amendment_id)
 
 
 def deny(
@@ -281,9 +272,9 @@ def deny(
     the denial go with later disclosures even without a statement (164.526(d)(5)(ii))."""
     reason = _text(reason, "the reason for the denial")
     with repo.transaction() as tx:
-        item = _load(tx.conn, amendment_id, lock=True)
+        item = _load(tx, amendment_id, lock=True)
         _change(
-            tx.conn,
+            tx,
             item,
             ("requested",),
             "denied",
@@ -298,18 +289,18 @@ def deny(
             [{"resourceType": "Patient", "id": item.patient_id}],
             f"amendment request {item.id} of {item.ref} denied",
         )
-        return _load(tx.conn, amendment_id)
+        return _load(tx, amendment_id)
 
 
 def disagree(repo: Repository, amendment_id: int, *, statement: str) -> Amendment:
     """File the patient's statement of disagreement with a denial (164.526(d)(1)(iii))."""
     statement = _text(statement, "the statement of disagreement")
     with repo.transaction() as tx:
-        item = _load(tx.conn, amendment_id, lock=True)
+        item = _load(tx, amendment_id, lock=True)
         if item.disagreement:
             raise Conflict(f"amendment request {item.id} has its statement of disagreement already")
         _change(
-            tx.conn,
+            tx,
             item,
             ("denied",),
             "disagreed with",
@@ -317,54 +308,40 @@ def disagree(repo: Repository, amendment_id: int, *, statement: str) -> Amendmen
             disagreement_received=utc_now(),
             include_in_disclosures=True,
         )
-        return _load(tx.conn, amendment_id)
+        return _load(tx, amendment_id)
 
 
 def rebut(repo: Repository, amendment_id: int, *, rebuttal: str, by: str) -> Amendment:
     """The provider's rebuttal of a statement of disagreement (164.526(d)(3))."""
     rebuttal = _text(rebuttal, "the rebuttal")
     with repo.transaction() as tx:
-        item = _load(tx.conn, amendment_id, lock=True)
+        item = _load(tx, amendment_id, lock=True)
         if not item.disagreement:
             raise Conflict(f"amendment request {item.id} has no statement of disagreement to rebut")
-        _change(tx.conn, item, ("denied",), "rebutted", rebuttal=rebuttal, rebuttal_by=by)
-        return _load(tx.conn, amendment_id)
+        _change(tx, item, ("denied",), "rebutted", rebuttal=rebuttal, rebuttal_by=by)
+        return _load(tx, amendment_id)
 
 
-def get_amendment(engine: Engine, amendment_id: int) -> Amendment:
-    with engine.connect() as conn:
-        return _load(conn, amendment_id)
+def get_amendment(repo: Repository, amendment_id: int) -> Amendment:
+    """One request, read past the guard: the caller's route authorised the reader."""
+    with repo.trusted().reading() as tx:
+        return _load(tx, amendment_id)
 
 
 def list_amendments(
-    engine: Engine, *, patient_id: str | None = None, status: str | None = None
+    repo: Repository, *, patient_id: str | None = None, status: str | None = None
 ) -> list[Amendment]:
-    query = select(amendment_request).order_by(amendment_request.c.id)
-    if patient_id:
-        query = query.where(amendment_request.c.patient_id == patient_id)
-    if status:
-        query = query.where(amendment_request.c.status == status)
-    with engine.connect() as conn:
-        return [_from_row(r) for r in conn.execute(query)]
+    with repo.trusted().reading() as tx:
+        found = store.find_amendments(tx, patient_id=patient_id or None, status=status or None)
+        return [_from_row(r) for r in found]
 
 
-def travelling(conn: Connection, refs: list[str]) -> dict[str, list[Amendment]]:
+def travelling(tx: Transaction, refs: list[str]) -> dict[str, list[Amendment]]:
     """The denied amendments that must go with a disclosure of these records ("Type/id"):
     those with a statement of disagreement, or whose patient asked (164.526(d)(5))."""
     keys = [tuple(ref.split("/", 1)) for ref in refs]
-    c = amendment_request.c
     found: dict[str, list[Amendment]] = {}
-    for start in range(0, len(keys), _CHUNK):
-        query = (
-            select(amendment_request)
-            .where(
-                tuple_(c.resource_type, c.resource_id).in_(keys[start : start + _CHUNK]),
-                c.status == "denied",
-                or_(c.include_in_disclosures.is_(True), c.disagreement.is_not(None)),
-            )
-            .order_by(c.id)
-        )
-        for row in conn.execute(query):
-            item = _from_row(row)
-            found.setdefault(item.ref, []).append(item)
+    for row in store.travelling_rows(tx, keys):
+        item = _from_row(row)
+        found.setdefault(item.ref, []).append(item)
     return found

@@ -32,15 +32,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, insert, select, update
-
 from chartkeeper.errors import BadRequest, ChartkeeperError, Conflict, Forbidden, Issue, NotFound
 from chartkeeper.fhir.resource_types import RESOURCE_TYPES
 from chartkeeper.fhir.search_params import utc_now
 from chartkeeper.privacy import amendments, packet, policy
 from chartkeeper.privacy.packet import PSYCHOTHERAPY, SENSITIVE, Scope, Withheld, clinical_date
 from chartkeeper.store import Repository, Transaction
-from chartkeeper.store.disclosures import disclosure_record, roi_request
+from chartkeeper.store import disclosures as store
 from chartkeeper.store.search import referencing
 
 __all__ = ["DisclosureRecord", "Fulfilment", "RoiRequest", "Scope", "Withheld"]
@@ -262,9 +260,8 @@ def _from_row(row) -> RoiRequest:
     return RoiRequest(**values)
 
 
-def _load(conn: Connection, request_id: int, *, lock: bool = False) -> RoiRequest:
-    query = select(roi_request).where(roi_request.c.id == request_id)
-    row = conn.execute(query.with_for_update() if lock else query).first()
+def _load(tx: Transaction, request_id: int, *, lock: bool = False) -> RoiRequest:
+    row = store.get_request(tx, request_id, lock=lock)
     if row is None:
         raise NotFound(f"there is no release-of-information request {request_id}")
     return _from_row(row)
@@ -293,16 +290,10 @@ def _require(req: RoiRequest, to: str) -> None:
         )
 
 
-def _move(conn: Connection, req: RoiRequest, to: str, values: dict) -> None:
+def _move(tx: Transaction, req: RoiRequest, to: str, values: dict) -> None:
     """Change state only from a state that allows it, and only if nobody moved it first."""
     _require(req, to)
-    c = roi_request.c
-    done = conn.execute(
-        update(roi_request)
-        .where(c.id == req.id, c.status == req.status)
-        .values(status=to, **values)
-    )
-    if done.rowcount != 1:
+    if not store.move_request(tx, req.id, req.status, {"status": to, **values}):
         raise Conflict(f"request {req.id} was changed by someone else meanwhile; reload it")
 
 
@@ -318,50 +309,46 @@ def log_request(repo: Repository, spec: dict, *, by: str) -> RoiRequest:
     """
     patient, purpose, requester, auth, asked = parse_request(spec)
     with _roi_work(repo) as tx:
-        new_id = tx.conn.execute(
-            insert(roi_request).values(
-                patient_id=patient,
-                purpose=purpose,
-                status="logged",
-                requester=json.dumps(asdict(requester)),
-                authorization=json.dumps(asdict(auth)),
-                asked=json.dumps(asdict(asked)),
-                logged=utc_now(),
-                logged_by=by,
-            )
-        ).inserted_primary_key[0]
-        return _load(tx.conn, new_id)
+        new_id = store.add_request(
+            tx,
+            patient_id=patient,
+            purpose=purpose,
+            status="logged",
+            requester=json.dumps(asdict(requester)),
+            authorization=json.dumps(asdict(auth)),
+            asked=json.dumps(asdict(asked)),
+            logged=utc_now(),
+            logged_by=by,
+        )
+        return _load(tx, new_id)
 
 
-def get_request(engine: Engine, request_id: int) -> RoiRequest:
-    with engine.connect() as conn:
-        return _load(conn, request_id)
+def get_request(repo: Repository, request_id: int) -> RoiRequest:
+    """One request, read past the guard: the caller's route authorised the reader."""
+    with repo.trusted().reading() as tx:
+        return _load(tx, request_id)
 
 
 def list_requests(
-    engine: Engine, *, patient_id: str | None = None, status: str | None = None
+    repo: Repository, *, patient_id: str | None = None, status: str | None = None
 ) -> list[RoiRequest]:
-    query = select(roi_request).order_by(roi_request.c.id)
-    if patient_id:
-        query = query.where(roi_request.c.patient_id == patient_id)
-    if status:
-        query = query.where(roi_request.c.status == status)
-    with engine.connect() as conn:
-        return [_from_row(r) for r in conn.execute(query)]
+    with repo.trusted().reading() as tx:
+        found = store.find_requests(tx, patient_id=patient_id or None, status=status or None)
+        return [_from_row(r) for r in found]
 
 
 def deny_request(repo: Repository, request_id: int, *, reason: str, by: str) -> RoiRequest:
     if not reason.strip():
         raise BadRequest("a denial needs its reason")
     with _roi_work(repo) as tx:
-        req = _load(tx.conn, request_id, lock=True)
+        req = _load(tx, request_id, lock=True)
         _move(
-            tx.conn,
+            tx,
             req,
             "denied",
             {"denied": utc_now(), "denied_by": by, "denial_reason": reason.strip()},
         )
-        return _load(tx.conn, request_id)
+        return _load(tx, request_id)
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -435,7 +422,7 @@ def validate_request(
     problem, or move it to `validated`. `today`: YYYY-MM-DD, for a fixed clock."""
     today = today or utc_now()[:10]
     with _roi_work(repo) as tx:
-        req = _load(tx.conn, request_id, lock=True)
+        req = _load(tx, request_id, lock=True)
         _require(req, "validated")
         trusted = tx.unguarded()
         issues = _missing(req) + _dates(req.authorization, today)
@@ -454,8 +441,8 @@ def validate_request(
             raise Refused(
                 f"request {req.id} cannot be validated: " + "; ".join(map(str, issues)), issues
             )
-        _move(tx.conn, req, "validated", {"validated": utc_now(), "validated_by": by})
-        return _load(tx.conn, request_id)
+        _move(tx, req, "validated", {"validated": utc_now(), "validated_by": by})
+        return _load(tx, request_id)
 
 
 # --- fulfilment -------------------------------------------------------------------------------
@@ -511,7 +498,7 @@ def _packet(tx: Transaction, req: RoiRequest, by: str, stamp: str) -> packet.Pac
         ],
         enclosed=enclosed,
         withheld=withheld,
-        amendments=amendments.travelling(tx.conn, refs),
+        amendments=amendments.travelling(tx, refs),
         prepared_by=by,
     )
 
@@ -535,7 +522,7 @@ def fulfil(
         raise Forbidden("a disclosure must be made through a guarded store so it is audited")
     today = today or utc_now()[:10]
     with _roi_work(repo) as tx:
-        req = _load(tx.conn, request_id, lock=True)
+        req = _load(tx, request_id, lock=True)
         _require(req, "fulfilled")
         if problems := _dates(req.authorization, today):  # it may have expired since
             raise Refused(f"request {req.id}: " + "; ".join(map(str, problems)), problems)
@@ -545,7 +532,7 @@ def fulfil(
         record_id = _record_disclosure(tx, req, made.enclosed, by, stamp)
         pdf = out_dir.resolve() / f"roi-request-{req.id}.pdf"
         _move(
-            tx.conn,
+            tx,
             req,
             "fulfilled",
             {
@@ -557,7 +544,7 @@ def fulfil(
         )
         packet.write_pdf(made, pdf)  # last: a failure here rolls the disclosure back
         pdf.with_suffix(".json").write_bytes(json.dumps(bundle).encode())
-        return Fulfilment(_load(tx.conn, req.id), _record(tx.conn, record_id), bundle, pdf)
+        return Fulfilment(_load(tx, req.id), _record(tx, record_id), bundle, pdf)
 
 
 def _record_disclosure(
@@ -568,20 +555,19 @@ def _record_disclosure(
         f"{r['resourceType']}/{r['id']}/_history/{r['meta']['versionId']}" for r in enclosed
     ]
     who = req.requester
-    record_id = tx.conn.execute(
-        insert(disclosure_record).values(
-            request_id=req.id,
-            patient_id=req.patient_id,
-            disclosed=stamp,
-            recipient_name=", ".join(filter(None, [who.name, who.organization])),
-            recipient_address=who.address,
-            purpose=PURPOSES[req.purpose].label,
-            description=_description(enclosed),
-            resources=json.dumps(versions),
-            disclosed_by=by,
-            exemption=_exemption(req),
-        )
-    ).inserted_primary_key[0]
+    record_id = store.add_disclosure(
+        tx,
+        request_id=req.id,
+        patient_id=req.patient_id,
+        disclosed=stamp,
+        recipient_name=", ".join(filter(None, [who.name, who.organization])),
+        recipient_address=who.address,
+        purpose=PURPOSES[req.purpose].label,
+        description=_description(enclosed),
+        resources=json.dumps(versions),
+        disclosed_by=by,
+        exemption=_exemption(req),
+    )
     detail = f"ROI request {req.id} to {who.name} for {req.purpose}; disclosure {record_id}"
     tx.note("disclosure", enclosed, detail)
     return record_id
@@ -591,7 +577,7 @@ def packet_file(repo: Repository, request_id: int, kind: str = "pdf") -> Path:
     """The stored packet (kind "pdf" or "json") of a fulfilled request; fetching it again
     is audited as a read of the patient's record."""
     with _roi_work(repo) as tx:
-        req = _load(tx.conn, request_id)
+        req = _load(tx, request_id)
         if req.status != "fulfilled" or not req.packet:
             raise NotFound(f"request {req.id} is {req.status}: it has no packet")
         path = Path(req.packet).with_suffix(f".{kind}")
@@ -606,9 +592,8 @@ def packet_file(repo: Repository, request_id: int, kind: str = "pdf") -> Path:
 # --- accounting of disclosures -----------------------------------------------------------------
 
 
-def _record(conn: Connection, record_id: int) -> DisclosureRecord:
-    row = conn.execute(select(disclosure_record).where(disclosure_record.c.id == record_id)).one()
-    return _disclosure(row)
+def _record(tx: Transaction, record_id: int) -> DisclosureRecord:
+    return _disclosure(store.get_disclosure(tx, record_id))
 
 
 def _disclosure(row) -> DisclosureRecord:
@@ -621,7 +606,7 @@ def _stamp(moment: datetime) -> str:
 
 
 def accounting(
-    engine: Engine,
+    repo: Repository,
     patient_id: str,
     *,
     as_of: datetime | None = None,
@@ -636,13 +621,8 @@ def accounting(
         start = end.replace(year=end.year - ACCOUNTING_YEARS)
     except ValueError:  # 29 February, six years back, is 28 February
         start = end.replace(year=end.year - ACCOUNTING_YEARS, day=28)
-    c = disclosure_record.c
-    query = (
-        select(disclosure_record)
-        .where(c.patient_id == patient_id, c.disclosed >= _stamp(start), c.disclosed <= _stamp(end))
-        .order_by(c.disclosed, c.id)
-    )
-    if not include_exempt:
-        query = query.where(c.exemption.is_(None))
-    with engine.connect() as conn:
-        return [_disclosure(r) for r in conn.execute(query)]
+    with repo.trusted().reading() as tx:
+        found = store.disclosures_of(
+            tx, patient_id, _stamp(start), _stamp(end), include_exempt=include_exempt
+        )
+        return [_disclosure(r) for r in found]

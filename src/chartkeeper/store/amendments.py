@@ -3,9 +3,27 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text
+from typing import TYPE_CHECKING
 
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    Row,
+    String,
+    Table,
+    Text,
+    or_,
+    select,
+    tuple_,
+)
+
+from chartkeeper.store import rows
 from chartkeeper.store.base import ID, STAMP, TYPE, metadata
+
+if TYPE_CHECKING:
+    from chartkeeper.store.repository import Transaction
 
 # One row per request; moves requested -> accepted | denied, each step stamped.
 amendment_request = Table(
@@ -38,3 +56,45 @@ amendment_request = Table(
 )
 Index("ix_amendment_resource", amendment_request.c.resource_type, amendment_request.c.resource_id)
 Index("ix_amendment_patient", amendment_request.c.patient_id)
+
+
+# --- queries (the HIPAA rules live in chartkeeper.privacy.amendments)
+
+_CHUNK = 400  # (type, id) pairs per IN list: 800 parameters, well under either database's limit
+
+
+def add_amendment(tx: Transaction, **values) -> int:
+    return rows.add(tx, amendment_request, values)
+
+
+def get_amendment(tx: Transaction, amendment_id: int, *, lock: bool = False) -> Row | None:
+    return rows.get(tx, amendment_request, amendment_id, lock=lock)
+
+
+def find_amendments(
+    tx: Transaction, *, patient_id: str | None = None, status: str | None = None
+) -> list[Row]:
+    return rows.find(tx, amendment_request, patient_id=patient_id, status=status)
+
+
+def move_amendment(tx: Transaction, amendment_id: int, from_status: str, values: dict) -> bool:
+    return rows.move(tx, amendment_request, amendment_id, from_status, values)
+
+
+def travelling_rows(tx: Transaction, keys: list[tuple[str, str]]) -> list[Row]:
+    """Denied requests about these (type, id) records that must go with a disclosure:
+    those with a statement of disagreement or whose patient asked."""
+    c = amendment_request.c
+    found: list[Row] = []
+    for start in range(0, len(keys), _CHUNK):
+        query = (
+            select(amendment_request)
+            .where(
+                tuple_(c.resource_type, c.resource_id).in_(keys[start : start + _CHUNK]),
+                c.status == "denied",
+                or_(c.include_in_disclosures.is_(True), c.disagreement.is_not(None)),
+            )
+            .order_by(c.id)
+        )
+        found.extend(tx.conn.execute(query))
+    return found

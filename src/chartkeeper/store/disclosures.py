@@ -3,9 +3,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text
+from typing import TYPE_CHECKING
 
+from sqlalchemy import Column, Index, Integer, Row, String, Table, Text, select
+
+from chartkeeper.store import rows
 from chartkeeper.store.base import ID, STAMP, metadata
+
+if TYPE_CHECKING:
+    from chartkeeper.store.repository import Transaction
 
 # --- release of information and amendments (chartkeeper.privacy.disclosures, .amendments):
 # requests move through states, so these rows are updated, each transition stamped with
@@ -53,3 +59,48 @@ disclosure_record = Table(
     Column("exemption", Text),  # the 164.528(a)(1) exemption that applies, NULL if none
 )
 Index("ix_disclosure_patient", disclosure_record.c.patient_id, disclosure_record.c.disclosed)
+
+
+# --- queries (the HIPAA rules live in chartkeeper.privacy.disclosures)
+
+
+def add_request(tx: Transaction, **values) -> int:
+    return rows.add(tx, roi_request, values)
+
+
+def get_request(tx: Transaction, request_id: int, *, lock: bool = False) -> Row | None:
+    return rows.get(tx, roi_request, request_id, lock=lock)
+
+
+def find_requests(
+    tx: Transaction, *, patient_id: str | None = None, status: str | None = None
+) -> list[Row]:
+    return rows.find(tx, roi_request, patient_id=patient_id, status=status)
+
+
+def move_request(tx: Transaction, request_id: int, from_status: str, values: dict) -> bool:
+    return rows.move(tx, roi_request, request_id, from_status, values)
+
+
+def add_disclosure(tx: Transaction, **values) -> int:
+    return rows.add(tx, disclosure_record, values)
+
+
+def get_disclosure(tx: Transaction, record_id: int) -> Row | None:
+    return rows.get(tx, disclosure_record, record_id)
+
+
+def disclosures_of(
+    tx: Transaction, patient_id: str, start: str, end: str, *, include_exempt: bool
+) -> list[Row]:
+    """A patient's disclosures from `start` to `end` (instants), oldest first; without
+    the exempt ones unless `include_exempt`."""
+    c = disclosure_record.c
+    query = (
+        select(disclosure_record)
+        .where(c.patient_id == patient_id, c.disclosed >= start, c.disclosed <= end)
+        .order_by(c.disclosed, c.id)
+    )
+    if not include_exempt:
+        query = query.where(c.exemption.is_(None))
+    return list(tx.conn.execute(query))

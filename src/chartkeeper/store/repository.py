@@ -556,6 +556,11 @@ class Repository:
     def guarded(self, guard: Guard) -> Repository:
         return Repository(self.engine, guard, self.on_write)
 
+    def trusted(self) -> Repository:
+        """The same store without the guard: for the trusted inside (reports the caller's
+        route has already authorised, background jobs), never to show a record."""
+        return Repository(self.engine, None, self.on_write)
+
     def with_write_hook(self, on_write: WriteHook) -> Repository:
         """The same store, calling `on_write(tx, resources)` after each write in its
         transaction (chart deficiencies re-evaluate this way; bulk import goes without)."""
