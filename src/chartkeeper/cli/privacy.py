@@ -170,9 +170,7 @@ def roi_list(
     """Release-of-information requests, the worklist of the ROI desk."""
     from chartkeeper.privacy.disclosures import list_requests
 
-    requests = list_requests(
-        repo_for(database_url, data_dir), patient_id=patient, status=status
-    )
+    requests = list_requests(repo_for(database_url, data_dir), patient_id=patient, status=status)
     table = Table(title=f"ROI requests: {len(requests)}")
     for column in ("id", "patient", "requester", "purpose", "status"):
         table.add_column(column, overflow="fold")

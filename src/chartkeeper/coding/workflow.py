@@ -28,14 +28,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 
 import orjson
-from sqlalchemy import insert, select, update
 
 from chartkeeper.coding import codesets
 from chartkeeper.coding.cac import documents_by_encounter, is_inpatient, service_date
 from chartkeeper.coding.drg import POA_EXTENSION
 from chartkeeper.errors import BadRequest, Conflict, NotFound
 from chartkeeper.store import PutItem, Repository
-from chartkeeper.store.coding_work import coding_abstract, physician_query
+from chartkeeper.store import coding_work as store
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 ICD10PCS = "http://www.cms.gov/Medicare/Coding/ICD10"
@@ -83,7 +82,7 @@ def _finished_encounters(repo: Repository) -> list[dict]:
 
 def _coded_ids(repo: Repository) -> set[str]:
     with repo.reading() as tx:
-        return set(tx.conn.execute(select(coding_abstract.c.encounter_id)).scalars())
+        return store.coded_encounters(tx)
 
 
 def _days(since: datetime | None, now: datetime) -> float | None:
@@ -116,12 +115,9 @@ def queue(repo: Repository, *, now: datetime | None = None) -> list[QueueItem]:
     moment = _now(now)
     coded = _coded_ids(repo)
     with repo.reading() as tx:
-        rows = tx.conn.execute(
-            select(physician_query.c.encounter_id).where(physician_query.c.status == "open")
-        ).scalars()
         open_queries: dict[str, int] = defaultdict(int)
-        for enc_id in rows:
-            open_queries[enc_id] += 1
+        for row in store.find_queries(tx, status="open"):
+            open_queries[row.encounter_id] += 1
     items = []
     waiting = [enc for enc in _finished_encounters(repo) if enc["id"] not in coded]
     notes = documents_by_encounter(repo, (enc["id"] for enc in waiting))
@@ -221,11 +217,7 @@ def assign_codes(
         if principal and principal not in {c.code for c in dx}:
             raise BadRequest(f"the principal diagnosis {principal} is not among the codes")
         subject = enc.get("subject")
-        previous = tx.conn.execute(
-            select(coding_abstract.c.resources).where(
-                coding_abstract.c.encounter_id == encounter_id
-            )
-        ).scalar()
+        previous = store.abstract_resources(tx, encounter_id)
         items = _retire(tx, orjson.loads(previous) if previous else [])
         written = []
         for c in parsed:
@@ -247,14 +239,7 @@ def assign_codes(
             "codes": orjson.dumps([asdict(c) for c in parsed]).decode(),
             "resources": orjson.dumps(written).decode(),
         }
-        if previous is None:
-            tx.conn.execute(insert(coding_abstract).values(**row))
-        else:
-            tx.conn.execute(
-                update(coding_abstract)
-                .where(coding_abstract.c.encounter_id == encounter_id)
-                .values(**row)
-            )
+        store.save_abstract(tx, row, recoded=previous is not None)
         tx.note("coding", [enc], f"coded by {coder}: {', '.join(c.code for c in parsed)}")
     return CodingResult(encounter_id, coder, row["coded"], principal, parsed, written)
 
@@ -393,44 +378,38 @@ def open_query(
     with repo.transaction() as tx:
         enc = tx.read("Encounter", encounter_id)
         tx.read("Practitioner", practitioner.split("/", 1)[1])  # NotFound if no such provider
-        new_id = tx.conn.execute(
-            insert(physician_query)
-            .values(
-                encounter_id=encounter_id,
-                patient_id=_ref_id((enc.get("subject") or {}).get("reference")),
-                practitioner=practitioner,
-                question=question.strip(),
-                status="open",
-                asked_by=asked_by,
-                asked=_stamp(_now(now)),
-            )
-            .returning(physician_query.c.id)
-        ).scalar_one()
-        tx.note("physician-query", [enc], f"query {new_id} to {practitioner}")
-        return _query(
-            tx.conn.execute(select(physician_query).where(physician_query.c.id == new_id)).one()
+        new_id = store.add_query(
+            tx,
+            encounter_id=encounter_id,
+            patient_id=_ref_id((enc.get("subject") or {}).get("reference")),
+            practitioner=practitioner,
+            question=question.strip(),
+            status="open",
+            asked_by=asked_by,
+            asked=_stamp(_now(now)),
         )
+        tx.note("physician-query", [enc], f"query {new_id} to {practitioner}")
+        return _query(store.get_query(tx, new_id))
 
 
 def _close(repo, query_id: int, status: str, by: str, answer: str | None, now) -> PhysicianQuery:
     with repo.transaction() as tx:
-        row = tx.conn.execute(
-            select(physician_query).where(physician_query.c.id == query_id)
-        ).first()
+        row = store.get_query(tx, query_id)
         if row is None:
             raise NotFound(f"no physician query {query_id}")
         if row.status != "open":
             raise Conflict(f"physician query {query_id} is already {row.status}")
-        tx.conn.execute(
-            update(physician_query)
-            .where(physician_query.c.id == query_id, physician_query.c.status == "open")
-            .values(status=status, answer=answer, closed=_stamp(_now(now)), closed_by=by)
+        moved = store.move_query(
+            tx,
+            query_id,
+            "open",
+            {"status": status, "answer": answer, "closed": _stamp(_now(now)), "closed_by": by},
         )
+        if not moved:
+            raise Conflict(f"physician query {query_id} was closed by someone else just now")
         enc = tx.read("Encounter", row.encounter_id)
         tx.note("physician-query", [enc], f"query {query_id} {status} by {by}")
-        return _query(
-            tx.conn.execute(select(physician_query).where(physician_query.c.id == query_id)).one()
-        )
+        return _query(store.get_query(tx, query_id))
 
 
 def answer_query(
@@ -456,15 +435,14 @@ def list_queries(
 ) -> list[PhysicianQuery]:
     if status is not None and status not in QUERY_STATES:
         raise BadRequest(f"status must be one of {', '.join(QUERY_STATES)}")
-    q = select(physician_query).order_by(physician_query.c.id)
-    if status:
-        q = q.where(physician_query.c.status == status)
-    if encounter_id:
-        q = q.where(physician_query.c.encounter_id == encounter_id)
-    if practitioner:
-        q = q.where(physician_query.c.practitioner == practitioner)
     with repo.reading() as tx:
-        found = [_query(row) for row in tx.conn.execute(q)]
+        rows = store.find_queries(
+            tx,
+            status=status or None,
+            encounter_id=encounter_id or None,
+            practitioner=practitioner or None,
+        )
+        found = [_query(row) for row in rows]
         tx.note("physician-query", [], f"listed {len(found)} queries")
     return found
 
@@ -497,7 +475,7 @@ def dnfb(repo: Repository, *, now: datetime | None = None) -> dict:
 def productivity(repo: Repository, *, since: date | None = None, until: date | None = None) -> dict:
     """Encounters coded per coder per day, and the average days from discharge to coded."""
     with repo.reading() as tx:
-        rows = list(tx.conn.execute(select(coding_abstract)))
+        rows = store.abstracts(tx)
     per_day: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     turnaround: dict[str, list[float]] = defaultdict(list)
     for row in rows:

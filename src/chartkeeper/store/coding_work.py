@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text
+from typing import TYPE_CHECKING
 
+from sqlalchemy import Column, Index, Integer, Row, String, Table, Text, insert, select, update
+
+from chartkeeper.store import rows
 from chartkeeper.store.base import ID, STAMP, TYPE, metadata
+
+if TYPE_CHECKING:
+    from chartkeeper.store.repository import Transaction
 
 # --- coding workflow (chartkeeper.coding.workflow): one row per coded encounter, and the
 # physician queries coders raise. The coded state lives here, not as a tag on the Encounter,
@@ -45,3 +51,54 @@ physician_query = Table(
 )
 Index("ix_physician_query_status", physician_query.c.status, physician_query.c.practitioner)
 Index("ix_physician_query_encounter", physician_query.c.encounter_id)
+
+
+# --- queries (what coding means lives in chartkeeper.coding.workflow)
+
+
+def coded_encounters(tx: Transaction) -> set[str]:
+    return set(tx.conn.execute(select(coding_abstract.c.encounter_id)).scalars())
+
+
+def abstracts(tx: Transaction) -> list[Row]:
+    return list(tx.conn.execute(select(coding_abstract)))
+
+
+def abstract_resources(tx: Transaction, encounter_id: str) -> str | None:
+    """The JSON list of resources an encounter's coding wrote; None if never coded."""
+    c = coding_abstract.c
+    return tx.conn.execute(select(c.resources).where(c.encounter_id == encounter_id)).scalar()
+
+
+def save_abstract(tx: Transaction, values: dict, *, recoded: bool) -> None:
+    if not recoded:
+        tx.conn.execute(insert(coding_abstract).values(**values))
+        return
+    c = coding_abstract.c
+    tx.conn.execute(
+        update(coding_abstract).where(c.encounter_id == values["encounter_id"]).values(**values)
+    )
+
+
+def add_query(tx: Transaction, **values) -> int:
+    return rows.add(tx, physician_query, values)
+
+
+def get_query(tx: Transaction, query_id: int) -> Row | None:
+    return rows.get(tx, physician_query, query_id)
+
+
+def find_queries(
+    tx: Transaction,
+    *,
+    status: str | None = None,
+    encounter_id: str | None = None,
+    practitioner: str | None = None,
+) -> list[Row]:
+    return rows.find(
+        tx, physician_query, status=status, encounter_id=encounter_id, practitioner=practitioner
+    )
+
+
+def move_query(tx: Transaction, query_id: int, from_status: str, values: dict) -> bool:
+    return rows.move(tx, physician_query, query_id, from_status, values)
