@@ -35,7 +35,7 @@ from chartkeeper.coding import alphabetic, lexicon
 from chartkeeper.coding.codesets import CodeSet, normalize, store_dir
 from chartkeeper.coding.search import _fold, _words, analyze
 
-_VERSION = 5
+_VERSION = 6
 _BOOK_ID = {b: i for i, b in enumerate(alphabetic.BOOKS)}
 INDEX, EINDEX, NEOPLASM, DRUG = range(4)
 _DROP = {"nec", "nos", "by", "site"}
@@ -118,6 +118,8 @@ class Candidate:
     path: list[str]
     book: int
     manif: str = ""
+    used: int = 0  # the statement's slots the path accounts for
+    query: _Query | None = None
 
 
 def _rank(c: Candidate) -> tuple:
@@ -130,6 +132,7 @@ class _Query:
     weights: list[float]
     total: float
     words: set[str] = field(default_factory=set)
+    where: dict[str, tuple[int, ...]] = field(default_factory=dict)  # word -> its slots
 
 
 class AlphaIndex:
@@ -149,7 +152,8 @@ class AlphaIndex:
         self.parent: list[int] = []
         self.book: list[int] = []
         self.children: list[tuple[int, ...]] = []
-        self.essential: list[tuple[str, ...]] = []
+        self.essential: list[tuple[tuple[str, ...], ...]] = []
+        self.need: list[tuple[str, ...]] = []
         self.optional: list[frozenset[str]] = []
         self.doubtful: set[int] = set()  # a repeated title: likely cut off before its tail
         self.mains: dict[str, list[tuple[int, tuple[str, ...]]]] = defaultdict(list)
@@ -191,7 +195,12 @@ class AlphaIndex:
         self.manif.append(manif)
         self.parent.append(parent)
         self.book.append(book)
-        self.essential.append(self._title_forms(title, parent < 0))
+        forms = self._title_forms(title, parent < 0)
+        self.essential.append(forms)
+        # a word one of which the statement must have, else the node cannot match (a quick
+        # reject before `_take`); empty when some form is all connectors ('with')
+        firsts = [next((t for t in f if t.lstrip("~") not in _CONNECTORS), None) for f in forms]
+        self.need.append(() if None in firsts or not forms else tuple(set(firsts)))
         self.optional.append(frozenset(analyze(nemod)))
         self.children.append(())
         kids = tuple(self._add(c, i, book) for c in children)
@@ -259,11 +268,19 @@ class AlphaIndex:
                 alts |= self.by_root.get(root(t), set())
             slots.append(frozenset(alts))
             weights.append(max((self.idf.get(a, 0.0) for a in alts), default=0.0) or 2.0)
-        words = {a for s in slots for a in s}
-        return _Query(slots, weights, sum(weights) or 1.0, words)
+        where: dict[str, list[int]] = defaultdict(list)
+        for i, slot in enumerate(slots):
+            for a in slot:
+                where[a].append(i)
+        return _Query(
+            slots, weights, sum(weights) or 1.0, set(where), {w: tuple(v) for w, v in where.items()}
+        )
 
     def _take(self, node: int, q: _Query, used: int) -> tuple[int, float, float] | None:
         """(used slots, essential credit, optional credit) if `node` matches, else None."""
+        need = self.need[node]
+        if need and q.words.isdisjoint(need):
+            return None
         best = None
         for form in self.essential[node]:
             got = self._take_form(node, form, q, used)
@@ -273,11 +290,12 @@ class AlphaIndex:
 
     def _take_form(self, node, form, q: _Query, used: int) -> tuple[int, float, float] | None:
         ess = 0.0
+        where, weights = q.where, q.weights
         for t in form:
-            for i, slot in enumerate(q.slots):
-                if not used >> i & 1 and t in slot:
+            for i in where.get(t, ()):
+                if not used >> i & 1:
                     used |= 1 << i
-                    ess += q.weights[i]
+                    ess += weights[i]
                     break
             else:
                 if t in _CONNECTORS or (t.startswith("~") and t[1:] in _CONNECTORS):
@@ -285,10 +303,10 @@ class AlphaIndex:
                 return None
         opt = 0.0
         for t in self.optional[node]:
-            for i, slot in enumerate(q.slots):
-                if not used >> i & 1 and t in slot:
+            for i in where.get(t, ()):
+                if not used >> i & 1:
                     used |= 1 << i
-                    opt += q.weights[i]
+                    opt += weights[i]
                     break
         return used, ess, opt
 
@@ -302,7 +320,19 @@ class AlphaIndex:
             if self.book[node] == EINDEX and not external:
                 continue
             self._walk(node, q, used, ess, opt, [self._step(node, "main term")], out, 0)
+        cues = [i for i, slot in enumerate(q.slots) if slot & _DRUG_CUES]
+        if cues and DRUG in self.roots:
+            # "adverse reaction to X", "X toxicity": the coder goes to the Table of Drugs and
+            # Chemicals directly; the cue word is accounted for by the column it picks
+            used = sum(1 << i for i in cues)
+            ess = sum(q.weights[i] for i in cues)
+            col = 6 if any(q.slots[i] & _INTENT[6] for i in cues) else 2
+            col = 7 if any(q.slots[i] & _INTENT[7] for i in cues) else col
+            ref = "Table of Drugs and Chemicals, by drug, " + alphabetic.DRUG_COLUMNS[col]
+            self._drug(ref, q, used, ess, 0.0, ["Table of Drugs and Chemicals (cue word)"], out, 0)
         ranked = sorted(out.values(), key=_rank)
+        for c in ranked[:limit]:
+            c.query = q
         return ranked[:limit]
 
     def _main_matches(self, q: _Query, books) -> list[tuple[int, int, float, float]]:
@@ -332,7 +362,7 @@ class AlphaIndex:
         # among paths that explain the statement equally, the one with fewer cross-references
         # and fewer levels is the coder's: 'Cancer, lung' before 'see also Neoplasm, lung'
         hops = sum(1 for step in path if step.startswith("see"))
-        cand = Candidate(code, min(score, 1.0), ess, depth + 2 * hops, path, book)
+        cand = Candidate(code, min(score, 1.0), ess, depth + 2 * hops, path, book, used=used)
         if node is not None:
             cand.manif = self.manif[node]
         key = code.rstrip("-").rstrip(".")
@@ -346,7 +376,10 @@ class AlphaIndex:
                 self.code[node], q, used, ess, opt, [*path, f"code {self.code[node]}"],
                 out, self.book[node], depth, node,
             )  # fmt: skip
+        words, need = q.words, self.need
         for child in self.children[node]:
+            if need[child] and words.isdisjoint(need[child]):
+                continue  # cheap reject: most subterms share no word with the statement
             got = self._take(child, q, used)
             if got is None:
                 continue
@@ -469,7 +502,7 @@ class AlphaIndex:
             return
         low = ref.lower()
         col = 2
-        if "adverse" in low or "character 5" in low:
+        if "adverse" in low or "character 5" in low:  # 'categories T36-T50, 6th character 5'
             col = 6
         elif "underdos" in low or "character 6" in low:
             col = 7
@@ -542,12 +575,22 @@ class AlphaIndex:
 
 # -- stored and compiled ------------------------------------------------------------------
 _loaded: dict[tuple, AlphaIndex] = {}
+_years: dict[tuple[str, int], list[int]] = {}
 
 
 def for_year(fy: int, data_dir) -> AlphaIndex | None:
     """The imported index nearest to `fy` (the same year, else the nearest earlier, else
     the newest), compiled; None when none was imported."""
-    years = alphabetic.stored_years(data_dir)
+    directory = store_dir(data_dir)
+    try:  # the folder's mtime changes when an import replaces a file: no glob per query
+        stamp = (str(directory), directory.stat().st_mtime_ns)
+    except OSError:
+        return None
+    years = _years.get(stamp)
+    if years is None:
+        years = alphabetic.stored_years(data_dir)
+        _years.clear()
+        _years[stamp] = years
     if not years:
         return None
     earlier = [y for y in years if y <= fy]
@@ -573,6 +616,20 @@ def for_year(fy: int, data_dir) -> AlphaIndex | None:
     _loaded.clear()  # one year at a time: the compiled index is large
     _loaded[key] = index
     return index
+
+
+def title_credit(cand: Candidate, title_words) -> float:
+    """The share of the statement a candidate's path left unused but its code's title says."""
+    q = cand.query
+    if q is None:
+        return 0.0
+    words = set(title_words)
+    gained = sum(
+        q.weights[i]
+        for i, slot in enumerate(q.slots)
+        if not cand.used >> i & 1 and not slot.isdisjoint(words)
+    )
+    return gained / q.total
 
 
 # -- the tabular: from an index code to a billable one ------------------------------------

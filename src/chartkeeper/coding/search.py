@@ -385,6 +385,9 @@ def _distance(a: str, b: str, limit: int) -> int:
 _indexes: dict[tuple, SearchIndex] = {}
 
 
+_by_set: dict[int, tuple] = {}  # id(code set) -> its key, so a query does not rehash
+
+
 def _fingerprint(cs: CodeSet) -> str:
     lex = repr((lexicon.CANONICAL, lexicon.STOPWORDS, lexicon.NEUTRAL, _INDEX_VERSION))
     src = f"{cs.system}|{cs.fy}|{cs.source}|{len(cs.codes)}|{len(cs.index_terms)}|{lex}"
@@ -392,7 +395,11 @@ def _fingerprint(cs: CodeSet) -> str:
 
 
 def index_for(cs: CodeSet, data_dir: Path | str | None = None) -> SearchIndex:
+    known = _by_set.get(id(cs))
+    if known is not None and known[0] is cs and known[1] in _indexes:
+        return _indexes[known[1]]
     key = (id(cs), _fingerprint(cs))
+    _by_set[id(cs)] = (cs, key)
     if key in _indexes:
         return _indexes[key]
     directory = store_dir(data_dir)
@@ -454,11 +461,19 @@ def find(
             verified = lookup.to_billable(cs, cand.code, words)
             if verified is None:
                 continue
+            # words the index path left over but the billable code's title carries (a side,
+            # an episode) were used by the tabular step: they count for this code
+            score = cand.score + 0.9 * lookup.title_credit(
+                cand, analyze(index.titles.get(verified.code, ""))
+            )
             prior = found.get(verified.code)
-            if prior is None or cand.score > prior[0]:
+            if prior is None or score > prior[0]:
                 steps = [*path, head, *cand.path, *verified.steps]
-                found[verified.code] = (cand.score, steps, verified.choices)
-        for code, score, tpath in index.find(query, limit):
+                found[verified.code] = (min(score, 1.0), steps, verified.choices)
+        # the tabular search fills the list when the index did not explain the statement
+        # fully or found fewer codes than asked for (and agreeing titles add a small vote)
+        confident = len(found) >= limit and max(v[0] for v in found.values()) >= 0.95
+        for code, score, tpath in () if confident else index.find(query, limit):
             prior = found.get(code)
             if prior is not None:  # the title agrees with the index: a small vote
                 found[code] = (min(1.0, prior[0] + 0.05 * score), prior[1], prior[2])
