@@ -138,6 +138,16 @@ _HOLIDAY = re.compile(
 )
 
 
+# A month named for an event: "last December", "in March", "since Jan" (not "May", a verb).
+_MONTH_PHRASE = re.compile(
+    r"\b(?:last|this|next|in|since|early|late|mid|during|until|through|by|before|after)"
+    r"[\s\-]+(?P<v>(?-i:January|February|March|April|June|July|August|September|October|"
+    r"November|December|JANUARY|FEBRUARY|MARCH|APRIL|JUNE|JULY|AUGUST|SEPTEMBER|OCTOBER|"
+    r"NOVEMBER|DECEMBER|Jan|Feb|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec))\b\.?(?!\s*\d)",
+    re.IGNORECASE,
+)
+
+
 def find_loose_dates(text: str) -> list[tuple[int, int]]:
     """Dates with no year written the shortest ways: bare 7/22, "the 22nd", holidays. Only
     the Safe Harbor tag applies (nothing to shift reliably)."""
@@ -153,6 +163,8 @@ def find_loose_dates(text: str) -> list[tuple[int, int]]:
         if _SCORE_BEFORE.search(before) or _SCORE_AFTER.search(after):
             continue
         found.append((m.start(), m.end()))
+    for m in _MONTH_PHRASE.finditer(text):
+        found.append((m.start("v"), m.end("v")))
     for regex in (_ORDINAL_DAY, _HOLIDAY):
         for m in regex.finditer(text):
             start = m.start("d") if regex is _ORDINAL_DAY else m.start()

@@ -73,6 +73,7 @@ class Gazetteer:
     medical: frozenset[str] = frozenset()
     common: frozenset[str] = frozenset()  # common words (names or not) for places too
     places: frozenset[str] = frozenset()  # city/town names, lower case, space-joined
+    word_places: frozenset[str] = frozenset()  # place names that are common words too
     hospital_words: frozenset[str] = frozenset()  # distinctive words of hospital names
     hospitals: frozenset[str] = frozenset()  # hospital name prefixes of 1-3 words
     source: str = "built-in word lists (no gazetteer imported)"
@@ -95,7 +96,7 @@ class Gazetteer:
             "counts": self.counts,
             **{
                 k: sorted(getattr(self, k))
-                for k in ("strong", "weak", "medical", "common", "places")
+                for k in ("strong", "weak", "medical", "common", "places", "word_places")
             },
             "hospital_words": sorted(self.hospital_words),
             "hospitals": sorted(self.hospitals),
@@ -108,6 +109,7 @@ class Gazetteer:
         sets = ("strong", "weak", "medical", "common", "places", "hospital_words", "hospitals")
         return cls(
             **{k: frozenset(data[k]) for k in sets},
+            word_places=frozenset(data.get("word_places", ())),
             source=data["source"],
             counts=data.get("counts", {}),
         )
@@ -283,11 +285,15 @@ def build(folder: Path, icd_folder: Path | None = None) -> Gazetteer:
     hospital_words, hospital_prefixes, hospital_cities = _hospitals(folder)
     places = _places(folder) | hospital_cities
     common |= {w for w in dictionary if zipf_of(w) >= 3.0}
-    places = {p for p in places if p not in common and p not in medical and len(p) > 2}
-    hospital_words = {w for w in hospital_words if w not in common and w not in medical}
+    places = {p for p in places if p not in medical and len(p) > 2}
+    word_places = {p for p in places if p in common}  # "Boston", "Mobile": only when cued
+    places -= word_places
+    # Hospital names are judged against everyday words only ("Sinai" is in Webster's too).
+    everyday = {w for w in dictionary if zipf_of(w) >= 4.2} | stop
+    hospital_words = {w for w in hospital_words if w not in everyday and w not in medical}
     hospital_prefixes = {
         p for p in hospital_prefixes
-        if not all(t in common or t in FACILITY_WORDS or t in medical for t in p.split())
+        if not all(t in everyday or t in FACILITY_WORDS or t in medical for t in p.split())
     }  # fmt: skip
     sources = [str(folder)] + ([str(icd_folder)] if icd_folder else [])
     return Gazetteer(
@@ -296,6 +302,7 @@ def build(folder: Path, icd_folder: Path | None = None) -> Gazetteer:
         medical=frozenset(medical | eponyms),
         common=frozenset(common),
         places=frozenset(places),
+        word_places=frozenset(word_places),
         hospital_words=frozenset(hospital_words),
         hospitals=frozenset(hospital_prefixes),
         source="; ".join(sources),

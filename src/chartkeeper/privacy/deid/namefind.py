@@ -64,7 +64,7 @@ def find_names(
     # In a note written in capitals (or all in lower case) case says nothing about names.
     letters = len(_LETTER.findall(text))
     uppers = len(_UPPER.findall(text))
-    caseless = letters > 0 and (uppers > 0.6 * letters or uppers < 0.02 * letters)
+    caseless = letters > 0 and (uppers > 0.6 * letters or uppers < 0.004 * letters)
     gaz_strong, gaz_weak = gazetteer.strong, gazetteer.weak
     medical = gazetteer.medical
     strong = [False] * len(tokens)
@@ -112,6 +112,9 @@ def find_names(
         Lane") count."""
         word = tokens[j][2]
         lower = word.lower()
+        end = tokens[j][1]
+        if near and len(word) == 1 and word.isupper() and text[end : end + 1] == ".":
+            return True  # an initial next to a name: "Mary A.", "John T. Ruiz"
         if lower in words.RELATIONS or _is_credential(word.upper()):
             return False
         if caseless:
@@ -192,6 +195,19 @@ def find_names(
                 break
             j -= 1
 
+    def unmark_eponyms() -> None:
+        """An eponym is no person: "positive Murphy sign", "Wilson's disease", "Foley
+        catheter", "Stevens-Johnson syndrome"."""
+        for i in range(len(tokens) - 1):
+            if (
+                (strong[i] or weak[i])
+                and gap(i, i + 1) in (" ", "'s ", "’s ", "-", "' ")
+                and tokens[i + 1][2].lower() in words.EPONYM_HEADS
+            ):
+                strong[i] = weak[i] = False
+
+    unmark_eponyms()  # before weak words lean on them ("a high Chaddock reflex")
+
     # Weak evidence counts next to a capitalised word: "Grace Kelly", not "Grace period".
     def both_personal(i: int, j: int) -> bool:
         return tokens[i][2].lower() in personal and tokens[j][2].lower() in personal
@@ -204,7 +220,12 @@ def find_names(
                 gap(i, i + 1), tokens[i][2], both_personal(i, i + 1)
             )
             if (before and (strong[i - 1] or (weak[i - 1] and both_personal(i - 1, i)))) or (
-                after and (strong[i + 1] or (not caseless and nameable(i + 1)))
+                after
+                and (
+                    strong[i + 1]
+                    or (not caseless and not tokens[i + 1][2].isupper() and nameable(i + 1))
+                    or (len(tokens[i + 1][2]) == 1 and nameable(i + 1, near=True))
+                )
             ):
                 strong[i] = True
     # Extend a name over the capitalised words right after it: "Maria Teresa Lopez".
@@ -218,10 +239,7 @@ def find_names(
                     strong[j] = True
                     added += 1
                 j += 1
-    # An eponym is no person: "positive Murphy sign", "Hodgkin lymphoma", "Foley catheter".
-    for i in range(len(tokens) - 1):
-        if strong[i] and gap(i, i + 1) == " " and tokens[i + 1][2].lower() in words.EPONYM_HEADS:
-            strong[i] = False
+    unmark_eponyms()
     # Merge runs of name words into spans.
     spans: list[tuple[int, int]] = []
     i = 0

@@ -405,6 +405,11 @@ EPONYM_HEADS = frozenset(
         "catheter", "fracture", "palsy", "lymphoma", "sarcoma", "tumor", "tumour", "ulcer",
         "node", "nodes", "operation", "repair", "incision", "position", "sign's", "law",
         "solution", "index", "formula", "method", "staging", "grade", "ratio", "equation",
+        "risk", "esophagus", "trial", "study", "disorder", "anomaly", "deformity", "cyst",
+        "hernia", "block", "body", "bodies", "cell", "cells", "effect", "rule", "rules", "spots",
+        "nodules", "murmur", "tube", "tubes", "line", "valve", "shunt", "bag", "hose", "boot",
+        "splint", "brace", "collar", "frame", "drain", "mask", "tear",
+        "disease's", "diseases", "syndromes", "scores",
     )
 )
 

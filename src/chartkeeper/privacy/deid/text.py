@@ -32,6 +32,7 @@ from .namefind import find_names
 
 if TYPE_CHECKING:
     from .context import DeidContext, PatientIdentity
+    from .gazetteer import Gazetteer
 
 TAGS = {
     "name": "[NAME]",
@@ -105,7 +106,13 @@ _MBI = re.compile(
 )
 _VIN = re.compile(r"\b(?=(?:[A-HJ-NPR-Z]*\d){3})(?=(?:\d*[A-HJ-NPR-Z]){3})[A-HJ-NPR-Z\d]{17}\b")
 _CARD = re.compile(r"(?<![\d\-])(?:\d{4}[ \-]){3}\d{1,7}(?![\d\-])")
-_LONG_NUMBER = re.compile(r"(?<![\d.,/\-])\d{8,}(?![\d.,/\-]|\.\d)")
+_LONG_NUMBER = re.compile(r"(?<![\d.,/\-])\d{8,}(?![\d,/\-]|\.\d)")
+# Codes that are no clinical value: letters and 5+ digits ("ABC234567", "QX-789012",
+# "#UPMC-231500JR") or hyphenated digit groups that are no date or phone ("789-456-123").
+_CODE = re.compile(
+    r"(?<![\w\-/.])#?(?:[A-Z]{1,6}-?\d{5,}[A-Z0-9]*|[A-Z]{1,6}\d*-[A-Z0-9]*\d{4,}[A-Z0-9]*"
+    r"|\d{2,4}(?:-\d{2,4}){2,}(?=[^\d\-]|$)(?<=\d))(?![\w\-/]|\.\d)"
+)
 _FAX_NEAR = re.compile(r"(fax|facsimile|phone|tel|call|cell|mobile|pager)", re.IGNORECASE)
 
 
@@ -118,7 +125,7 @@ _VIN_HINT = re.compile(r"[A-Z0-9]{17}")
 
 def _structural(text: str, out: list[_Cand]) -> None:
     regexes = [(_IPV4, "ip", 0), (_SSN, "ssn", 0), (_MBI, "plan", 0)]
-    regexes += [(_CARD, "account", 2), (_LONG_NUMBER, "id", 2)]
+    regexes += [(_CARD, "account", 2), (_LONG_NUMBER, "id", 2), (_CODE, "id", 3)]
     if _EMAIL_HINT.search(text):
         regexes.append((_EMAIL, "email", 0))
     if _IPV6_HINT.search(text):
@@ -186,7 +193,7 @@ _LABELS: list[tuple[str, str]] = [
     ("ssn", rf"social security{_NO}?|soc\.? sec\.?{_NO}?|(?-i:SSN|SS#)"),
     (
         "mrn",
-        rf"medical record{_NO}?|med(?:ical)? rec(?:ord)?{_NO}|(?-i:MRN|MR#|MR)"
+        rf"medical record{_NO}?|med(?:ical)? ?rec(?:ord)?{_NO}?|(?-i:MRN|MR#|MR|EMR|EHR)"
         rf"|chart{_NO}|hospital{_NO}|patient{_NO}|pt{_NO}|record{_NO}",
     ),
     (
@@ -219,7 +226,7 @@ for _kind, _alts in _LABELS:
     _LABEL_ALTS.append(f"(?P<{_kind}>{_alts})")
 _LABELLED = re.compile(
     rf"(?<![\w])(?:{'|'.join(_LABEL_ALTS)})(?![A-Za-z])"
-    r"(?:\s+(?:is|was|of|on file|reads))?\s*[:#=]?\s*(?:is\s+)?"
+    r"(?:\s+(?:is|was|of|on file|reads))?\s*[:#=]?\s*#?\s*(?:is\s+)?"
     r"(?P<value>(?:(?-i:[A-Z]{2,3})\s(?=[A-Z0-9\-]*\d))?[A-Za-z0-9]+(?:[\-/.:][A-Za-z0-9]+)*)",
     re.IGNORECASE,
 )
@@ -394,9 +401,10 @@ def _geography(text: str, identity: PatientIdentity | None, out: list[_Cand]) ->
 
 # --- (B) places and facilities from the gazetteer ---------------------------------------------
 
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’\-]*")
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’]*")
 _FACILITY_HEADS = (
     "hospital", "hosp", "medical center", "med ctr", "medical ctr", "health center",
+    "med center", "med. center", "med. ctr", "medical centre",
     "healthcare center", "clinic", "rehab", "rehabilitation center", "rehabilitation hospital",
     "nursing home", "nursing center", "nursing facility", "care center", "infirmary", "manor",
     "hospice", "healthcare", "health system", "medical group", "senior center", "assisted living",
@@ -423,14 +431,51 @@ _FACILITY_FILLER = frozenset(
 )  # fmt: skip
 
 
+_FUNCTION_WORDS = frozenset(
+    ("the", "a", "an", "at", "to", "from", "in", "of", "on", "by", "for", "and", "or", "with",
+     "his", "her", "their", "our", "my", "your", "this", "that", "seen", "admitted", "was",
+     "is", "pt", "patient", "local", "nearby", "outside", "same", "other", "another", "any")
+)  # fmt: skip
+# Acronyms of hospitals after a place cue: "seen at UCSF", "transferred to MGH".
+_ACRONYM_PLACE = re.compile(
+    r"\b(?:at|to|from)\s+(?:the\s+)?(?P<v>[A-Z]{3,5})\b(?![\-/]|\s*\d|\s+(?:trial|study|criteria|"
+    r"guidelines?|protocol|score|scale|data|registry|cohort))"
+)
+
+
+# "Mass General", "SF General", "County General": a hospital called by its place.
+_X_GENERAL = re.compile(
+    r"\b(?P<w>[A-Z][a-z]+|[A-Z]{2,4})\s+General\b(?!\s+(?:Surgery|Medicine|Practice|Anesthesia|"
+    r"Surgical|Appearance|Health|Hospital|Medical|Pediatrics|Internal))"
+)
+_NEXT_WORD = re.compile(r"(?:'s|’s)?[\s\-]+([A-Za-z]+)")
+_UPPER_TEXT = re.compile(r"(?=[^a-z]*$)", re.S)  # no lower-case letter at all
+
+
 def _norm(word: str) -> str:
     return word.lower().replace("’", "'").strip("'-")
 
 
 def _facilities_and_places(text: str, ctx: DeidContext, out: list[_Cand]) -> None:
+    """Facilities and places from the gazetteer; overlapping finds merge into one span
+    ("San Francisco" + "Francisco clinic" = "San Francisco clinic")."""
     gaz = ctx.gazetteer
     if not gaz.loaded:
         return
+    found: list[_Cand] = []
+    _find_facilities_and_places(text, gaz, found)
+    found.sort()
+    merged: list[list] = []
+    for start, end, kind, tag, priority in found:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+            merged[-1][4] = min(merged[-1][4], priority)
+        else:
+            merged.append([start, end, kind, tag, priority])
+    out.extend(tuple(m) for m in merged)  # type: ignore[misc]
+
+
+def _find_facilities_and_places(text: str, gaz: Gazetteer, out: list[_Cand]) -> None:
     toks = [(m.start(), m.end(), _norm(m.group())) for m in _TOKEN.finditer(text)]
     by_start = {t[0]: i for i, t in enumerate(toks)}
 
@@ -467,40 +512,72 @@ def _facilities_and_places(text: str, ctx: DeidContext, out: list[_Cand]) -> Non
             titled = raw[:1].isupper() and not raw.isupper() and m.group()[:1].isupper()
             if distinctive(word):
                 found = True
-            elif titled and word not in gaz.medical and word not in words.STOP:
-                found = True  # "Elm Clinic", "Methodist Hospital": a proper name in mixed case
-            elif word not in _FACILITY_FILLER:
+            elif (
+                titled
+                and word not in _FUNCTION_WORDS
+                and (word not in gaz.medical or word in _FACILITY_FILLER)
+            ):
+                # "Elm Clinic", "General Hospital": a proper name in mixed case; acronyms
+                # ("NYU Langone") and fillers after it too.
+                found = True
+            elif word not in _FACILITY_FILLER and not (found and raw.isupper() and len(raw) > 1):
                 break
             j -= 1
         if found:
             out.append((toks[j + 1][0], m.end(), "location", TAGS["location"], 2))
+    for m in _X_GENERAL.finditer(text):
+        if m.group("w").lower() not in _FUNCTION_WORDS and m.group("w").lower() not in gaz.medical:
+            out.append((m.start(), m.end(), "location", TAGS["location"], 3))
+    for m in _ACRONYM_PLACE.finditer(text):
+        lower = m.group("v").lower()
+        if (
+            lower not in gaz.medical
+            and lower not in words.CLINICAL_WORDS
+            and lower not in words.STOP
+            and m.group("v") not in words.US_STATES
+            and not _UPPER_TEXT.match(text)
+        ):
+            out.append((m.start("v"), m.end("v"), "location", TAGS["location"], 3))
     # Place and hospital names: several words anywhere, one word after "from", "in", "at".
     n_toks = len(toks)
     starts, places = gaz.starts, gaz.places
     for i in range(n_toks):
         first = toks[i][2].rstrip(".")
-        if first not in starts and first not in places:
+        if first not in starts and first not in places and first not in gaz.word_places:
             continue
         for n in (3, 2, 1):
             if i + n > n_toks:
                 continue
             parts = [toks[k][2] for k in range(i, i + n)]
             if n > 1 and any(
-                text[toks[k][1] : toks[k + 1][0]] not in (" ", ". ") for k in range(i, i + n - 1)
+                text[toks[k][1] : toks[k + 1][0]] not in (" ", ". ", "-")
+                for k in range(i, i + n - 1)
             ):
                 continue
             key = " ".join(p.rstrip(".") for p in parts)
             start, end = toks[i][0], toks[i + n - 1][1]
             if n > 1 and (key in gaz.places or key in gaz.hospitals):
-                if all(p in gaz.common or p in words.STOP for p in parts):
+                titled = all(text[toks[k][0]].isupper() for k in range(i, i + n))
+                if key in words.LARGE_PLACES:
+                    if text[end : end + 5].lower() != " city":
+                        continue  # a state ("New York") may stay; "New York City" may not
+                    end += 5
+                elif all(p in gaz.common or p in words.STOP for p in parts) and not titled:
                     continue
                 out.append((start, end, "location", TAGS["location"], 2))
                 break
-            if n == 1 and key in gaz.places and len(key) > 3:
+            if n == 1 and len(key) > 3 and (key in places or key in gaz.word_places):
                 word = text[start:end]
                 cued = _PLACE_BEFORE.search(text[max(0, start - 20) : start])
                 capital = word[:1].isupper() and not word.isupper()
-                if cued or (capital and key not in gaz.strong and key not in gaz.weak):
+                head = _NEXT_WORD.match(text, end)
+                if head and head.group(1).lower() in words.EPONYM_HEADS:
+                    ok = False  # "Lyme disease", "Framingham risk score"
+                elif key in gaz.word_places:
+                    ok = cued and capital  # "from Boston", not "from mobile"
+                else:
+                    ok = cued or (capital and key not in gaz.strong and key not in gaz.weak)
+                if ok:
                     out.append((start, end, "location", TAGS["location"], 3))
 
 
