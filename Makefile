@@ -27,6 +27,7 @@ run: demo
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n auto -q
 
 bench: $(VENV)/.installed

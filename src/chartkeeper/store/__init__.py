@@ -6,12 +6,27 @@ up-to-date schema, on SQLite by default or on the database `CHARTKEEPER_DATABASE
 
 from __future__ import annotations
 
+from sqlalchemy.exc import DBAPIError as DatabaseError
+from sqlalchemy.exc import IntegrityError as DuplicateKey
+
 from chartkeeper.config import Settings
 from chartkeeper.store.engine import make_engine, upgrade
 from chartkeeper.store.repository import PutItem, Repository, Transaction, WriteResult
 from chartkeeper.store.search import SearchPage
 
-__all__ = ["PutItem", "Repository", "SearchPage", "Transaction", "WriteResult", "open_store"]
+# The database's own failures, named here so no other package imports the driver layer:
+# DuplicateKey (two writers raced to one key; retry) and DatabaseError (the database
+# refused or is unreachable).
+__all__ = [
+    "DatabaseError",
+    "DuplicateKey",
+    "PutItem",
+    "Repository",
+    "SearchPage",
+    "Transaction",
+    "WriteResult",
+    "open_store",
+]
 
 
 def open_store(settings: Settings, *, migrate: bool = True) -> Repository:

@@ -16,8 +16,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
-
 from chartkeeper.errors import VersionConflict
 from chartkeeper.interfaces.hl7v2 import (
     adt,
@@ -51,7 +49,7 @@ from chartkeeper.interfaces.hl7v2.parser import (
     parse_message,
     split_messages,
 )
-from chartkeeper.store import Repository
+from chartkeeper.store import DatabaseError, DuplicateKey, Repository
 
 logger = logging.getLogger(__name__)
 
@@ -89,11 +87,11 @@ def process_message(repo: Repository, raw: bytes | str) -> Ack:
             return _process(repo, message)
         except Hl7Error as exc:
             return _refused(exc, message)
-        except (VersionConflict, IntegrityError) as exc:
+        except (VersionConflict, DuplicateKey) as exc:
             if attempt == _ATTEMPTS:
                 problem = Problem(None, RECORD_LOCKED, f"record locked by another writer: {exc}")
                 return _refused(Hl7Error("AR", [problem]), message)
-        except DBAPIError as exc:  # the store is unreachable: AR asks the sender to retry
+        except DatabaseError as exc:  # the store is unreachable: AR asks the sender to retry
             logger.exception("HL7 %s: store error", message.control_id)
             return _refused(Hl7Error("AR", [Problem(None, INTERNAL, str(exc.orig))]), message)
         except Exception as exc:
