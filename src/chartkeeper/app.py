@@ -18,6 +18,7 @@ from chartkeeper.api import (
     mpi,
     outcomes,
     privacy,
+    registry,
     roi,
 )
 from chartkeeper.config import Settings
@@ -51,5 +52,6 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     app.include_router(deficiencies.router)
     app.include_router(coding.router)
     app.include_router(coding_work.router)
+    app.include_router(registry.router)
     web.install(app)  # the workbench at / (after the API: its error pages wrap the API's)
     return app

@@ -32,6 +32,7 @@ WORKLISTS: dict[str, set[str]] = {
     "patient-index": {"him", "admin"},  # merges and the duplicate review queue
     "coding": {"coder", "him", "admin"},
     "physician-queries": {"coder", "him", "admin", "clinician"},
+    "cancer-registry": {"registrar", "him", "admin"},  # casefinding, abstracts, follow-up
 }
 
 

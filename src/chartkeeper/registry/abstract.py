@@ -149,10 +149,10 @@ def staging(text: str) -> dict[str, str]:
         stage = "7"
     elif re.search(r"N[1-3]", values):
         stage = "3"
-    elif re.search(r"TIS", values):
-        stage = "0"
     elif re.search(r"T[1-4]", values):
         stage = "1"
+    elif re.search(r"TIS", values):
+        stage = "0"
     else:
         stage = "9"
     found["summaryStage2018"] = stage
@@ -517,8 +517,15 @@ def receive(
     stamp = _stamp(now)
     added, updated = [], []
     with repo.transaction() as tx:
+        # Our own Patient ID Numbers first: a file we wrote comes back to the same patients.
+        known = {
+            c["items"].get("patientIdNumber"): c["patient_id"]
+            for c in tables.list_cases(tx, audit=False)
+            if c["items"].get("patientIdNumber")
+        }
         for items in abstracts:
-            patient_id = _match_patient(repo, items)
+            number = (items.get("patientIdNumber") or "").lstrip("0")
+            patient_id = known.get(number) or _match_patient(repo, items)
             site = items.get("primarySite")
             columns = {
                 "primary_site": reference.dotted(site) if site else None,

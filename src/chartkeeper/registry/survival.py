@@ -69,7 +69,17 @@ def kaplan_meier(cases: list[SurvivalCase]) -> list[GroupSurvival]:
         kmf.fit([m.years for m in members], [m.died for m in members], label=group)
         bands = kmf.confidence_interval_survival_function_
         at = {}
+        longest = max(m.years for m in members)
         for year in YEARS:
+            if longest < year:  # nobody followed that long: the curve says nothing there
+                at[year] = {
+                    "survival": None,
+                    "lower": None,
+                    "upper": None,
+                    "at_risk": 0,
+                    "reliable": False,
+                }
+                continue
             survival = float(kmf.survival_function_at_times(year).iloc[0])
             row = bands[bands.index <= year].iloc[-1]
             at_risk = sum(m.years >= year for m in members)
