@@ -68,6 +68,7 @@ COLUMNS = (
     "given_n",
     "given_keys",
     "given_sdx",
+    "given_p3",
     "middle_n",
     "family_n",
     "family_sdx",
@@ -75,11 +76,14 @@ COLUMNS = (
     "dob",
     "dob_swap",
     "birth_year",
+    "dob_md",
     "sex",
     "address_n",
     "zip",
     "phone",
     "ssn",
+    "ssn_head",
+    "ssn_tail",
     "mrn",
 )
 _NOT_LETTERS = re.compile(r"[^A-Z]")
@@ -196,6 +200,7 @@ def prepare(records: Iterable[dict]) -> dict[str, list]:
         cols["given_n"].append(given)
         cols["given_keys"].append(_keys(given))
         cols["given_sdx"].append(_soundex(given))
+        cols["given_p3"].append(given[:3] if given else None)
         cols["middle_n"].append(middle)
         cols["family_n"].append(family)
         cols["family_sdx"].append(_soundex(family))
@@ -203,10 +208,15 @@ def prepare(records: Iterable[dict]) -> dict[str, list]:
         cols["dob"].append(dob)
         cols["dob_swap"].append(_swapped(dob) if dob else None)
         cols["birth_year"].append(dob[:4] if dob else None)
+        cols["dob_md"].append(dob[5:] if dob and len(dob) == 10 else None)
         cols["sex"].append((r.get("sex") or "").lower() or None)
         cols["address_n"].append(_address(r.get("address", "")))
         cols["zip"].append((r.get("zip") or "")[:5] or None)
         cols["phone"].append(_digits(r.get("phone", ""), 10))
-        cols["ssn"].append(_digits(r.get("ssn", ""), 9))
+        ssn = _digits(r.get("ssn", ""), 9)
+        cols["ssn"].append(ssn)
+        # halves of the SSN: one keyed wrongly still leaves the other as a blocking key
+        cols["ssn_head"].append(ssn[:5] if ssn else None)
+        cols["ssn_tail"].append(ssn[5:] if ssn else None)
         cols["mrn"].append((r.get("mrn") or "").strip() or None)
     return cols

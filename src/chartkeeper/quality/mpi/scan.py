@@ -87,25 +87,48 @@ def _ref(rid: str) -> str:
     return rid if "/" in rid else f"Patient/{rid}"
 
 
+# given-name levels that say "another first name", not an error in this one
+# ("half swapped": one record's given name is the other's family name; twins share theirs)
+_OTHER_GIVEN = ("different", "loosely similar", "half swapped")
+
+
 def _judge(row: dict, labels: dict[str, dict[int, str]]):
-    """(probability, capped, evidence) of one scored row."""
-    levels = {name: labels[name].get(row[f"gamma_{name}"], "null") for name in labels}
+    """(probability, capped, hard, evidence) of one scored row: `capped` pairs are never
+    linked automatically, `hard` ones never put in one cluster."""
+    levels = {
+        name: "null" if row[f"gamma_{name}"] == -1 else labels[name].get(row[f"gamma_{name}"])
+        for name in labels
+    }
     weights = {name: row[f"mw_{name}"] for name in labels}
     weight = row["match_weight"]
     notes = []
     strong_id = levels["ssn"] == "exact" or levels["mrn"] == "exact"
     capped = False
-    if levels["given"] == "different" and not strong_id:
+    other_given = levels["given"] in _OTHER_GIVEN and not strong_id
+    dob_differs = levels["dob"] == "different"  # a missing one is no evidence
+    hard = False
+    if other_given and not dob_differs and levels["middle"] != "exact":
+        # twins: one (give or take a keying error) birth date and address, another first
+        # (and middle) name, and no SSN to tell them apart. Never in one cluster either: a
+        # third record that matches both (its given name missing) joins only the closer.
+        capped = hard = True
+        notes.append("twin pattern: same birth date, another given name, no shared SSN")
+    elif dob_differs and not strong_id:
+        # Registration errors leave a birth date near the truth (a digit, the year, day and
+        # month swapped); one far off with no shared SSN or MRN is a parent and child of one
+        # name, a spouse, a sibling: reviewed, never linked automatically.
         capped = True
-        shared = sum(max(weights[f], 0.0) for f in HOUSEHOLD_FIELDS)
-        if shared:
+        notes.append("another birth date and no shared SSN: reviewed, not linked")
+        if other_given or levels["sex"] == "different" or levels["given"] == "null":
+            # a household: what it shares is no evidence of one person
+            shared = sum(max(weights[f], 0.0) for f in HOUSEHOLD_FIELDS)
             weight -= shared
             notes.append(
-                "different given names: surname, address and phone agreement set aside "
-                f"as household evidence ({shared:.1f} bits)"
+                "household pattern: surname, address and phone agreement set aside "
+                f"({shared:.1f} bits)"
             )
-    hard = levels["ssn"] == "different"
-    if hard:
+    if levels["ssn"] == "different":
+        hard = True
         capped = True
         notes.append("different SSNs: never linked automatically, nor grouped")
     evidence = {
@@ -161,7 +184,6 @@ def scan(
     thresholds: Thresholds = Thresholds(),
     on_progress: Callable[[str], None] | None = None,
     not_matches: Iterable[tuple[str, str]] = (),
-    em: bool = False,
     db_api=None,
 ) -> list[CandidatePair]:
     """Candidate duplicate pairs among flat records (see `extract_records`), strongest
@@ -173,7 +195,7 @@ def scan(
     if table.num_rows < 2:
         return []
     lk = model.linker(table, db_api)
-    model.train(lk, em=em, on_progress=say)
+    model.train(lk, on_progress=say)
     say("scoring candidate pairs")
     labels = model.level_labels(lk)
     state = _State(labels, thresholds, {tuple(sorted((_ref(a), _ref(b)))) for a, b in not_matches})
