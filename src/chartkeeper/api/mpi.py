@@ -48,5 +48,6 @@ async def decision(request: Request, item_id: int, user: ReviewerDependency):
         body.get("verdict", ""),
         reviewer=user.username,
         note=body.get("note", ""),
+        survivor=body.get("survivor"),
     )
     return _json(asdict(item))

@@ -222,12 +222,15 @@ def mpi_decide(
     item_id: Annotated[int, typer.Argument(help="The review item.")],
     verdict: Annotated[str, typer.Argument(help="linked or not-a-match.")],
     note: Annotated[str, typer.Option(help="Why.")] = "",
+    survivor: Annotated[
+        str | None, typer.Option(help="With linked: the Patient id kept (default: the pair's a).")
+    ] = None,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Record a reviewer's verdict on a queued pair."""
+    """Record a reviewer's verdict on a queued pair; "linked" merges the two records."""
     from chartkeeper.quality.mpi import decide
 
     repo, by = him_repo(database_url, data_dir)
-    item = decide(repo, item_id, verdict, reviewer=by, note=note)
+    item = decide(repo, item_id, verdict, reviewer=by, note=note, survivor=survivor)
     out.print(f"{item.a} and {item.b}: {item.status}")

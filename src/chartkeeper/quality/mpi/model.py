@@ -148,6 +148,7 @@ def comparisons() -> list:
             ),
         ],
     )
+
     def exact_or_not(col: str) -> list:
         return [(cll.ExactMatchLevel(col), "exact"), (cll.ElseLevel(), "different")]
 
@@ -242,19 +243,23 @@ def train(lk: Linker, *, on_progress: Progress | None = None, seed: int = 1) -> 
     )
     say("estimating u from random pairs")
     training.estimate_u_using_random_sampling(
-        max_pairs=2.5e5, seed=seed, min_count_per_level=None, num_chunks=1
+        max_pairs=1e5, seed=seed, min_count_per_level=None, num_chunks=1
     )
     # EM, each pass blocked on what the other trains; max_pairs bounds the work on large
     # stores. A store too small or too clean for EM to find duplicates keeps Splink's
     # starting m values for what it could not train.
     for rule in (block_on("ssn"), block_on("dob", "family_sdx")):
         say(f"estimating m by EM ({rule.get_blocking_rule('duckdb').blocking_rule_sql})")
+        # A pass that fails (no pairs share the key) leaves Splink's settings without the
+        # comparisons it set aside for training: put them back.
+        kept = list(model.comparisons)
         try:
             training.estimate_parameters_using_expectation_maximisation(
                 rule, estimate_without_term_frequencies=True, max_pairs=3e6
             )
-        except Exception as exc:  # noqa: BLE001 - Splink raises bare Exceptions here
-            log.warning("EM pass on %s skipped: %s", rule, exc)
+        except Exception as exc:  # Splink raises bare Exceptions here
+            model.comparisons = kept
+            log.info("EM pass on %s skipped: %s", rule.get_blocking_rule("duckdb"), exc)
 
 
 def level_labels(lk: Linker) -> dict[str, dict[int, str]]:

@@ -2,11 +2,15 @@
 
 `enqueue(repo, pairs)` stores the "review" pairs of a scan (one row per pair; a rescan
 refreshes the probability and evidence of a still-open row and leaves decided rows alone),
-`list_reviews` lists them strongest first, `decide` records the verdict ("linked" or
-"not-a-match") with the reviewer. `scan_repo` runs a whole scan over the store and queues the
-result, passing earlier "not-a-match" verdicts to the scan so those pairs are never linked
-automatically. Linking here is the verdict only: merging the two charts is
-`chartkeeper.quality.merge`'s job.
+`list_reviews` lists them strongest first, `decide` records the verdict with the reviewer:
+
+- "linked" (one person): the two charts are merged in the same transaction through the one
+  merge function, `chartkeeper.quality.merge.merge_patients` (the survivor is `a` unless
+  the reviewer names the other), so the verdict and the merge stand or fall together and
+  the merge can be undone like any other (`quality.unmerge`);
+- "not-a-match": remembered; `scan_repo` passes every such pair to the scan, which never
+  links it, never puts the two in one cluster and leaves it out of its result, and a
+  decided row is never reopened, so the pair does not come back.
 
 Reads and changes go through the caller's Repository; a guarded one (the API's) audits the
 patients shown or changed, in the same transaction.
@@ -129,9 +133,18 @@ def get_review(repo: Repository, item_id: int) -> ReviewItem:
 
 
 def decide(
-    repo: Repository, item_id: int, verdict: str, *, reviewer: str, note: str = ""
+    repo: Repository,
+    item_id: int,
+    verdict: str,
+    *,
+    reviewer: str,
+    note: str = "",
+    survivor: str | None = None,
 ) -> ReviewItem:
-    """Record the verdict on an open pair: "linked" (one person) or "not-a-match"."""
+    """Record the verdict on an open pair: "linked" (one person: the two are merged into
+    `survivor`, "Patient/<id>" or "<id>" of either record, by default `a`) or
+    "not-a-match" (remembered, never linked again). All or nothing: a merge that cannot
+    be made (a record already merged elsewhere) leaves the item open."""
     if verdict not in VERDICTS:
         raise BadRequest(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
     if not reviewer:
@@ -140,12 +153,37 @@ def decide(
         item = _get(tx, item_id)
         if item.status != "open":
             raise Conflict(f"MPI review item {item_id} was already decided: {item.status}")
+        detail = f"item {item_id}: {verdict}"
+        if verdict == "linked":
+            detail += _merge(tx, item, survivor, reviewer, note)
+        elif survivor:
+            raise BadRequest("a survivor is named only with the verdict linked")
         store.update_item(
             tx, item_id, status=verdict, decided=_now(), reviewer=reviewer, note=note or None
         )
         item = _get(tx, item_id)
-        _audit(tx, "mpi-review-decide", [item], f"item {item_id}: {verdict}")
+        _audit(tx, "mpi-review-decide", [item], detail)
     return item
+
+
+def _merge(tx: Transaction, item: ReviewItem, survivor: str | None, reviewer: str, note: str):
+    from chartkeeper.quality.merge import merge_patients
+
+    if survivor is not None and not isinstance(survivor, str):
+        raise BadRequest("survivor must be a Patient id")
+    keep = item.a if survivor is None else _ref(survivor)
+    if keep not in (item.a, item.b):
+        raise BadRequest(f"the survivor must be {item.a} or {item.b}, not {survivor!r}")
+    gone = item.b if keep == item.a else item.a
+    why = f"MPI review item {item.id}: judged one person" + (f" ({note})" if note else "")
+    result = merge_patients(
+        tx, gone.split("/", 1)[1], keep.split("/", 1)[1], reason=why, by=reviewer
+    )
+    return f"; merged {gone} into {keep} (merge {result.merge_id})"
+
+
+def _ref(rid: str) -> str:
+    return rid if rid.startswith("Patient/") else f"Patient/{rid}"
 
 
 def rejected_pairs(repo: Repository) -> set[tuple[str, str]]:

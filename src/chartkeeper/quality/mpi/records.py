@@ -128,10 +128,14 @@ def record_from_patient(res: dict) -> dict:
 
 
 def extract_records(repo: Repository) -> Iterator[dict]:
-    """Every live Patient in the store as a flat record, streamed in id order."""
+    """Every live Patient in the store as a flat record, streamed in id order; a record
+    merged into another (a `replaced-by` link) is that other one now, not a candidate."""
     with repo.reading() as tx:
         for content in tx.iter_content("Patient"):
-            yield record_from_patient(orjson.loads(content))
+            res = orjson.loads(content)
+            if any(link.get("type") == "replaced-by" for link in res.get("link") or []):
+                continue
+            yield record_from_patient(res)
 
 
 @lru_cache(maxsize=200_000)  # names repeat: a million records have a few thousand

@@ -104,7 +104,11 @@ def _judge(row: dict, labels: dict[str, dict[int, str]]):
     notes = []
     strong_id = levels["ssn"] == "exact" or levels["mrn"] == "exact"
     capped = False
-    other_given = levels["given"] in _OTHER_GIVEN and not strong_id
+    # another first name, or a near one on someone of the other sex (Oliver and Olivia)
+    other_given = not strong_id and (
+        levels["given"] in _OTHER_GIVEN
+        or (levels["sex"] == "different" and levels["given"] not in ("exact", "nickname"))
+    )
     dob_differs = levels["dob"] == "different"  # a missing one is no evidence
     hard = False
     if other_given and not dob_differs and levels["middle"] != "exact":
@@ -187,7 +191,8 @@ def scan(
     db_api=None,
 ) -> list[CandidatePair]:
     """Candidate duplicate pairs among flat records (see `extract_records`), strongest
-    first. `not_matches`: pairs a reviewer has rejected; they are never linked again.
+    first. `not_matches`: pairs a reviewer has rejected; they are never linked nor
+    clustered again, and left out of the result.
     `db_api`: a Splink database API (default DuckDB in memory; `SparkAPI` for Spark)."""
     say = on_progress or (lambda _msg: None)
     say("preparing records")
@@ -211,7 +216,11 @@ def scan(
     del table
     say(f"clustering {len(state.pairs)} pairs")
     cluster(state, thresholds.cluster)
-    return sorted(state.pairs.values(), key=lambda c: (-c.probability, c.a, c.b))
+    # a pair a reviewer judged two people has been answered: it does not come back
+    return sorted(
+        (p for key, p in state.pairs.items() if key not in state.rejected),
+        key=lambda c: (-c.probability, c.a, c.b),
+    )
 
 
 def cluster(state: _State, floor: float) -> dict[str, int]:
