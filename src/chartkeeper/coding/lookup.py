@@ -35,7 +35,7 @@ from chartkeeper.coding import alphabetic, lexicon
 from chartkeeper.coding.codesets import CodeSet, normalize, store_dir
 from chartkeeper.coding.search import _fold, _words, analyze
 
-_VERSION = 6
+_VERSION = 8
 _BOOK_ID = {b: i for i, b in enumerate(alphabetic.BOOKS)}
 INDEX, EINDEX, NEOPLASM, DRUG = range(4)
 _DROP = {"nec", "nos", "by", "site"}
@@ -60,6 +60,10 @@ _BEHAVIOUR = {
     6: {"uncertain"},
     2: {"malignant", "malignancy", "primary", "cancer"},
 }
+_NEOPLASM_CUES = {
+    "neoplasm", "neoplastic", "tumor", "tumour", "cancer", "carcinoma", "malignancy",
+    "malignant", "metastasis", "metastatic", "metastase", "benign", "secondary",
+}  # fmt: skip
 _DRUG_CUES = {
     "poisoning", "poison", "poisoned", "overdose", "od", "toxicity", "toxic", "intoxication",
     "ingestion", "adverse", "underdosing", "underdose", "underdosed", "reaction",
@@ -78,19 +82,29 @@ def root(word: str) -> str:
 
 
 def title_tokens(title: str) -> tuple[str, ...]:
-    """The essential words of a title; words after 'without' are negated ('~aura')."""
+    """The essential words of a title; words after 'without' are negated ('~aura');
+    'acute or subacute' is one word of two forms ('acute|subacute'), either will do."""
     title = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", title)
     out: list[str] = []
-    neg = False
+    neg = join = False
     for w in _words(title):
         if w in ("without", "no"):
             neg = True
             continue
         if w == "with":
             neg = False
+        if w == "or":
+            join = bool(out)
+            continue
         if w in _DROP:
             continue
-        out.extend(("~" if neg else "") + f for f in _fold(w))
+        for f in _fold(w):
+            token = ("~" if neg else "") + f
+            if join:
+                out[-1] = f"{out[-1]}|{token}"
+                join = False
+            else:
+                out.append(token)
     return tuple(dict.fromkeys(out))
 
 
@@ -173,7 +187,7 @@ class AlphaIndex:
                 self._register_main(node, title, b)
         df: dict[str, int] = defaultdict(int)
         for forms, opt in zip(self.essential, self.optional, strict=True):
-            for w in {t for f in forms for t in f} | opt:
+            for w in {a for f in forms for t in f for a in t.split("|")} | opt:
                 df[w] += 1
         n = len(self.essential) + 1
         self.idf = {w: math.log(n / d) + 1.0 for w, d in df.items()}
@@ -182,6 +196,11 @@ class AlphaIndex:
         for w in self.vocab:
             self.by_root[root(w)].add(w)
         self.synonyms = self._synonyms()
+        self.sites: dict[str, list[int]] = defaultdict(list)  # Table of Neoplasms, by word
+        for node in range(len(self.title)):
+            if self.book[node] == NEOPLASM and self.parent[node] >= 0:
+                for t in self.need[node]:
+                    self.sites[t].append(node)
 
     def _add(self, node: list, parent: int, book: int) -> int:
         i = len(self.title)
@@ -200,7 +219,10 @@ class AlphaIndex:
         # a word one of which the statement must have, else the node cannot match (a quick
         # reject before `_take`); empty when some form is all connectors ('with')
         firsts = [next((t for t in f if t.lstrip("~") not in _CONNECTORS), None) for f in forms]
-        self.need.append(() if None in firsts or not forms else tuple(set(firsts)))
+        if None in firsts or not forms:
+            self.need.append(())
+        else:
+            self.need.append(tuple({a for t in firsts for a in t.split("|")}))
         self.optional.append(frozenset(analyze(nemod)))
         self.children.append(())
         kids = tuple(self._add(c, i, book) for c in children)
@@ -292,14 +314,18 @@ class AlphaIndex:
         ess = 0.0
         where, weights = q.where, q.weights
         for t in form:
-            for i in where.get(t, ()):
-                if not used >> i & 1:
-                    used |= 1 << i
-                    ess += weights[i]
+            slot = -1
+            for alt in t.split("|") if "|" in t else (t,):
+                for i in where.get(alt, ()):
+                    if not used >> i & 1:
+                        slot = i
+                        break
+                if slot >= 0:
                     break
-            else:
-                if t in _CONNECTORS or (t.startswith("~") and t[1:] in _CONNECTORS):
-                    continue
+            if slot >= 0:
+                used |= 1 << slot
+                ess += weights[slot]
+            elif not (t in _CONNECTORS or (t.startswith("~") and t[1:] in _CONNECTORS)):
                 return None
         opt = 0.0
         for t in self.optional[node]:
@@ -330,6 +356,20 @@ class AlphaIndex:
             col = 7 if any(q.slots[i] & _INTENT[7] for i in cues) else col
             ref = "Table of Drugs and Chemicals, by drug, " + alphabetic.DRUG_COLUMNS[col]
             self._drug(ref, q, used, ess, 0.0, ["Table of Drugs and Chemicals (cue word)"], out, 0)
+        neo = [i for i, slot in enumerate(q.slots) if slot & _NEOPLASM_CUES]
+        if neo and NEOPLASM in self.roots:
+            # "clavicle metastases", "benign tumor of X": the Table of Neoplasms by site, in
+            # the column the statement's behaviour word names (unspecified when none does)
+            words = set().union(*(q.slots[i] for i in neo))
+            col = next((c for c, ws in _BEHAVIOUR.items() if words & ws), 7)
+            col = 2 if col == 7 and words & {"carcinoma", "malignancy"} else col
+            behaviour = {2: "malignant", 3: "secondary", 4: "in situ", 5: "benign"}.get(
+                col, "unspecified behavior"
+            )
+            used = sum(1 << i for i in neo)
+            ess = sum(q.weights[i] for i in neo)
+            ref = f"Neoplasm, {behaviour}, by site"
+            self._neoplasm(ref, q, used, ess, 0.0, ["Table of Neoplasms (cue word)"], out, 1)
         ranked = sorted(out.values(), key=_rank)
         for c in ranked[:limit]:
             c.query = q
@@ -403,10 +443,9 @@ class AlphaIndex:
             self._drug(ref, q, used, ess, opt, step, out, depth)
             return
         target, whole = self.resolve(ref, self.book[node])
-        if target is None or target == node:
-            return
-        # a reference found only in part: its own code is too general to offer
-        self._walk(target, q, used, ess, opt, step, out, depth + 1, hops + 1, emit=whole)
+        if target is None or target == node or not whole:
+            return  # a reference found only in part would lead to a code too general
+        self._walk(target, q, used, ess, opt, step, out, depth + 1, hops + 1)
 
     def resolve(self, ref: str, book: int = INDEX) -> tuple[int | None, bool]:
         """(the node a cross-reference names, whether all of it was found):
@@ -422,6 +461,16 @@ class AlphaIndex:
                     node, done = main, take
                     for part in parts[take:]:
                         nxt = self._child_named(node, part)
+                        if nxt is None:  # 'see Diabetes, polyneuropathy': under 'with'
+                            nxt = next(
+                                (
+                                    found
+                                    for c in self.children[node]
+                                    if not self.need[c]
+                                    and (found := self._child_named(c, part)) is not None
+                                ),
+                                None,
+                            )
                         if nxt is None:
                             break
                         node, done = nxt, done + 1
@@ -467,7 +516,7 @@ class AlphaIndex:
                 col = c
                 break
         cue_col, used2, w = self._cue_column(q, used, _BEHAVIOUR, col)
-        if cue_col != col and (col == 2 or cue_col == 3):  # 'metastatic carcinoma'
+        if cue_col != col and (col in (2, 7) or cue_col == 3):  # 'metastatic carcinoma'
             col, used, ess = cue_col, used2, ess + w
         elif cue_col == col:
             used, ess = used2, ess + w
@@ -485,17 +534,26 @@ class AlphaIndex:
             if nxt is None:
                 break
             start = nxt
-        self._table_walk(
-            start,
-            col,
-            q,
-            used,
-            ess,
-            opt,
-            [*path, f"Table of Neoplasms, column {alphabetic.NEOPLASM_COLUMNS[col]}"],
-            out,
-            depth,
-        )
+        step = f"Table of Neoplasms, column {alphabetic.NEOPLASM_COLUMNS[col]}"
+        before = set(out)
+        self._table_walk(start, col, q, used, ess, opt, [*path, step], out, depth)
+        if start != self.roots[NEOPLASM] or any(out[k].score >= 0.999 for k in set(out) - before):
+            return
+        # a site the statement names without the site above it ('squamocolumnar junction'
+        # is under 'cervix'): the Table's sites are found by their own words, one level less
+        for i, slot in enumerate(q.slots):
+            if used >> i & 1:
+                continue
+            for t in slot:
+                for node in self.sites.get(t, ()):
+                    got = self._take(node, q, used)
+                    if got is None:
+                        continue
+                    above = self.title[self.parent[node]]
+                    self._table_walk(
+                        node, col, q, got[0], ess + got[1], opt + got[2],
+                        [*path, step, f"site '{above}'", self._step(node, "site")], out, depth + 2,
+                    )  # fmt: skip
 
     def _drug(self, ref, q, used, ess, opt, path, out, depth) -> None:
         if DRUG not in self.roots:

@@ -472,7 +472,7 @@ def find(
                 found[verified.code] = (min(score, 1.0), steps, verified.choices)
         # the tabular search fills the list when the index did not explain the statement
         # fully or found fewer codes than asked for (and agreeing titles add a small vote)
-        confident = len(found) >= limit and max(v[0] for v in found.values()) >= 0.95
+        confident = len(found) >= min(limit, 3) and max(v[0] for v in found.values()) >= 0.95
         for code, score, tpath in () if confident else index.find(query, limit):
             prior = found.get(code)
             if prior is not None:  # the title agrees with the index: a small vote
