@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from chartkeeper.cli import app
 from chartkeeper.registry.batch import classify_lines
 from chartkeeper.registry.classify import classify
-from chartkeeper.synth.pathreports import make_reports
+from chartkeeper.synth.pathreports import RULE_CASES, make_reports
 
 pytestmark = pytest.mark.usefixtures("icdo3_reference")
 
@@ -142,3 +142,8 @@ def test_self_written_reports_site_accuracy():
     reports = make_reports(120, seed=7)
     right = sum(classify(r.text).primary_site[:3] == r.primary_site[:3] for r in reports)
     assert right / len(reports) >= 0.95
+
+
+@pytest.mark.parametrize(("text", "category"), list(RULE_CASES.items()))
+def test_reading_rules(text, category):
+    assert (classify(text).primary_site or "")[:3] == category

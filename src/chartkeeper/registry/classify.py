@@ -146,6 +146,33 @@ _HEADER_KIND = {" ".join(lexicon.words(h)): kind for kind, hs in _HEADERS.items(
 # A header is a line that is only the header, or starts with it and a colon.
 _HEADER_LINE = re.compile(r"^[ \t\-*#>]*([A-Za-z][A-Za-z ()/\-]{1,60}?)[ \t]*(?::|$)")
 
+_OCR_DIGITS = str.maketrans("015", "ols")
+_HEADER_WORDS = {w for key in _HEADER_KIND for w in key.split()}
+
+
+def _header_kind(line: str) -> str | None:
+    """The section a line opens, if it is a header: "FINAL DIAGNOSIS:", "Gross Description",
+    or a header run into its text ("FINAL DIAGNOSIS LEFT BREAST, ..."), OCR digits mended."""
+    header = _HEADER_LINE.match(line)
+    if header:
+        key = " ".join(lexicon.words(header.group(1).translate(_OCR_DIGITS)))
+        kind = _HEADER_KIND.get(key)
+        if kind is None and key.endswith(" diagnosis") and "clinical" not in key:
+            kind = "final" if "operative" not in key else "clinical"
+        if kind:
+            return kind
+    head = line.lstrip(" \t-*#>")[:80]
+    found = [w.translate(_OCR_DIGITS) for w in re.findall(r"[A-Za-z0-9]+", head)[:6]]
+    found = [w.lower() for w in found]
+    # Only a header of two or more words may run into its text: "DIAGNOSIS" alone starts
+    # many ordinary sentences.
+    for n in range(min(5, len(found)), 1, -1):
+        kind = _HEADER_KIND.get(" ".join(found[:n]))
+        if kind and head[:1].isupper() and head.split()[0].isupper():
+            return kind
+    return None
+
+
 # Synoptic item names whose value is the answer itself.
 _SITE_LABELS = {
     ("tumor", "site"),
@@ -308,13 +335,7 @@ class Report:
         offset, section, block, sentence = 0, "preamble", -1, 0
         self.block_header_line: dict[int, int] = {}
         for number, line in enumerate(text.splitlines(keepends=True)):
-            header = _HEADER_LINE.match(line)
-            kind = None
-            if header:
-                key = " ".join(lexicon.words(header.group(1)))
-                kind = _HEADER_KIND.get(key)
-                if kind is None and key.endswith(" diagnosis") and "clinical" not in key:
-                    kind = "final" if "operative" not in key else "clinical"
+            kind = _header_kind(line)
             if kind:
                 section, block = kind, -1
                 sentence += 1
@@ -468,20 +489,32 @@ class _SiteMention:
     why: str
 
 
-def _malignant_line(report: Report, hist: list[_HistMention]) -> tuple[set[int], set[int]]:
-    """Lines and specimen blocks holding a malignancy that is not negated."""
-    lines, blocks = set(), set()
-    for m in hist:
-        if m.code.split("/")[1] in ("2", "3", "6", "9"):
-            word = report.words[m.start]
-            lines.add(word.line)
-            blocks.add(word.block)
-    for i, word in enumerate(report.words):
-        if word.word in _MALIGNANT_WORDS and not negated(report, i, i + 1):
-            lines.add(word.line)
-            blocks.add(word.block)
+def _malignant_line(
+    report: Report, hist: list[_HistMention]
+) -> tuple[set[int], set[int], set[int]]:
+    """Sentences, lines and specimen blocks holding a malignancy that is not negated."""
+    sentences, lines, blocks = set(), set(), set()
+    starts = [m.start for m in hist if m.code.split("/")[1] in ("2", "3", "6", "9")]
+    starts += [
+        i
+        for i, word in enumerate(report.words)
+        if word.word in _MALIGNANT_WORDS and not negated(report, i, i + 1)
+    ]
+    for i in starts:
+        word = report.words[i]
+        sentences.add(word.sentence)
+        lines.add(word.line)
+        blocks.add(word.block)
     blocks.discard(-1)
-    return lines, blocks
+    return sentences, lines, blocks
+
+
+def _heads_malignant_line(lines: list[str], number: int, malignant: set[int]) -> bool:
+    """A line ending in a colon ("SIGMOID COLON, RESECTION:") heads the diagnosis below it."""
+    if number >= len(lines) or not lines[number].rstrip().endswith(":"):
+        return False
+    following = next((n for n in range(number + 1, len(lines)) if lines[n].strip()), None)
+    return following is not None and following in malignant
 
 
 def _metastatic_blocks(report: Report, hist: list[_HistMention]) -> set[int]:
@@ -495,7 +528,8 @@ def _metastatic_blocks(report: Report, hist: list[_HistMention]) -> set[int]:
 
 def _site_mentions(report: Report, hist: list[_HistMention], lymphoma: bool) -> list[_SiteMention]:
     tokens = report.tokens
-    malignant_lines, malignant_blocks = _malignant_line(report, hist)
+    malignant_sentences, malignant_lines, malignant_blocks = _malignant_line(report, hist)
+    lines = report.text.splitlines()
     metastatic_blocks = _metastatic_blocks(report, hist)
     found = []
     for m in lexicon.site_lexicon().find(tokens):
@@ -510,10 +544,12 @@ def _site_mentions(report: Report, hist: list[_HistMention], lymphoma: bool) -> 
         if word.synoptic == "site":
             weight *= 2.5
             why.append("synoptic site")
-        if word.line in malignant_lines:
+        if word.sentence in malignant_sentences:
             weight *= 2.0
-            why.append("malignancy on the line")
-        elif header and word.block in malignant_blocks:
+            why.append("malignancy in the sentence")
+        elif (header and word.block in malignant_blocks) or _heads_malignant_line(
+            lines, word.line, malignant_lines
+        ):
             weight *= 1.8
             why.append("specimen header of a malignant block")
         elif negated(report, m.start, m.end) or {"negative", "benign", "unremarkable"} & set(
@@ -522,13 +558,19 @@ def _site_mentions(report: Report, hist: list[_HistMention], lymphoma: bool) -> 
             weight *= 0.4
             why.append("negated")
         sentence_words = set(tokens[lo : m.start])
+        following = next(
+            (h for h in hist if m.end <= h.start < hi and h.code.split("/")[1] != "0"), None
+        )
         if set(after[:2]) & _ORIGIN or set(before[-3:]) & {"primary", "from"}:
-            weight *= 2.5
+            weight *= 2.5 if word.sentence in malignant_sentences else 5.0
             why.append("named as the primary")
         elif sentence_words & _METASTASIS and set(before[-3:]) & _LOCATIVE:
             weight *= 0.15
             why.append("site of a metastasis")
-        elif header and word.block in metastatic_blocks:
+        elif (header and word.block in metastatic_blocks) or (
+            following is not None and following.metastatic
+        ):
+            # "LIVER, BIOPSY: METASTATIC ADENOCARCINOMA": the organ received the tumour.
             weight *= 0.25
             why.append("specimen with metastatic disease")
         if set(before) & _HISTORY or (
@@ -548,9 +590,12 @@ def _site_mentions(report: Report, hist: list[_HistMention], lymphoma: bool) -> 
         if not m.code.startswith("C77"):
             per_line[report.words[m.start].line].add(m.code[:3])
     for m in found:
-        organs = len(per_line[report.words[m.start].line])
-        if organs > 1:
-            m.weight /= organs
+        organs = per_line[report.words[m.start].line]
+        if len(organs) > 1:
+            m.weight /= len(organs)
+            # "COLON, RECTOSIGMOID": the NOS organ word yields to the named segment.
+            if m.code == "C18.9" and organs & {"C19", "C20"}:
+                m.weight *= 0.3
     return found
 
 
@@ -587,6 +632,10 @@ def _choose_site(
         by_code[prior[0]] += prior[1] * 0.5
     if not by_category:
         return None, {}
+    # A thymoma or thymic carcinoma in an anterior mediastinal mass is of the thymus.
+    if histology and "8580" <= histology <= "8589" and by_category.get("C38"):
+        by_category["C37"] += by_category.pop("C38")
+        by_code["C37.9"] += sum(by_code.pop(c) for c in [c for c in by_code if c[:3] == "C38"])
     # Uterus, NOS with an endometrial-type tumour is the corpus (SEER: C54.1 over C55.9).
     if by_category.get("C55") and (by_category.get("C54") or histology in _ENDOMETRIAL):
         by_category["C54"] += by_category.pop("C55")
@@ -732,7 +781,7 @@ def classify(text: str) -> Classification:
             hinted = f"{best_hist.sites[0]}.9"
         if hinted:
             prior = (hinted, 2.0 if hinted[:3] != "C77" else 0.0)
-        if "gleason" in report.tokens:
+        if "gleason" in report.tokens and histology in ("8140", "8550", "8500", "8490"):
             prior = ("C61.9", 4.0)
     lymphoma = histology is not None and sites.LYMPHOMA[0] <= int(histology) <= sites.LYMPHOMA[1]
     mentions = _site_mentions(report, hist, lymphoma)

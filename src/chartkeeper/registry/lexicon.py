@@ -143,6 +143,7 @@ _TERM_VARIANTS = (
     ("infiltrating duct ", "infiltrating ductal "),
     ("infiltrating duct ", "invasive ductal "),
     ("duct carcinoma", "ductal carcinoma"),
+    ("duct adenocarcinoma", "ductal adenocarcinoma"),
     ("lobular carcinoma", "invasive lobular carcinoma"),
     ("squamous cell carcinoma", "squamous carcinoma"),
     ("transitional cell", "urothelial"),
@@ -159,7 +160,30 @@ def _term_forms(term: str) -> set[str]:
             forms.add(f"{tail} {head}")
     for old, new in _TERM_VARIANTS:
         forms |= {f.lower().replace(old, new) for f in forms if old in f.lower()}
+    # Reports put the qualifier after the type: "mesothelioma, epithelioid",
+    # "renal cell carcinoma, chromophobe type" for "epithelioid mesothelioma".
+    for form in list(forms):
+        parts = form.lower().split()
+        if 2 <= len(parts) <= 4 and "," not in form and parts[0] not in _NOT_QUALIFIERS:
+            rest = " ".join(parts[1:])
+            forms |= {f"{rest} {parts[0]}", f"{rest} {parts[0]} type"}
     return forms
+
+
+_NOT_QUALIFIERS = {
+    "carcinoma",
+    "adenocarcinoma",
+    "sarcoma",
+    "tumor",
+    "neoplasm",
+    "in",
+    "of",
+    "with",
+    "and",
+    "no",
+    "not",
+    "non",
+}
 
 
 @cache

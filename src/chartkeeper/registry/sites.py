@@ -348,6 +348,40 @@ WEAK: dict[str, float] = {
     "colorectal": 0.8,
 }
 
+# Procedure words name the organ removed, less surely than the organ's own name.
+WEAK.update(
+    {
+        "low anterior resection": 0.5,
+        "colectomy": 0.7,
+        "hemicolectomy": 0.7,
+        "proctectomy": 0.6,
+        "lumpectomy": 0.8,
+        "mastectomy": 0.8,
+        "partial mastectomy": 0.8,
+        "nephrectomy": 0.8,
+        "prostatectomy": 0.8,
+        "gastrectomy": 0.8,
+        "esophagectomy": 0.8,
+        "pancreatectomy": 0.8,
+        "pancreaticoduodenectomy": 0.7,
+        "hepatectomy": 0.7,
+        "cystectomy": 0.8,
+        "cystoprostatectomy": 0.7,
+        "thyroidectomy": 0.8,
+        "laryngectomy": 0.8,
+        "oophorectomy": 0.6,
+        "orchiectomy": 0.8,
+        "adrenalectomy": 0.8,
+        "thymectomy": 0.8,
+        "craniotomy": 0.6,
+        "pneumonectomy": 0.8,
+        "upper lobectomy": 0.8,
+        "lower lobectomy": 0.8,
+        "sigmoidectomy": 0.8,
+        "cholecystectomy": 0.5,
+    }
+)
+
 # Paired organs (SEER Program Coding and Staging Manual, laterality: sites for which
 # laterality must be coded), by topography code prefix.
 PAIRED_SITES: tuple[str, ...] = (
