@@ -177,3 +177,48 @@ def test_narrative_is_scrubbed_not_dropped(ctx):
     for secret in ("Oyelaran", "Kowalski", "7/22", "Heywood", "Ana"):
         assert secret not in div, div
     assert "Parkinson's disease" in div and "<b>" in div
+
+
+# --- HL7 v2 OBX text and DocumentReference attachments ----------------------------------------------
+
+_MDM = (
+    "\r".join(
+        [
+            "MSH|^~\\&|NURSING|GOOD HEALTH|CHARTKEEPER|CK|20240722083000-0500||MDM^T02^MDM_T02|N1|P|2.5.1",
+            "EVN|T02|20240722083000",
+            "PID|1||MRN4417^^^GHH&2.16.840.1.113883.19.5&ISO^MR||Zylstra^Edna^M||19400102|F",
+            "PV1|1|I|4E^401^B^GHH",
+            "TXA|1|PN^Progress note^HL70270|TX|||20240722080000||||||NPN-7^GHH|||||AU",
+            "OBX|1|TX|11506-3^Progress note^LN||NEURO: A+OX3. PT'S DTR JOANNE CALLED 7/22.||||||F",
+            "OBX|2|TX|11506-3^Progress note^LN||TRANSFERRED FROM HEYWOOD HOSPITAL. LASIX 20MG IV.||||||F",
+            "OBX|3|TX|11506-3^Progress note^LN||CALL DR OYELARAN X4321 W/ QUESTIONS.||||||F",
+        ]
+    )
+    + "\r"
+)
+
+
+def test_hl7_obx_note_text_is_scrubbed_by_the_same_engine_on_export(repo, gazetteer, tmp_path):
+    import base64
+    import json
+
+    from chartkeeper.interfaces.hl7v2 import process_message
+    from chartkeeper.privacy.deid import export_deidentified
+
+    assert process_message(repo, _MDM).code == "AA"
+    out = tmp_path / "out"
+    export_deidentified(repo, out, key=KEY, as_of=AS_OF, gazetteer=gazetteer)
+    docs = [
+        json.loads(line) for line in (out / "DocumentReference.ndjson").read_text().splitlines()
+    ]
+    texts = [
+        base64.b64decode(c["attachment"]["data"]).decode()
+        for d in docs
+        for c in d["content"]
+        if "data" in c["attachment"]
+    ]
+    assert texts, docs
+    note = "\n".join(texts)
+    for secret in ("JOANNE", "7/22", "HEYWOOD", "OYELARAN", "4321", "Zylstra", "ZYLSTRA"):
+        assert secret not in note, note
+    assert "LASIX 20MG IV" in note and "A+OX3" in note

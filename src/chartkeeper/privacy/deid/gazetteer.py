@@ -215,6 +215,28 @@ def medical_vocabulary(icd_folder: Path | None = None) -> tuple[set[str], set[st
     return {w for w in vocab if len(w) > 2} | set(words.CLINICAL_WORDS), eponyms
 
 
+def _with_inflections(base: set[str], candidates: set[str]) -> set[str]:
+    """Webster's 2nd lists no inflections: "fields", "marks", "waters", "sellers" are words
+    too when their stem is ("Fields" the surname is a word first in "lung fields")."""
+    out = set(base)
+    for w in candidates:
+        if w in base or len(w) < 4:
+            continue
+        stems = []
+        if w.endswith("s"):
+            stems += [w[:-1], w[:-2] if w.endswith("es") else ""]
+            stems += [w[:-3] + "y"] if w.endswith("ies") else []
+        if w.endswith("ed"):
+            stems += [w[:-2], w[:-1]]
+        if w.endswith("ing"):
+            stems += [w[:-3], w[:-3] + "e"]
+        if w.endswith(("er", "ers")):
+            stems += [w.removesuffix("s")[:-2]]
+        if any(s and len(s) > 2 and s in base for s in stems):
+            out.add(w)
+    return out
+
+
 def build(folder: Path, icd_folder: Path | None = None) -> Gazetteer:
     """Compile the gazetteer from a names-places reference folder (see module doc)."""
     from english_words import get_english_words_set
@@ -229,9 +251,7 @@ def build(folder: Path, icd_folder: Path | None = None) -> Gazetteer:
         icd_folder = folder.parent / "icd10cm-2025"
     surnames = _surnames(folder)
     firsts = _first_names(folder)
-    dictionary = {
-        w for w in get_english_words_set(["web2"], lower=False, alpha=True) if w.islower()
-    }
+    base = {w for w in get_english_words_set(["web2"], lower=False, alpha=True) if w.islower()}
     medical, eponyms = medical_vocabulary(icd_folder)
     freq = get_frequency_dict("en")  # one dict, not a tokenising call per word
 
@@ -240,6 +260,7 @@ def build(folder: Path, icd_folder: Path | None = None) -> Gazetteer:
         return math.log10(f) + 9 if f > 0 else 0.0
 
     zipf = {w: zipf_of(w) for w in set(surnames) | set(firsts)}
+    dictionary = _with_inflections(base, set(surnames) | set(firsts) | set(zipf))
 
     def offset(shares: dict[str, float]) -> float:
         """The pure-name line's constant, from names that are no dictionary word and that
@@ -278,6 +299,9 @@ def build(folder: Path, icd_folder: Path | None = None) -> Gazetteer:
             weak.add(w)
         else:
             strong.add(w)
+    states = {name.lower() for name in words.US_STATES.values()}
+    strong -= states  # "Georgia", "Virginia": a state may stay; a name needs context
+    weak |= states & (set(surnames) | set(firsts))
     for name in words.FIRST_NAMES:  # the built-in list's given names not in the 1990 files
         lower = name.lower()
         if lower not in strong and lower not in weak:
