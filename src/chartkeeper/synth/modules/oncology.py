@@ -20,7 +20,15 @@ from ..module import ChartContext, SynthModule
 from ..orders import Proc
 from ..terminology import NOTE_TYPE, PATHOLOGY_CATEGORY, snomed
 from .documents import document_reference
-from .pathology import POLYPECTOMY, SITES, Case, Site, benign_polyp_case, draw_case
+from .pathology import (
+    POLYPECTOMY,
+    SITES,
+    Case,
+    Site,
+    benign_polyp_case,
+    draw_case,
+    registry_truth,
+)
 from .pathreport import report_text
 from .visits import acute_problem, add_visit, care_window, clinic_time
 
@@ -276,6 +284,7 @@ def add_cancer_case(
             "grade": case.grade,
             "diagnosis_date": biopsy.start.date().isoformat(),
             "reports": reports,
+            "registry": registry_truth(case),
         },
     )
 

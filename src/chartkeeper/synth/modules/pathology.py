@@ -283,6 +283,36 @@ def draw_case(rng: random.Random, site: Site) -> Case:
     return Case(site, "invasive", histology, grade, size, stage, margin, nodes, markers, metastatic)
 
 
+# What a registrar abstracts for each site (ICD-O-3 topography, laterality) and histology
+# text the generator writes (ICD-O-3 morphology, 2018+ coding rules: prostatic acinar
+# adenocarcinoma is 8140/3). Ground truth for registry tests and bench/registry.py.
+_TOPOGRAPHY = {
+    "breast_right": ("C50.9", "1"),
+    "breast_left": ("C50.9", "2"),
+    "prostate": ("C61.9", "0"),
+    "colon": ("C18.7", "0"),
+    "lung_right": ("C34.1", "1"),
+    "lung_left": ("C34.1", "2"),
+}
+_MORPHOLOGY = {
+    "Invasive ductal carcinoma": "8500/3",
+    "Ductal carcinoma in situ": "8500/2",
+    "Prostatic adenocarcinoma": "8140/3",
+    "Adenocarcinoma, acinar predominant": "8551/3",
+    "Squamous cell carcinoma": "8070/3",
+    "Adenocarcinoma": "8140/3",
+}
+
+
+def registry_truth(case: Case) -> dict:
+    """The registry's ground truth for a drawn case (site, morphology, laterality)."""
+    site, laterality = _TOPOGRAPHY[case.site.key]
+    morphology = next(
+        (code for text, code in _MORPHOLOGY.items() if case.histology.startswith(text)), None
+    )
+    return {"primary_site": site, "morphology": morphology, "laterality": laterality}
+
+
 def benign_polyp_case() -> Case:
     site = next(s for s in SITES if s.key == "colon")
     return Case(

@@ -84,6 +84,49 @@ def _diagnosis(case: Case, specimen: str, resection: bool) -> list[str]:
     return lines
 
 
+_NODE_STATIONS = {
+    "breast": "Left axillary sentinel lymph node",
+    "prostate": "Bilateral pelvic lymph nodes",
+    "colon": "Pericolic lymph nodes",
+    "lung": "Lymph node, station 7 (subcarinal)",
+}
+
+
+def _variety(case: Case, resection: bool, procedure: str, accession: str) -> list[str]:
+    """What real reports add: a lymph node specimen, a CAP-style synoptic summary, an
+    addendum. Drawn from a generator seeded by the accession number, so the chart
+    generator's own random stream (and every other module's data) is unchanged."""
+    vary = random.Random(f"report-variety:{accession}")
+    organ = _organ_key(case)
+    lines: list[str] = []
+    if resection and case.behavior == "invasive" and vary.random() < 0.6:
+        positive = case.nodes.split(" ", 1)[0]
+        station = _NODE_STATIONS[organ]
+        if organ == "breast" and case.site.key.endswith("right"):
+            station = station.replace("Left", "Right")
+        lines += ["", f"B. {station}, excision:"]
+        lines.append(
+            f"  - Metastatic carcinoma in {case.nodes}"
+            if positive not in ("0", "No")
+            else "  - Lymph nodes negative for metastatic carcinoma"
+        )
+    if resection and case.behavior != "benign" and vary.random() < 0.4:
+        side = case.site.key.split("_")[1] if "_" in case.site.key else "not applicable"
+        lines += [
+            "",
+            "CANCER CASE SUMMARY (CAP protocol):",
+            f"Procedure: {procedure}",
+            f"Specimen Laterality: {side}",
+            f"Tumor Site: {case.site.organ}",
+            f"Histologic Type: {case.histology}",
+            f"Histologic Grade: {case.grade}",
+            f"Tumor Size: {case.size_cm:.1f} cm",
+        ]
+    if case.markers and vary.random() < 0.2:
+        lines += ["", "ADDENDUM:", f"Ancillary studies reported after sign-out. {case.markers}."]
+    return lines
+
+
 def report_text(
     rng: random.Random,
     case: Case,
@@ -136,6 +179,7 @@ def report_text(
         "",
         "FINAL DIAGNOSIS:",
         *_diagnosis(case, f"A. {specimen}", resection),
+        *_variety(case, resection, procedure, accession),
         "",
         _BEHAVIOR[case.behavior],
         "",
