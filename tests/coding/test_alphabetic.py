@@ -162,3 +162,32 @@ def test_cms_fy2025_books(tmp_path_factory):
     ]:
         hit = best(query, path)[0]
         assert hit.code == code, (query, hit.code, hit.path)
+
+
+# -- ICD-10-PCS: the PCS Index to a table, the statement to the rest of the code ----------
+@pytest.fixture(scope="module")
+def pcs_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pcs")
+    import_releases([FIXTURES / "icd10pcs_tables_2027.xml"], path)
+    return path
+
+
+def test_pcs_without_index_searches_the_tables(pcs_dir):
+    hits = search.find("laparoscopic appendectomy", system="icd10pcs", data_dir=pcs_dir)
+    assert hits[0].code == "0DTJ4ZZ"  # approach word and '-ectomy' folded into table words
+    assert hits[0].path[0] == "no PCS Index imported: table search"
+
+
+def test_pcs_index_then_table(pcs_dir):
+    infos = import_releases([FIXTURES / "icd10pcs_index_2027.xml"], pcs_dir)
+    assert infos[0].book == "pcs-index" and infos[0].main_terms == 2
+    hit = search.find("laparoscopic appendectomy", system="icd10pcs", data_dir=pcs_dir)[0]
+    assert hit.code == "0DTJ4ZZ"
+    assert "see 'Resection, Appendix'" in hit.path
+    assert not any(p.axis == "approach" for p in hit.prompts)
+    hit = search.find("appendectomy", system="icd10pcs", data_dir=pcs_dir)[0]
+    assert hit.code == "0DTJ0ZZ"  # open, and the coder is asked: the note did not say
+    prompt = next(p for p in hit.prompts if p.axis == "approach")
+    assert {c for c, _ in prompt.choices} == {"0DTJ0ZZ", "0DTJ4ZZ"}
+    hit = search.find("resection of ascending colon", system="icd10pcs", data_dir=pcs_dir)[0]
+    assert hit.code == "0DTK0ZZ" and "subterm 'Ascending'" in hit.path

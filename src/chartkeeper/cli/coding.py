@@ -102,9 +102,10 @@ def codes_import(
         for b in books:
             v = b.verification
             table.add_row(
-                b.book, str(b.fy), str(b.main_terms), f"FY{v['tabular_fy']}", str(v["checked"]),
-                str(v["billable"]), str(v["incomplete"]), str(v["needs_seventh"]),
-                str(len(v["expanded"])), str(len(v["missing"])),
+                b.book, str(b.fy), str(b.main_terms), f"FY{v['tabular_fy']}",
+                str(v.get("checked", "")), str(v.get("billable", "")),
+                str(v.get("incomplete", "")), str(v.get("needs_seventh", "")),
+                str(len(v.get("expanded", ()))), str(len(v.get("missing", ()))),
             )  # fmt: skip
         out.print(table)
         for b in books:
@@ -113,9 +114,9 @@ def codes_import(
                 out.print(
                     f"{b.book} FY{b.fy}: no FY{b.fy} tabular; verified in FY{v['tabular_fy']}"
                 )
-            for code, now in list(v["expanded"].items())[:10]:
+            for code, now in list(v.get("expanded", {}).items())[:10]:
                 out.print(f"  {b.book}: {code} is no longer billable; now {', '.join(now[:6])}")
-            for code in v["missing"][:10]:
+            for code in v.get("missing", [])[:10]:
                 after = v["successors"].get(code)
                 tail = f"; nearest: {', '.join(after[:6])}" if after else ""
                 out.print(f"  {b.book}: {code} is not in FY{v['tabular_fy']}{tail}")

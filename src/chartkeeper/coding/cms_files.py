@@ -190,12 +190,16 @@ def _import_bytes(
             cs = _parse_tabular_root(root, name, year or _year_from_name(name))
         elif root.tag == "ICD10PCS.tabular":
             cs = _parse_pcs_root(root, name, year or _year_from_name(name))
+        elif root.tag == "ICD10PCS.index":
+            from chartkeeper.coding import pcs
+
+            return pcs.import_index(root, name, data_dir, year or _year_from_name(name))
         elif root.tag == "ICD10CM.index":
             # Alphabetic Index, External Cause Index, Neoplasm or Drug Table: stored per
             # year beside the code sets, verified in the nearest tabular (alphabetic.py)
             return import_index(root, name, data_dir, year or _year_from_name(name))
         else:
-            return None  # other CMS XML (e.g. the PCS index): not used
+            return None  # other CMS XML (e.g. the PCS definitions): not used
     else:
         fy = year or _year_from_name(name)
         text = data.decode("utf-8", errors="replace")

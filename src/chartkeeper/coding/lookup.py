@@ -429,9 +429,10 @@ class AlphaIndex:
                 out, depth + 1, hops,
             )  # fmt: skip
         if hops < 3:
-            for kind, ref in (("see", self.see[node]), ("see also", self.see_also[node])):
-                if ref and ref.lower() != "condition":
-                    self._follow(ref, kind, node, q, used, ess, opt, path, out, depth, hops)
+            for kind, refs in (("see", self.see[node]), ("see also", self.see_also[node])):
+                for ref in refs.split(" | "):  # the PCS Index gives several: 'Excision, …'
+                    if ref and ref.lower() != "condition":
+                        self._follow(ref, kind, node, q, used, ess, opt, path, out, depth, hops)
 
     def _follow(self, ref, kind, node, q, used, ess, opt, path, out, depth, hops) -> None:
         step = [*path, f"{kind} '{ref}'"]

@@ -443,8 +443,11 @@ def find(
     cs = load(system, None if when else fy, date_of_service=when, data_dir=data_dir)
     index = index_for(cs, data_dir)
     alpha = lookup.for_year(cs.fy, data_dir) if system == "icd10cm" else None
-    found: dict[str, tuple[float, list[str], list[tuple[str, str]]]] = {}
-    if alpha is None:
+    # code -> (score, path, choices the coder is prompted with, the axis they are for)
+    found: dict[str, tuple[float, list[str], list[tuple[str, str]], str]] = {}
+    if system == "icd10pcs":
+        words = _pcs_hits(cs, index, query, limit, data_dir, found)
+    elif alpha is None:
         words = set(index.expand(query)[0])
         note = (
             f"no Alphabetic Index imported: tabular search of {system.upper()} FY{cs.fy}"
@@ -452,7 +455,7 @@ def find(
             else f"tabular search of {system.upper()} FY{cs.fy}"
         )
         for code, score, path in index.find(query, limit):
-            found[code] = (score, [note, *path, f"matched {code} {index.titles[code]!r}"], [])
+            found[code] = (score, [note, *path, f"matched {code} {index.titles[code]!r}"], [], "")
     else:
         tokens, path = index.expand(query, known=alpha.vocab)
         words = set(tokens)
@@ -469,27 +472,27 @@ def find(
             prior = found.get(verified.code)
             if prior is None or score > prior[0]:
                 steps = [*path, head, *cand.path, *verified.steps]
-                found[verified.code] = (min(score, 1.0), steps, verified.choices)
+                found[verified.code] = (min(score, 1.0), steps, verified.choices, "specificity")
         # the tabular search fills the list when the index did not explain the statement
         # fully or found fewer codes than asked for (and agreeing titles add a small vote)
         confident = len(found) >= min(limit, 3) and max(v[0] for v in found.values()) >= 0.95
         for code, score, tpath in () if confident else index.find(query, limit):
             prior = found.get(code)
             if prior is not None:  # the title agrees with the index: a small vote
-                found[code] = (min(1.0, prior[0] + 0.05 * score), prior[1], prior[2])
+                found[code] = (min(1.0, prior[0] + 0.05 * score), *prior[1:])
             else:
                 steps = [*tpath, f"tabular search (no index path) {code} {index.titles[code]!r}"]
-                found[code] = (0.9 * score, steps, [])
+                found[code] = (0.9 * score, steps, [], "")
     top = heapq.nlargest(limit, found.items(), key=lambda kv: kv[1][0])
     hits = []
-    for code, (score, steps, choices) in top:
+    for code, (score, steps, choices, axis) in top:
         hit = CodeHit(code, cs.title(code) or "", score, steps)
-        if choices:
-            hit.prompts.append(
-                Prompt(
-                    "specificity", f"{cs.codes[code].parent} needs more characters", choices, code
-                )
-            )
+        if choices and axis == "specificity":
+            question = f"{cs.codes[code].parent} needs more characters"
+            hit.prompts.append(Prompt(axis, question, choices, code))
+        elif choices:
+            question = "approach not documented: which approach?"
+            hit.prompts.append(Prompt(axis, question, choices, code))
         _prompts(cs, index, hit, words)
         if with_notes:
             hit.notes = cs.notes(
@@ -498,6 +501,38 @@ def find(
             )
         hits.append(hit)
     return hits
+
+
+def _pcs_hits(cs: CodeSet, index: SearchIndex, query: str, limit: int, data_dir, found) -> set:
+    """ICD-10-PCS: the PCS Index (when imported) to a table, the statement to the rest of
+    the code (`pcs.complete`); the tables' titles searched for the remaining places."""
+    from chartkeeper.coding import pcs
+
+    expanded = pcs.expand_procedure(query)
+    words = set(index.expand(expanded)[0])
+    pidx = pcs.index_for(cs.fy, data_dir)
+    if pidx is not None:
+        tokens, path = index.expand(query, known=pidx.vocab)
+        words |= set(tokens)
+        head = f"ICD-10-PCS FY{pidx.fy} Index"
+        for cand in pidx.lookup(tokens, limit=2 * limit):
+            done = pcs.complete(cs, cand.code, words, analyze)
+            if done is None:
+                continue
+            # '-ectomy' of a whole organ is Resection; 'partial' makes it Excision (B3.8)
+            whole = "partial" not in words
+            op = cs.codes[done.code].title.split()[0].lower()
+            score = cand.score + 0.01 * ((op == "resection") == whole)
+            prior = found.get(done.code)
+            if prior is None or score > prior[0]:
+                steps = [*path, head, *cand.path, *done.steps]
+                found[done.code] = (min(score, 1.0), steps, done.choices, "approach")
+    note = "table search" if pidx is not None else "no PCS Index imported: table search"
+    for code, score, tpath in index.find(expanded, limit):
+        if code not in found:
+            weight = 0.9 if pidx is not None else 1.0
+            found[code] = (weight * score, [note, *tpath, f"matched {code}"], [], "")
+    return words
 
 
 def _prompts(cs: CodeSet, index: SearchIndex, hit: CodeHit, words: set[str]) -> None:
