@@ -14,13 +14,16 @@ reviewed. An SSN present on both and more than two digits apart is a hard negati
 pair is only reviewed and never put in one cluster.
 
 Chaining. Linked pairs are joined into clusters strongest first, and two clusters merge only
-if *every* pair across them scored at least `Thresholds.cluster` (0.05, household evidence
-already set aside) and none is a hard negative (different SSNs, or judged "not a match" by a
-reviewer). Pairs inside a group of three or more are all scored for this, blocked or not.
-A~B and B~C linked while A-C scores low keeps C out of A's cluster and demotes B~C to
-review. Every pair inside a finished cluster is reported as a link: each passed the check.
-The floor is low on purpose: a third registration often carries errors of its own against
-the second; what it must not be is clearly someone else.
+if no pair across them is a hard negative (another birth date and another SSN; judged "not a
+match" by a reviewer) and most pairs across them (all of them when a record joins a pair)
+are plausible: scored at least `Thresholds.cluster` (0.05, household evidence already set
+aside) and not capped as twins or household.
+Pairs inside a group of three or more are all scored for this, blocked or not. A~B and B~C
+linked while A-C scores low keeps C out of A's cluster and demotes B~C to review. Every pair
+inside a finished cluster is reported as a link, unless it is capped (a twin or household
+pattern stays a review). The floor is low, and a majority is enough in larger groups, on
+purpose: a third or fourth registration often carries errors of its own against the others;
+what it must not be is clearly someone else.
 """
 
 from __future__ import annotations
@@ -102,27 +105,36 @@ def _judge(row: dict, labels: dict[str, dict[int, str]]):
     weights = {name: row[f"mw_{name}"] for name in labels}
     weight = row["match_weight"]
     notes = []
-    strong_id = levels["ssn"] == "exact" or levels["mrn"] == "exact"
-    capped = False
+    mrn = levels["mrn"] == "exact"
+    # an SSN equal, or a keying error or two away from equal, is the same person's
+    ssn_near = levels["ssn"] in ("exact", "one digit", "two digits")
+    strong_id = levels["ssn"] == "exact" or mrn
+    capped = hard = False
     # another first name, or a near one on someone of the other sex (Oliver and Olivia)
+    # (two keying errors in a four-letter name are another name when the SSNs differ too:
+    # John and Jose)
     other_given = not strong_id and (
         levels["given"] in _OTHER_GIVEN
         or (levels["sex"] == "different" and levels["given"] not in ("exact", "nickname"))
+        or (levels["ssn"] == "different" and levels["given"] == "two typos")
     )
     dob_differs = levels["dob"] == "different"  # a missing one is no evidence
-    hard = False
-    if other_given and not dob_differs and levels["middle"] != "exact":
+    if other_given and not dob_differs and levels["middle"] != "exact" and not ssn_near:
         # twins: one (give or take a keying error) birth date and address, another first
-        # (and middle) name, and no SSN to tell them apart. Never in one cluster either: a
-        # third record that matches both (its given name missing) joins only the closer.
-        capped = hard = True
+        # (and middle) name, and no SSN to tell them apart. Nor in one cluster through a
+        # third record that matches both (its given name missing): see `cluster`.
+        capped = True
         notes.append("twin pattern: same birth date, another given name, no shared SSN")
-    elif dob_differs and not strong_id:
+    elif dob_differs and not mrn and levels["ssn"] not in ("exact", "one digit"):
         # Registration errors leave a birth date near the truth (a digit, the year, day and
         # month swapped); one far off with no shared SSN or MRN is a parent and child of one
         # name, a spouse, a sibling: reviewed, never linked automatically.
         capped = True
         notes.append("another birth date and no shared SSN: reviewed, not linked")
+        if levels["ssn"] == "different":
+            # another birth date and another SSN: two people, never in one cluster
+            hard = True
+            notes.append("different SSNs too: never grouped")
         if other_given or levels["sex"] == "different" or levels["given"] == "null":
             # a household: what it shares is no evidence of one person
             shared = sum(max(weights[f], 0.0) for f in HOUSEHOLD_FIELDS)
@@ -131,10 +143,6 @@ def _judge(row: dict, labels: dict[str, dict[int, str]]):
                 "household pattern: surname, address and phone agreement set aside "
                 f"({shared:.1f} bits)"
             )
-    if levels["ssn"] == "different":
-        hard = True
-        capped = True
-        notes.append("different SSNs: never linked automatically, nor grouped")
     evidence = {
         "match_weight": round(weight, 3),
         "comparisons": {
@@ -231,9 +239,16 @@ def cluster(state: _State, floor: float) -> dict[str, int]:
     members: dict[str, list[str]] = {}  # cluster root -> its records
     root: dict[str, str] = {}
 
-    def compatible(x: str, y: str) -> bool:
-        key = (x, y) if x < y else (y, x)
-        return state.scored.get(key, 0.0) >= floor and key not in state.hard
+    def compatible(ma: list[str], mb: list[str]) -> bool:
+        # no pair across is a hard negative, and most pairs across (every one, when a
+        # record joins a pair) are at least plausible: registrations with errors of their
+        # own may be weak against each other, but not most of them
+        keys = [(x, y) if x < y else (y, x) for x in ma for y in mb]
+        if any(k in state.hard for k in keys):
+            return False
+        # a capped pair (twins, a household) is not plausible, though it is no veto
+        plausible = sum(state.scored.get(k, 0.0) >= floor and k not in capped for k in keys)
+        return plausible * 2 > len(keys)
 
     links = sorted(
         (c for c in pairs.values() if c.decision == "link"), key=lambda c: -c.probability
@@ -243,7 +258,7 @@ def cluster(state: _State, floor: float) -> dict[str, int]:
         if ra == rb:
             continue
         ma, mb = members.get(ra, [c.a]), members.get(rb, [c.b])
-        if all(compatible(x, y) for x in ma for y in mb):
+        if compatible(ma, mb):
             if len(ma) < len(mb):
                 ra, rb, ma, mb = rb, ra, mb, ma
             members[ra] = ma + mb
@@ -271,7 +286,7 @@ def cluster(state: _State, floor: float) -> dict[str, int]:
             for y in recs[i + 1 :]:
                 key = (x, y) if x < y else (y, x)
                 if key not in pairs:
-                    p = round(state.scored[key], 6)
+                    p = round(state.scored.get(key, 0.0), 6)
                     note = "linked: both records are in one verified cluster"
                     pairs[key] = CandidatePair(*key, p, "link", {"notes": [note]})
     return out
