@@ -109,7 +109,7 @@ _BARE_MONTH_DAY = re.compile(
 )
 _SCORE_BEFORE = re.compile(
     r"(?:pain|strength|murmur|grade|score|gcs|scale|rated|motor|sensation|pulses?|"
-    r"reflexes|power|x|of|ratio|level|rr|bp|hr|t|sat|sats|edema|tab|tabs|dose|take)\W{0,3}$",
+    r"reflexes|power|x|ratio|level|rr|bp|hr|sat|sats|edema|tab|tabs|dose|take)\W{0,3}$",
     re.IGNORECASE,
 )
 _SCORE_AFTER = re.compile(
@@ -120,9 +120,11 @@ _SCORE_AFTER = re.compile(
 )
 _FRACTIONS = frozenset(
     ("1/2", "1/3", "2/3", "1/4", "3/4", "1/8", "3/8", "5/8", "7/8", "1/5", "2/5", "3/5", "4/5",
-     "5/5", "1/6", "2/6", "3/6", "4/6", "5/6", "6/6", "1/10", "2/10", "3/10", "4/10", "5/10",
-     "6/10", "7/10", "8/10", "9/10", "10/10", "2/4", "4/4", "3/3", "2/2", "1/1", "0/10")
+     "5/5", "1/6", "2/6", "3/6", "4/6", "5/6", "6/6", "10/10", "2/4", "4/4", "3/3", "2/2",
+     "1/1", "0/10")
 )  # fmt: skip
+
+_PAIN_NEAR = re.compile(r"pain|discomfort|\bha\b|headache|score|scale|rates?\b", re.IGNORECASE)
 
 _ORDINAL_DAY = re.compile(
     r"\b(?:the|on|since|by|until|from|of)\s+(?P<d>[12]?\d|3[01])(?P<suf>st|nd|rd|th)\b(?!\s+(?:grade|percentile|time|day|week|floor|rib|icu|decade))",
@@ -162,6 +164,8 @@ def find_loose_dates(text: str) -> list[tuple[int, int]]:
             continue
         if _SCORE_BEFORE.search(before) or _SCORE_AFTER.search(after):
             continue
+        if value.endswith("/10") and _PAIN_NEAR.search(text, max(0, m.start() - 30), m.end() + 30):
+            continue  # "c/o 4/10 abd pain", "pain now 6/10": a pain score, not April 10
         found.append((m.start(), m.end()))
     for m in _MONTH_PHRASE.finditer(text):
         found.append((m.start("v"), m.end("v")))

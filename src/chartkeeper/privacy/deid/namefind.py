@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from .context import PatientIdentity
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_PERSON_VERB = re.compile(
+    r"(?:'s)?\s+(?:called|phoned|visited|visiting|updated|aware|came|in\s+to\s+visit|"
+    r"at\s+(?:the\s+)?bedside|spoke|states|stated|reports|reported|requests|requested|"
+    r"wants|asked|agrees|agreed|notified|informed)\b",
+    re.IGNORECASE,
+)
 _LETTER = re.compile(r"[^\W\d_]")
 _UPPER = re.compile(r"[A-Z]")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
@@ -87,7 +93,12 @@ def find_names(
                 strong[i] = capital or len(word) > 2
         elif capital and lower in clinicians:
             (weak if common else strong)[i] = True
-        elif lower in gaz_strong and lower not in words.STOP and lower not in words.RELATIONS:
+        elif (
+            lower in gaz_strong
+            and lower not in words.STOP
+            and lower not in words.RELATIONS
+            and lower not in words.CLINICAL_WORDS  # also when the gazetteer is older
+        ):
             # A name that is no common word: capitalised in mixed case, or any case in a
             # caseless note (lower case of 3 letters is too often shorthand: "pat", "ron").
             if (capital and not caseless and not word.isupper()) or len(word) > 3:
@@ -207,6 +218,11 @@ def find_names(
                 strong[i] = weak[i] = False
 
     unmark_eponyms()  # before weak words lean on them ("a high Chaddock reflex")
+    # A weak name doing what people do: "BILL CALLED", "rose visited", "Hope at bedside".
+    for i in range(len(tokens) - 1):
+        lower = tokens[i][2].lower()
+        if weak[i] and not strong[i] and lower not in words.STOP and lower not in medical:
+            strong[i] = bool(_PERSON_VERB.match(text, tokens[i][1]))
 
     # Weak evidence counts next to a capitalised word: "Grace Kelly", not "Grace period".
     def both_personal(i: int, j: int) -> bool:

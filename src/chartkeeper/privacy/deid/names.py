@@ -475,6 +475,30 @@ CLINICAL_WORDS = frozenset(
         "ambu", "ett", "lma", "cvl", "tlc", "hd", "crrt", "cvvh", "cvvhd", "uf", "av", "ua",
         "ucx", "bcx", "scx", "mrsa", "vre", "esbl", "cdiff", "c.diff", "kub", "lfts", "lft",
         "cbc", "bmp", "cmp", "inr", "dig", "lytes", "dsd", "wdi", "wnl", "nkda", "ekg",
+        # consulting services and care settings
+        "endo", "neph", "pulm", "derm", "ortho", "psych", "cards", "heme", "surg", "urol",
+        "uro", "ent", "slp", "sw", "cm", "vna", "nh", "snf", "ltc", "pall", "gyn", "obgyn",
+        "coag", "coags", "ortho's", "neuro's", "micu", "ccu", "tsicu", "nicu", "picu", "pacu",
+        # drug brand names nurses write
+        "norvasc", "imdur", "reglan", "compazine", "benadryl", "motrin", "toradol",
+        "vicodin", "neurontin", "flomax", "lantus", "humalog", "novolog", "decadron",
+        "cefepime", "unasyn", "diflucan", "acyclovir", "bumex", "aldactone", "cardizem",
+        "ceftaz", "cefazolin", "kefzol", "ancef", "linezolid", "zyvox", "meropenem", "mero",
+        "tobra", "gent", "levoflox", "azithro", "zithromax", "tamiflu", "oseltamivir",
+        "sinemet", "aricept", "namenda", "depakote", "dilantin", "tegretol", "lamictal",
+        "xanax", "klonopin", "valium", "restoril", "trazodone", "remeron", "zoloft", "paxil",
+        "prozac", "celexa", "lexapro", "wellbutrin", "effexor", "cymbalta", "elavil",
+        "oxycontin", "oxycodone", "roxicet", "ultram", "tramadol", "narcan", "romazicon",
+        "synthroid", "glucophage", "glipizide", "actos", "januvia", "zocor", "pravachol",
+        "crestor", "zetia", "lisinopril", "vasotec", "cozaar", "diovan", "hctz", "catapres",
+        "clonidine", "coreg", "toprol", "tenormin", "inderal", "procardia", "isordil",
+        "nitropaste", "eliquis", "xarelto", "pradaxa", "argatroban", "bivalirudin",
+        "angiomax", "tpa", "alteplase", "kcentra", "vitk", "epo", "procrit", "aranesp",
+        "neupogen", "ativan's", "mucomyst", "guaifenesin", "robitussin", "tessalon",
+        "spiriva", "advair", "symbicort", "flovent", "singulair", "xopenex", "pulmicort",
+        "miralax", "bisacodyl", "fleet", "kaopectate", "imodium", "lomotil", "carafate",
+        "sucralfate", "maalox", "mylanta", "simethicone", "ensure", "glucerna", "nepro",
+        "promote", "jevity", "osmolite", "peptamen", "vivonex", "propofol's",
     )
 )
 
