@@ -36,6 +36,13 @@ class Settings:
         default=60,
         metadata={"help": "How long a break-the-glass grant opens a patient's records."},
     )
+    reference_dir: str = field(
+        default="",
+        metadata={
+            "help": "Folder of public reference files (icdo3/, naaccr/, casefinding/) the "
+            "cancer registry reads; empty: shared/data/reference beside the checkout."
+        },
+    )
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

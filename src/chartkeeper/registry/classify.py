@@ -173,6 +173,31 @@ def _header_kind(line: str) -> str | None:
     return None
 
 
+# Headers inside a line, as OCR that lost the line breaks leaves them: "... SPECIMEN: LEFT
+# BREAST. GROSS DESCRIPTION: RECEIVED ... FINAL DIAGNOSIS: ...". Several-word headers, and
+# the one-word ones only with their colon.
+_MIDLINE_HEADER = re.compile(
+    r"(?i)(?<![A-Za-z])(?:"
+    + "|".join(
+        r"[\s\-]+".join(map(re.escape, key.split()))
+        for key in sorted(_HEADER_KIND, key=len, reverse=True)
+        if " " in key or key in ("diagnosis", "diagnoses", "addendum", "comment", "comments")
+    )
+    + r")\s*:"
+)
+
+
+def _segments(text: str):
+    """The report's lines, each cut again before a header that starts mid-line."""
+    for line in text.splitlines(keepends=True):
+        cuts = [m.start() for m in _MIDLINE_HEADER.finditer(line) if line[: m.start()].strip()]
+        previous = 0
+        for cut in cuts:
+            yield line[previous:cut]
+            previous = cut
+        yield line[previous:]
+
+
 # Synoptic item names whose value is the answer itself.
 _SITE_LABELS = {
     ("tumor", "site"),
@@ -334,7 +359,8 @@ class Report:
         self.words: list[_Word] = []
         offset, section, block, sentence = 0, "preamble", -1, 0
         self.block_header_line: dict[int, int] = {}
-        for number, line in enumerate(text.splitlines(keepends=True)):
+        self.lines = list(_segments(text))
+        for number, line in enumerate(self.lines):
             kind = _header_kind(line)
             if kind:
                 section, block = kind, -1
@@ -529,7 +555,7 @@ def _metastatic_blocks(report: Report, hist: list[_HistMention]) -> set[int]:
 def _site_mentions(report: Report, hist: list[_HistMention], lymphoma: bool) -> list[_SiteMention]:
     tokens = report.tokens
     malignant_sentences, malignant_lines, malignant_blocks = _malignant_line(report, hist)
-    lines = report.text.splitlines()
+    lines = report.lines
     metastatic_blocks = _metastatic_blocks(report, hist)
     found = []
     for m in lexicon.site_lexicon().find(tokens):

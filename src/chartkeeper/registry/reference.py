@@ -11,7 +11,6 @@ a traceback) when its file is absent.
 from __future__ import annotations
 
 import csv
-import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -26,7 +25,9 @@ class ReferenceMissing(NotFound):
 
 
 def reference_dir() -> Path | None:
-    configured = os.environ.get("CHARTKEEPER_REFERENCE_DIR")
+    from chartkeeper.config import Settings
+
+    configured = Settings.from_env().reference_dir
     if configured:
         return Path(configured)
     for parent in Path(__file__).resolve().parents:
