@@ -278,6 +278,8 @@ _MALIGNANT_WORDS = {
     "blastoma",
 }
 _METASTASIS = {
+    "implant",
+    "implants",
     "metastatic",
     "metastasis",
     "metastases",
@@ -287,6 +289,34 @@ _METASTASIS = {
     "secondary",
 }
 _LOCATIVE = {"to", "in", "into", "involving", "within", "at", "of"}
+_CLEAR = {
+    "negative",
+    "benign",
+    "unremarkable",
+    "uninvolved",
+    "free",
+    "nonneoplastic",
+    "normal",
+    "without",
+}
+_EXTENSION = {
+    "invading",
+    "invades",
+    "invade",
+    "invasion",
+    "involving",
+    "involves",
+    "extending",
+    "extends",
+    "extension",
+    "infiltrating",
+    "infiltrates",
+    "into",
+    "implant",
+    "implants",
+    "penetrating",
+    "penetrates",
+}
 _ORIGIN = {"primary", "origin", "originating", "arising", "derived"}
 _HISTORY = {"history", "hx", "previous", "prior", "known"}
 
@@ -578,9 +608,7 @@ def _site_mentions(report: Report, hist: list[_HistMention], lymphoma: bool) -> 
         ):
             weight *= 1.8
             why.append("specimen header of a malignant block")
-        elif negated(report, m.start, m.end) or {"negative", "benign", "unremarkable"} & set(
-            tokens[m.end : min(hi, m.end + 8)]
-        ):
+        elif negated(report, m.start, m.end) or _CLEAR & set(tokens[m.end : min(hi, m.end + 8)]):
             weight *= 0.4
             why.append("negated")
         sentence_words = set(tokens[lo : m.start])
@@ -593,6 +621,12 @@ def _site_mentions(report: Report, hist: list[_HistMention], lymphoma: bool) -> 
         elif sentence_words & _METASTASIS and set(before[-3:]) & _LOCATIVE:
             weight *= 0.15
             why.append("site of a metastasis")
+        elif set(before[-3:]) & _EXTENSION and any(
+            lo <= h.start < m.start for h in hist if h.code.split("/")[1] != "0"
+        ):
+            # "adenocarcinoma ... invading into the urinary bladder": spread, not origin.
+            weight *= 0.3
+            why.append("organ the tumour extends into")
         elif (header and word.block in metastatic_blocks) or (
             following is not None and following.metastatic
         ):
@@ -658,6 +692,10 @@ def _choose_site(
         by_code[prior[0]] += prior[1] * 0.5
     if not by_category:
         return None, {}
+    # A mesothelioma is of the pleura (or peritoneum) even when the lung came with it.
+    if histology and "9050" <= histology <= "9055" and by_category.get("C34"):
+        by_category["C38"] += by_category.pop("C34")
+        by_code["C38.4"] += sum(by_code.pop(c) for c in [c for c in by_code if c[:3] == "C34"])
     # A thymoma or thymic carcinoma in an anterior mediastinal mass is of the thymus.
     if histology and "8580" <= histology <= "8589" and by_category.get("C38"):
         by_category["C37"] += by_category.pop("C38")
