@@ -22,7 +22,7 @@ from chartkeeper.api import (
     roi,
 )
 from chartkeeper.config import Settings
-from chartkeeper.privacy.audit import AuditKey
+from chartkeeper.privacy.audit import AuditKey, open_trail
 from chartkeeper.quality.deficiencies import on_write as deficiency_check
 from chartkeeper.store import Repository, open_store
 
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     app.state.repo = (repo or open_store(settings)).with_write_hook(deficiency_check)
     app.state.export_jobs = {}
     app.state.audit_key = AuditKey.load(settings.data_dir)
+    open_trail(app.state.repo.engine, app.state.audit_key)  # a new store's head is sealed
     outcomes.install(app)
     app.include_router(auth.router)
     app.include_router(capability.router)

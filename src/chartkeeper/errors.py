@@ -64,6 +64,21 @@ class NotFound(ChartkeeperError):
     http_status = 404
 
 
+def not_in_store(resource_type: str, resource_id: str) -> str:
+    """What a read or write of a missing record says; a hidden record says exactly this too."""
+    return f"{resource_type}/{resource_id} is not in the store"
+
+
+class Hidden(NotFound):
+    """A record the caller may not see (a sensitivity label their role lacks). The caller
+    gets exactly the answer a missing record gets, so neither its existence nor its
+    version leaks; `reason` is for the audit trail only."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
 class Gone(ChartkeeperError):
     """The resource existed and was deleted; its history is still kept."""
 

@@ -27,6 +27,7 @@ CONDITION = {
 
 @pytest.fixture
 def clerk(repo):
+    audit.open_trail(repo.engine, KEY)
     with repo.transaction() as tx:
         tx.update({"resourceType": "Patient", "id": "p1", "name": [{"text": "Ivo Brandt"}]})
         tx.update(CONDITION)

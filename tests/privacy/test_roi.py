@@ -113,6 +113,7 @@ CHART = [
 @pytest.fixture
 def clerk(repo):
     """The HIM clerk's view of a store holding the chart."""
+    audit.open_trail(repo.engine, KEY)
     with repo.transaction() as tx:
         for res in CHART:
             tx.update(res)

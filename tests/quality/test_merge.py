@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from chartkeeper.errors import Gone, NotFound
+from chartkeeper.errors import Forbidden, Gone, NotFound
 from chartkeeper.privacy import audit
-from chartkeeper.privacy.access import UserGuard
+from chartkeeper.privacy.access import UserGuard, break_glass
 from chartkeeper.privacy.users import User
 from chartkeeper.quality.merge import (
     LIFECYCLE,
@@ -292,6 +292,7 @@ def test_merge_refuses_self_missing_deleted_and_chains(repo):
 
 
 def test_a_guarded_merge_is_audited(repo):
+    audit.open_trail(repo.engine, KEY)
     _patient(repo, "old", "Smyth")
     _patient(repo, "new", "Smith")
     _load(repo, *chart("old"))
@@ -320,7 +321,7 @@ def test_a_role_that_may_not_write_cannot_merge(repo):
     assert "link" not in repo.read("Patient", "old")
 
 
-def test_records_the_caller_may_not_see_move_too(repo):
+def test_a_merge_that_would_move_records_the_caller_may_not_see_waits_for_the_glass(repo):
     _patient(repo, "old", "Smyth")
     _patient(repo, "new", "Smith")
     label = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "ETH"}
@@ -334,9 +335,18 @@ def test_records_the_caller_may_not_see_move_too(repo):
             "subject": {"reference": "Patient/old"},
         }
     )
-    clerk = repo.guarded(UserGuard(repo.engine, KEY, User("clerk", "him")))
+    user = User("clerk", "him")
+    clerk = repo.guarded(UserGuard(repo.engine, KEY, user))
+    # The clerk may not see the 42 CFR Part 2 record, so may not change it either.
+    with pytest.raises(Forbidden, match="may not see"), clerk.transaction() as tx:
+        merge_patients(tx, "old", "new", reason="same person")
+    assert repo.read("Observation", "part2")["meta"]["versionId"] == "1"
+    assert "link" not in repo.read("Patient", "old")
+    # Under break-the-glass for the source patient, the merge moves it, flagged in the trail.
+    break_glass(repo.engine, KEY, user, "old", "duplicate chart blocks emergency care")
+    clerk = repo.guarded(UserGuard(repo.engine, KEY, user))
     with clerk.transaction() as tx:
         result = merge_patients(tx, "old", "new", reason="same person")
-    # Left behind it would belong to an inactive record; moved, its content stays unseen.
     assert ("Observation", "part2") in {c.key for c in result.repointed}
+    assert any(r["action"] == "merge" and r["break_glass"] for r in audit.entries(repo.engine))
     assert repo.read("Observation", "part2")["subject"]["reference"] == "Patient/new"

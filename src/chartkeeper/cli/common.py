@@ -42,9 +42,13 @@ def settings_for(database_url: str | None, data_dir: Path | None) -> Settings:
 
 
 def repo_for(database_url: str | None, data_dir: Path | None):
+    from chartkeeper.privacy.audit import AuditKey, open_trail
     from chartkeeper.store import open_store
 
-    return open_store(settings_for(database_url, data_dir))
+    settings = settings_for(database_url, data_dir)
+    repo = open_store(settings)
+    open_trail(repo.engine, AuditKey.load(settings.data_dir))  # a new store's head is sealed
+    return repo
 
 
 def progress_bar(*extra_columns) -> Progress:

@@ -14,6 +14,7 @@ from .common import (
     DataDirOption,
     app,
     audit_key_for,
+    console,
     out,
     repo_for,
     settings_for,
@@ -30,19 +31,61 @@ app.add_typer(roi_app, name="roi")
 
 
 @audit_app.command("verify")
-def audit_verify(database_url: DatabaseOption = None, data_dir: DataDirOption = None) -> None:
-    """Check every audit row against the chain; name each one changed, removed or inserted."""
-    from chartkeeper.privacy.audit import verify
+def audit_verify(
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="A checkpoint `audit checkpoint` printed (the JSON line, or a file holding "
+            "it): the trail must still hold the row it names, unchanged."
+        ),
+    ] = None,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Check every audit row against the chain and the head against its seal; name each
+    row changed, removed or inserted, and a cut or wiped end."""
+    from chartkeeper.privacy.audit import Checkpoint, verify
 
+    kept = None
+    if checkpoint is not None:
+        text = checkpoint
+        if not checkpoint.lstrip().startswith("{") and Path(checkpoint).is_file():
+            text = Path(checkpoint).read_text(encoding="utf-8").strip()
+        try:
+            kept = Checkpoint.loads(text)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--checkpoint") from None
     problems = verify(
-        repo_for(database_url, data_dir).engine, audit_key_for(database_url, data_dir)
+        repo_for(database_url, data_dir).engine,
+        audit_key_for(database_url, data_dir),
+        checkpoint=kept,
     )
     if not problems:
-        out.print("[green]the audit trail is intact[/green]")
+        against = f" and holds row {kept.seq} of the checkpoint taken {kept.time}" if kept else ""
+        out.print(f"[green]the audit trail is intact{against}[/green]")
         return
     for problem in problems:
         out.print(f"[red]{problem}[/red]")
     raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(database_url: DatabaseOption = None, data_dir: DataDirOption = None) -> None:
+    """Print the signed head of the audit trail (sequence, hash, time). Keep the line
+    where whoever can change the database cannot; `audit verify --checkpoint` checks it."""
+    from chartkeeper.privacy.audit import checkpoint, verify
+
+    repo = repo_for(database_url, data_dir)
+    key = audit_key_for(database_url, data_dir)
+    problems = verify(repo.engine, key)
+    if problems:  # signing a damaged trail would vouch for it
+        for problem in problems:
+            console.print(f"[red]{problem}[/red]")
+        console.print("[red]no checkpoint: the audit trail is not intact[/red]")
+        raise typer.Exit(1)
+    kept = checkpoint(repo.engine, key)
+    console.print(f"audit trail head: row {kept.seq}, hash {kept.hash[:16]}…, at {kept.time}")
+    print(kept.dumps())
 
 
 def _audit_table(title: str, rows: list[dict]) -> Table:

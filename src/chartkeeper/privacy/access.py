@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from chartkeeper.errors import BadRequest, Forbidden
+from chartkeeper.errors import BadRequest, Forbidden, Hidden
 from chartkeeper.fhir.search_params import utc_now
 from chartkeeper.privacy import audit, policy
 from chartkeeper.privacy.users import User
@@ -100,10 +100,10 @@ class UserGuard:
 
     def failed(self, error: Exception) -> None:
         action, rtype = self._pending
-        outcome = "denied" if isinstance(error, Forbidden) else "failure"
-        audit.record_alone(
-            self.engine, self.key, self._entry(action, outcome, [], set(), f"{rtype}: {error}")
-        )
+        outcome = "denied" if isinstance(error, Forbidden | Hidden) else "failure"
+        # A hidden record answered "not in the store"; the trail says why.
+        detail = f"{rtype}: {error}" + (f" [{error.reason}]" if isinstance(error, Hidden) else "")
+        audit.record_alone(self.engine, self.key, self._entry(action, outcome, [], set(), detail))
 
     def _entry(
         self, action, outcome, resources, patients, detail, break_glass=False

@@ -5,7 +5,13 @@ hash, keyed with a secret kept outside the database (`audit.key` in the data dir
 CHARTKEEPER_AUDIT_KEY). The database refuses updates and deletes (triggers); someone who
 gets around that still cannot forge a row without the key, and `verify` names every row
 that was changed, removed or inserted. The head row (last sequence and hash) shows rows
-cut from the end. Rows are written in the same transaction as the change they record.
+cut from the end, and it is sealed with its own HMAC, so rewriting the head to match a cut
+(or a wiped) log shows too: nobody without the key can seal a head. Rows are written in the
+same transaction as the change they record.
+
+What the key cannot show is a head rolled back to a sealed state someone copied earlier;
+for that the operator keeps a checkpoint elsewhere (`checkpoint`, then
+`verify(..., checkpoint=...)`): a signed (sequence, hash, time) the trail must still contain.
 
 Exposed as FHIR AuditEvent (https://hl7.org/fhir/R4/auditevent.html) to auditors, and as
 the access report a patient may ask for (45 CFR 164.528 accounting; ONC 170.315(d)(2)).
@@ -25,6 +31,8 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from chartkeeper.fhir.search_params import utc_now
 from chartkeeper.store.audit_trail import audit_head, audit_log
+from chartkeeper.store.dialect import like_escape
+from chartkeeper.store.resources import resource
 
 GENESIS = "0" * 64
 # FHIR AuditEvent.action: C create, R read/view/print, U update, D delete, E execute.
@@ -111,6 +119,41 @@ def _digest(key: AuditKey, prev_hash: str, row: dict) -> str:
     return hmac.new(key.secret, body.encode(), hashlib.sha256).hexdigest()
 
 
+def _mac(key: AuditKey, purpose: str, *parts: object) -> str:
+    """A keyed value for one purpose: a head seal can never pass for a row hash or a
+    checkpoint signature, nor the other way round."""
+    body = json.dumps([purpose, *parts], separators=(",", ":"))
+    return hmac.new(key.secret, body.encode(), hashlib.sha256).hexdigest()
+
+
+def _seal(key: AuditKey, seq: int, hash_: str) -> str:
+    return _mac(key, "chartkeeper-audit-head", seq, hash_)
+
+
+def open_trail(engine: Engine, key: AuditKey) -> None:
+    """Seal a new store's head (as the migration left it: nothing recorded, no seal) before
+    anything is recorded or stored; the app and every command call this on opening a
+    store. Only a store that holds no records and no audit rows counts as new: a trail
+    wiped and its head reset to look new is never sealed again, so it stays found."""
+    from chartkeeper.store.engine import WRITE
+
+    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+        head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
+        new = (
+            head.seq == 0
+            and head.hash == GENESIS
+            and head.seal is None
+            and conn.execute(select(audit_log.c.seq).limit(1)).first() is None
+            and conn.execute(select(resource.c.id).limit(1)).first() is None
+        )
+        if new:
+            conn.execute(
+                update(audit_head)
+                .where(audit_head.c.id == 1)
+                .values(seal=_seal(key, head.seq, head.hash))
+            )
+
+
 def record(conn: Connection, key: AuditKey, entry: AuditEntry) -> int:
     """Append one entry in the caller's transaction; returns its sequence number."""
     head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
@@ -131,8 +174,19 @@ def record(conn: Connection, key: AuditKey, entry: AuditEntry) -> int:
     row["prev_hash"] = head.hash
     row["hash"] = _digest(key, head.hash, row)
     conn.execute(insert(audit_log), [row])
+    # The new head is sealed only when the one it follows was: a head someone rewrote (or
+    # reset) stays unsealed, so `verify` keeps saying so however much is recorded after.
+    sealed = head.seal is not None and hmac.compare_digest(
+        head.seal, _seal(key, head.seq, head.hash)
+    )
     conn.execute(
-        update(audit_head).where(audit_head.c.id == 1).values(seq=row["seq"], hash=row["hash"])
+        update(audit_head)
+        .where(audit_head.c.id == 1)
+        .values(
+            seq=row["seq"],
+            hash=row["hash"],
+            seal=_seal(key, row["seq"], row["hash"]) if sealed else None,
+        )
     )
     return row["seq"]
 
@@ -145,10 +199,20 @@ def record_alone(engine: Engine, key: AuditKey, entry: AuditEntry) -> int:
         return record(conn, key, entry)
 
 
-def verify(engine: Engine, key: AuditKey) -> list[AuditProblem]:
-    """Walk the chain; every row changed, missing or inserted, and a cut end, is named."""
+def verify(
+    engine: Engine, key: AuditKey, *, checkpoint: Checkpoint | None = None
+) -> list[AuditProblem]:
+    """Walk the chain; every row changed, missing or inserted, a cut end and a head that
+    does not carry its seal are named. With a checkpoint (see `checkpoint`), the trail must
+    still hold the row it names, unchanged."""
     problems: list[AuditProblem] = []
     expected_seq, prev_hash = 1, GENESIS
+    at_checkpoint: str | None = None
+    if checkpoint is not None and not checkpoint.signed_by(key):
+        problems.append(
+            AuditProblem(None, "the checkpoint's signature does not match this audit key")
+        )
+        checkpoint = None
     with engine.connect() as conn:
         rows = conn.execution_options(yield_per=1000).execute(
             select(audit_log).order_by(audit_log.c.seq)
@@ -170,6 +234,8 @@ def verify(engine: Engine, key: AuditKey) -> list[AuditProblem]:
                 problems.append(
                     AuditProblem(seq, "was altered: its content does not match its hash")
                 )
+            if checkpoint is not None and seq == checkpoint.seq:
+                at_checkpoint = row["hash"]
             expected_seq, prev_hash = seq + 1, row["hash"]
         head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).one()
     if head.seq != expected_seq - 1 or head.hash != prev_hash:
@@ -181,7 +247,78 @@ def verify(engine: Engine, key: AuditKey) -> list[AuditProblem]:
                 "appended without the head",
             )
         )
+    if head.seal is None or not hmac.compare_digest(head.seal, _seal(key, head.seq, head.hash)):
+        problems.append(
+            AuditProblem(
+                None,
+                f"the head (row {head.seq}) does not carry its seal: it was rewritten or "
+                "reset without the audit key, so rows were cut from the end or wiped",
+            )
+        )
+    if checkpoint is not None:
+        if at_checkpoint is None:
+            problems.append(
+                AuditProblem(
+                    None,
+                    f"row {checkpoint.seq} of the checkpoint taken {checkpoint.time} is no "
+                    f"longer in the trail (it ends at row {expected_seq - 1})",
+                )
+            )
+        elif at_checkpoint != checkpoint.hash:
+            problems.append(
+                AuditProblem(
+                    checkpoint.seq,
+                    f"differs from the checkpoint taken {checkpoint.time}: the trail up to "
+                    "it was rewritten",
+                )
+            )
     return problems
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed head the operator keeps outside the database (printed by `chartkeeper
+    audit checkpoint`): later, the trail must still hold row `seq` with this hash."""
+
+    seq: int
+    hash: str
+    time: str
+    signature: str
+
+    def signed_by(self, key: AuditKey) -> bool:
+        expected = _mac(key, "chartkeeper-audit-checkpoint", self.seq, self.hash, self.time)
+        return hmac.compare_digest(expected, self.signature)
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {"seq": self.seq, "hash": self.hash, "time": self.time, "signature": self.signature},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def loads(cls, text: str) -> Checkpoint:
+        """Parse what `dumps` wrote; ValueError says what is wrong with it."""
+        try:
+            data = json.loads(text)
+            checkpoint = cls(
+                int(data["seq"]), str(data["hash"]), str(data["time"]), str(data["signature"])
+            )
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError(
+                "a checkpoint is the JSON line `chartkeeper audit checkpoint` printed: "
+                '{"seq":…,"hash":…,"time":…,"signature":…}'
+            ) from exc
+        return checkpoint
+
+
+def checkpoint(engine: Engine, key: AuditKey) -> Checkpoint:
+    """The current head, signed with the audit key and stamped with the time: to be kept
+    where whoever can change the database cannot (printed, mailed, in another system)."""
+    with engine.connect() as conn:
+        head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).one()
+    stamp = utc_now()
+    signature = _mac(key, "chartkeeper-audit-checkpoint", head.seq, head.hash, stamp)
+    return Checkpoint(head.seq, head.hash, stamp, signature)
 
 
 def entries(
@@ -201,7 +338,8 @@ def entries(
     if seq is not None:
         query = query.where(audit_log.c.seq == seq)
     if patient:
-        query = query.where(audit_log.c.patients.like(f'%"{patient}"%'))
+        # Escaped: `patient=%` is a patient id, not a wildcard that matches everyone.
+        query = query.where(audit_log.c.patients.like(f'%"{like_escape(patient)}"%', escape="\\"))
     if username:
         query = query.where(audit_log.c.username == username)
     if action:

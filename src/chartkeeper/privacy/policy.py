@@ -45,8 +45,15 @@ def check_work(user: User, worklist: str) -> None:
 RESTRICTED_TYPES: dict[str, set[str]] = {"AuditEvent": {"auditor", "him", "admin"}}
 
 
+# Types no role writes or deletes, through REST or inside a transaction: the audit trail
+# writes AuditEvents itself (a stored one would be a forgery planted beside it).
+READ_ONLY_TYPES = {"AuditEvent"}
+
+
 def allows(user: User, action: str, resource_type: str) -> bool:
     if user.role not in RESTRICTED_TYPES.get(resource_type, {user.role}):
+        return False
+    if resource_type in READ_ONLY_TYPES and action in ("write", "delete"):
         return False
     types = POLICY.get(user.role, {}).get(action, set())
     return ALL in types or resource_type in types

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from chartkeeper.errors import ChartkeeperError, Gone, NotFound
+from chartkeeper.errors import ChartkeeperError, Forbidden, Gone, Hidden, NotFound
 from chartkeeper.fhir.references import rewrite_references
 from chartkeeper.fhir.search_params import utc_now
 from chartkeeper.store import PutItem, Transaction
@@ -352,8 +352,16 @@ def merge_patients(
             PutItem(new_survivor, if_match=_version(survivor)),
         ]
     )
-    # Only reference strings changed, and those resources were valid when stored.
-    written += tx.put_many([PutItem(r, if_match=v) for v, r in repointed], validated=True)
+    # Only reference strings changed, and those resources were valid when stored. A guarded
+    # caller moves only what they may see: a record hidden by a label is refused like any
+    # other write to it, so the merge waits for someone allowed (or break-the-glass).
+    try:
+        written += tx.put_many([PutItem(r, if_match=v) for v, r in repointed], validated=True)
+    except Hidden as exc:
+        raise Forbidden(
+            f"merging Patient/{source_id} would move records your role may not see; "
+            "someone allowed to see them must do it (or break the glass for this patient)"
+        ) from exc
     befores = [_version(source), _version(survivor), *(v for v, _ in repointed)]
     changes = tuple(
         Change(w.resource["resourceType"], w.resource["id"], before, _version(w.resource))

@@ -36,4 +36,5 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", Integer, nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("seal", String(64)),  # HMAC(audit key, seq and hash): a rewritten head shows
 )

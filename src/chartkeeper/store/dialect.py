@@ -29,3 +29,9 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[tuple]) -> None:
     # In key order: consecutive inserts land on the same B-tree pages, so a commit writes
     # fewer distinct pages (the rows' own order is arbitrary anyway).
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", sorted(rows))
+
+
+def like_escape(text: str) -> str:
+    """`text` as a literal inside a LIKE pattern with ESCAPE '\\': its %, _ and \\ match
+    only themselves (a search value is never a wildcard)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -31,10 +31,12 @@ from chartkeeper.errors import (
     Conflict,
     Forbidden,
     Gone,
+    Hidden,
     InvalidResource,
     Issue,
     NotFound,
     VersionConflict,
+    not_in_store,
 )
 from chartkeeper.fhir import search_params
 from chartkeeper.fhir.resource_types import RESOURCE_TYPES
@@ -49,6 +51,7 @@ ALL_TYPES = "*"  # a check that spans every resource type (system history)
 WriteHook = Callable[["Transaction", list[dict]], None]
 
 _CHUNK = 500  # keys per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+Label = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,50 @@ def _with_meta(res: dict, version: int, stamp: str) -> dict:
     return {**res, "meta": {**res.get("meta", {}), "versionId": str(version), "lastUpdated": stamp}}
 
 
+def labels_of(res: dict | None) -> frozenset[Label]:
+    """The security labels (system, code) in a resource's meta.security."""
+    meta = (res or {}).get("meta")
+    security = meta.get("security") if isinstance(meta, dict) else None
+    if not isinstance(security, list):
+        return frozenset()
+    return frozenset(
+        (s.get("system", ""), s.get("code", "")) for s in security if isinstance(s, dict)
+    )
+
+
+def _labelled(key: tuple[str, str], content: dict | None, labels: frozenset[Label]) -> dict:
+    """What the guard judges for one version: its content (for a deletion, the content it
+    deleted, so whose chart it was still counts) carrying `labels`."""
+    base = content or {}
+    security = [{"system": s, "code": c} for s, c in sorted(labels)]
+    return {
+        **base,
+        "resourceType": key[0],
+        "id": key[1],
+        "meta": {**base.get("meta", {}), "security": security},
+    }
+
+
+def _version_views(
+    key: tuple[str, str], versions: list[tuple[int, dict | None]]
+) -> dict[int, dict]:
+    """Per version (ascending input), the view the guard judges: a label on a version
+    hides that version and every earlier one (a record labelled later was as sensitive
+    before), so each view carries the labels of its own and every later version. The
+    current version carries only its own, as reads and searches see it; a label removed
+    by someone allowed to remove it opens the versions from then on, not the older ones."""
+    content: dict[int, dict | None] = {}
+    last = None
+    for version, res in versions:
+        last = res if res is not None else last
+        content[version] = last
+    views, later = {}, frozenset()
+    for version, _res in reversed(versions):
+        later = later | labels_of(content[version])
+        views[version] = _labelled(key, content[version], later)
+    return views
+
+
 def _check_identity(res: dict) -> None:
     rtype = res.get("resourceType")
     if not isinstance(rtype, str) or rtype not in RESOURCE_TYPES:
@@ -139,10 +186,7 @@ class Transaction:
     def _shown(self, action: str, res: dict) -> dict:
         if self.guard:
             if not self.guard.visible(res):
-                raise Forbidden(
-                    f"{res['resourceType']}/{res['id']} carries a sensitivity label your role "
-                    "may not see; break-the-glass can open it in an emergency"
-                )
+                raise self._hidden((res["resourceType"], res["id"]), res)
             self.guard.audit(self.conn, action, [res])
         return res
 
@@ -151,6 +195,38 @@ class Transaction:
         (a deficiency scan reads the whole chart, a disclosure worksheet lists what is
         withheld), never for showing a record to a caller."""
         return Transaction(self.conn)
+
+    @staticmethod
+    def _hidden(key: tuple[str, str], view: dict, message: str | None = None) -> Hidden:
+        labels = ", ".join(f"{c}" for _s, c in sorted(labels_of(view))) or "type not readable"
+        return Hidden(
+            message or not_in_store(*key),
+            f"{key[0]}/{key[1]} hidden by policy ({labels})",
+        )
+
+    def _views(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[int, dict]]:
+        """Every stored version of these resources as the guard judges it (_version_views)."""
+        by_type: dict[str, list[str]] = {}
+        for rtype, rid in set(keys):
+            by_type.setdefault(rtype, []).append(rid)
+        h = resource_history.c
+        versions: dict[tuple[str, str], list[tuple[int, dict | None]]] = {}
+        for rtype, ids in by_type.items():
+            for start in range(0, len(ids), _CHUNK):
+                query = (
+                    select(h.id, h.version_id, h.content)
+                    .where(h.resource_type == rtype, h.id.in_(ids[start : start + _CHUNK]))
+                    .order_by(h.id, h.version_id)
+                )
+                for rid, version, content in self.conn.execute(query):
+                    versions.setdefault((rtype, rid), []).append(
+                        (version, orjson.loads(content) if content else None)
+                    )
+        return {key: _version_views(key, found) for key, found in versions.items()}
+
+    def _current_view(self, key: tuple[str, str]) -> dict | None:
+        views = self._views([key]).get(key)
+        return views[max(views)] if views else None
 
     def note(self, action: str, resources: Sequence[dict] = (), detail: str = "") -> None:
         """Audit an access the caller made through this transaction (an export, a disclosure)."""
@@ -167,8 +243,12 @@ class Transaction:
             .where(resource.c.resource_type == resource_type, resource.c.id == resource_id)
         ).first()
         if row is None:
-            raise NotFound(f"{resource_type}/{resource_id} is not in the store")
+            raise NotFound(not_in_store(resource_type, resource_id))
         if row.deleted:
+            key = (resource_type, resource_id)
+            view = self._current_view(key) if self.guard else None
+            if view is not None and not self.guard.visible(view):  # type: ignore[union-attr]
+                raise self._hidden(key, view)
             raise Gone(f"{resource_type}/{resource_id} was deleted (version {row.version_id})")
         return self._shown("read", orjson.loads(row.content))
 
@@ -181,11 +261,20 @@ class Transaction:
                 resource_history.c.version_id == version_id,
             )
         ).first()
+        missing = f"{resource_type}/{resource_id} has no version {version_id}"
         if row is None:
-            raise NotFound(f"{resource_type}/{resource_id} has no version {version_id}")
+            raise NotFound(missing)
+        if self.guard:  # judged with the labels of later versions too
+            key = (resource_type, resource_id)
+            view = self._views([key])[key][version_id]
+            if not self.guard.visible(view):
+                raise self._hidden(key, view, missing)
         if row.content is None:
             raise Gone(f"version {version_id} of {resource_type}/{resource_id} is its deletion")
-        return self._shown("vread", orjson.loads(row.content))
+        res = orjson.loads(row.content)
+        if self.guard:
+            self.guard.audit(self.conn, "vread", [res])
+        return res
 
     def history(
         self,
@@ -224,8 +313,11 @@ class Transaction:
             for r in self.conn.execute(query)
         ]
         if self.guard:
+            views = self._views((v["resource_type"], v["id"]) for v in versions)
             versions = [
-                v for v in versions if v["resource"] is None or self.guard.visible(v["resource"])
+                v
+                for v in versions
+                if self.guard.visible(views[(v["resource_type"], v["id"])][v["version_id"]])
             ]
             shown = [v["resource"] for v in versions if v["resource"] is not None]
             self.guard.audit(self.conn, "history", shown)
@@ -354,6 +446,8 @@ class Transaction:
             if not validated:
                 validate(item.resource)
         stored = self._stored([(i.resource["resourceType"], i.resource["id"]) for i in items])
+        if self.guard:
+            self._guard_writes(items, stored)
         stamp = search_params.utc_now()
         results: list[WriteResult] = []
         new_rows, changed, history_rows, reindex = [], [], [], []
@@ -407,6 +501,12 @@ class Transaction:
         self._check("delete", resource_type)
         key = (resource_type, resource_id)
         old = self._stored([key]).get(key)
+        if self.guard:  # what the caller may not see answers as what is not there
+            view = self._current_view(key) if old else None
+            if view is None:
+                raise NotFound(not_in_store(*key))
+            if not self.guard.visible(view):
+                raise self._hidden(key, view)
         if old is None or old.deleted:
             return None
         # The hook needs the content (whose chart it was), which a deletion no longer has.
@@ -449,6 +549,32 @@ class Transaction:
 
     # --- internals ---------------------------------------------------------------------
 
+    def _guard_writes(
+        self, items: Sequence[PutItem], stored: dict[tuple[str, str], _Stored]
+    ) -> None:
+        """Before any precondition is looked at (an If-Match answer would tell a version):
+        a stored record the caller may not see is refused as if it were not there, and a
+        label may be added or removed only by a role allowed that label."""
+        assert self.guard is not None
+        keys = [(i.resource["resourceType"], i.resource["id"]) for i in items]
+        views = self._views(k for k in keys if k in stored)
+        hidden = self.guard.hidden_labels()
+        forbidden = hidden.codes if hidden else frozenset()
+        for item, key in zip(items, keys, strict=True):
+            before: frozenset[Label] = frozenset()
+            if key in views:
+                view = views[key][max(views[key])]
+                if not self.guard.visible(view):
+                    raise self._hidden(key, view)
+                before = labels_of(view)
+            changed = (before ^ labels_of(item.resource)) & forbidden
+            if changed:
+                names = ", ".join(code for _system, code in sorted(changed))
+                raise Forbidden(
+                    f"{key[0]}/{key[1]}: adding or removing the sensitivity label {names} "
+                    "needs a role allowed to see it"
+                )
+
     @staticmethod
     def _check_preconditions(key: tuple[str, str], item: PutItem, old: _Stored | None) -> None:
         name = f"{key[0]}/{key[1]}"
@@ -457,10 +583,8 @@ class Transaction:
             raise Conflict(f"{name} already exists")
         if item.if_match is None:
             return
-        if old is None:
-            raise VersionConflict(
-                f"{name} does not exist, so version {item.if_match} cannot be current"
-            )
+        if old is None:  # the same answer a hidden record gets: no version to compare
+            raise NotFound(not_in_store(*key))
         if old.version_id != item.if_match:
             raise VersionConflict(
                 f"{name} is at version {old.version_id}, not {item.if_match}: "

@@ -31,6 +31,7 @@ from sqlalchemy import (
 from chartkeeper.errors import InvalidSearch
 from chartkeeper.fhir import search_params as sp
 from chartkeeper.fhir.references import parse_relative
+from chartkeeper.store.dialect import like_escape
 from chartkeeper.store.guard import HiddenLabels
 from chartkeeper.store.resources import INDEX_TABLES, current, resource, resource_history
 
@@ -213,9 +214,7 @@ def _token_match(table, value: str, modifier: str = "") -> ColumnElement[bool]:
 def _string_match(table, value: str, modifier: str) -> ColumnElement[bool]:
     if modifier == "exact":
         return table.c.raw == value
-    needle = (
-        sp.normalize_string(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    )
+    needle = like_escape(sp.normalize_string(value))
     if modifier == "contains":
         return table.c.value.like(f"%{needle}%", escape="\\")
     if modifier:
