@@ -9,9 +9,14 @@ since no role may label a record ETH through the API.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pytest
+from fastapi import Depends
+from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from chartkeeper.api.auth import current_user
 from chartkeeper.privacy import audit
 from chartkeeper.privacy.policy import ACT_CODE
 from chartkeeper.store.break_glass import break_glass_grant
@@ -308,3 +313,33 @@ def test_break_the_glass_opens_a_labelled_patient_for_the_grant_only(client, sig
         headers=clinician,
     )
     assert nobody.status_code == 404
+
+
+def test_refusals_and_server_errors_are_in_the_audit_trail(client, sign_in):
+    engine = client.app.state.repo.engine
+
+    def newest():
+        return audit.entries(engine, limit=1)[0]
+
+    assert client.get("/fhir/Patient").status_code == 401
+    row = newest()
+    assert (row["outcome"], row["username"]) == ("denied", None)
+    assert "GET /fhir/Patient: 401" in row["detail"]
+    bad = {"Authorization": "Bearer not-a-token"}
+    assert client.get("/fhir/Patient/x", headers=bad).status_code == 401
+    assert newest()["outcome"] == "denied" and "/fhir/Patient/x" in newest()["detail"]
+    coder = sign_in("coder")
+    assert client.delete("/fhir/Patient/x", headers=coder).status_code == 403
+    assert (newest()["outcome"], newest()["username"]) == ("denied", "coder")
+
+    def broken(_user: Annotated[object, Depends(current_user)]):  # resolved at module level
+        raise RuntimeError("a bug")
+
+    client.app.add_api_route("/broken", broken)
+    crashing = TestClient(client.app, raise_server_exceptions=False)
+    answer = crashing.get("/broken", headers=coder)
+    assert answer.status_code == 500 and "a bug" not in answer.text
+    row = newest()
+    assert (row["outcome"], row["username"]) == ("error", "coder")
+    assert "GET /broken: 500 RuntimeError" in row["detail"]
+    assert audit.verify(engine, client.app.state.audit_key) == []

@@ -436,3 +436,17 @@ def test_sample_directory_as_is(repo):
     again = import_files(repo, paths)
     assert (again.accepted, again.duplicates, again.resources) == (len(paths), len(paths), 0)
     assert _counts(repo) == before
+
+
+def test_an_update_from_the_feed_keeps_the_sensitivity_labels_on_the_record(repo):
+    """A sending system knows nothing of our labels: its A08 changes the demographics and
+    leaves a 42 CFR Part 2 label a privacy officer put on the patient where it was."""
+    process_message(repo, _adt("A01", "L1"))
+    labelled = repo.read("Patient", PATIENT_ID)
+    label = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "ETH"}
+    repo.update({**labelled, "meta": {"security": [label]}})
+    ack = process_message(repo, _adt("A08", "L2", pid=PID.replace("Everyman", "Everyperson")))
+    assert ack.code == "AA", ack.text
+    patient = repo.read("Patient", PATIENT_ID)
+    assert patient["name"][0]["family"] == "Everyperson"
+    assert patient["meta"]["security"] == [label]

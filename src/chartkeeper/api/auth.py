@@ -9,6 +9,7 @@ access happen inside the store, in the same transaction as the access.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Annotated
 
@@ -21,6 +22,7 @@ from chartkeeper.privacy import audit, policy, users
 from chartkeeper.privacy.access import UserGuard
 from chartkeeper.store import Repository
 
+log = logging.getLogger("chartkeeper.api")
 router = APIRouter(prefix="/auth", tags=["sign-in"])
 _bearer = HTTPBearer(auto_error=False)
 
@@ -89,12 +91,42 @@ def current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> users.User:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise AuthenticationFailed("sign in first: send 'Authorization: Bearer <token>'")
-    idle = timedelta(minutes=request.app.state.settings.idle_minutes)
-    user = users.user_for_token(request.app.state.repo.engine, credentials.credentials, idle)
+    try:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise AuthenticationFailed("sign in first: send 'Authorization: Bearer <token>'")
+        idle = timedelta(minutes=request.app.state.settings.idle_minutes)
+        user = users.user_for_token(request.app.state.repo.engine, credentials.credentials, idle)
+    except AuthenticationFailed as exc:  # a refusal like any other: in the trail
+        audit_alone(
+            request,
+            audit.AuditEntry(
+                action="access",
+                outcome="denied",
+                source=client_address(request),
+                detail=f"{request.method} {request.url.path}: 401 {exc}",
+            ),
+        )
+        raise
     request.state.user = user
     return user
+
+
+def audit_error(request: Request, error: Exception) -> None:
+    """A server error is audited like a refusal: who asked for what, and that it failed.
+    Best effort: when the database itself is what failed, the server log has it."""
+    user = getattr(request.state, "user", None)
+    entry = audit.AuditEntry(
+        action="access",
+        outcome="error",
+        username=user.username if user else None,
+        role=user.role if user else None,
+        source=client_address(request),
+        detail=f"{request.method} {request.url.path}: 500 {type(error).__name__}",
+    )
+    try:
+        audit_alone(request, entry)
+    except Exception:  # the error being answered matters more
+        log.exception("could not audit a server error")
 
 
 def authorized(action: str, scope: str = "type"):

@@ -65,6 +65,9 @@ def install(app: FastAPI) -> None:
         return error_response(400, "invalid", f"malformed request: {problems}")
 
     @app.exception_handler(Exception)
-    async def _crash(_request: Request, exc: Exception):
+    async def _crash(request: Request, exc: Exception):
+        from .auth import audit_error  # auth builds on this module's responses
+
         log.exception("unhandled error", exc_info=exc)
+        audit_error(request, exc)
         return error_response(500, "exception", "internal error; the server log has details")
