@@ -1,16 +1,16 @@
 """The audit head carries a seal: an HMAC of its sequence and hash under the audit key, so
 rows cut from the end (or all of them) are found even when the head is rewritten to match.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
