@@ -85,6 +85,11 @@ CASES = [
     ("Pt lives in Framingham with wife.", ["Framingham"], "location"),
     ("PT FROM FRAMINGHAM, LIVES ALONE.", ["FRAMINGHAM"], "location"),
     ("MRN 4417729 VERIFIED.", ["4417729"], "mrn"),
+    ("CXR of 7/22 unchanged; seen 4/10 by ortho.", ["7/22", "4/10"], "date"),
+    ("Seen at Boston General Hospital, then Elm Street Clinic.", ["Boston", "Elm"], "location"),
+    ("Lives at 12 Elm St, Quincy.", ["12 Elm St", "Quincy"], "address"),
+    ("BILL CALLED AT 1400, UPDATED.", ["BILL"], "name"),
+    ("Insurance: HPB-654321, policy on file.", ["654321"], "id"),
 ]
 
 
@@ -111,6 +116,9 @@ KEPT = [
     "Coumadin held for INR 3.2. Heparin gtt at 1000 units/hr.",
     "Will continue to monitor. Mark on L forearm, no drainage.",
     "GRACE SCORE CALCULATED. WHITE COUNT 12.",
+    "c/o 6/10 abd pain, pain now 4/10 after dilaudid. Endo and neph following.",
+    "LUNG FIELDS CLEAR, MARKS ON ABD FROM INSULIN, FLOWERS AT BEDSIDE.",
+    "Hx Lyme disease, Wilson's disease, Stevens-Johnson syndrome; Framingham risk score 12%.",
 ]
 
 

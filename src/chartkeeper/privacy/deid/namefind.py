@@ -212,7 +212,7 @@ def find_names(
         for i in range(len(tokens) - 1):
             if (
                 (strong[i] or weak[i])
-                and gap(i, i + 1) in (" ", "'s ", "’s ", "-", "' ")
+                and gap(i, i + 1).lower() in (" ", "'s ", "’s ", "-", "' ")
                 and tokens[i + 1][2].lower() in words.EPONYM_HEADS
             ):
                 strong[i] = weak[i] = False

@@ -408,7 +408,7 @@ _FACILITY_HEADS = (
     "healthcare center", "clinic", "rehab", "rehabilitation center", "rehabilitation hospital",
     "nursing home", "nursing center", "nursing facility", "care center", "infirmary", "manor",
     "hospice", "healthcare", "health system", "medical group", "senior center", "assisted living",
-    "skilled nursing", "va", "vamc", "ltac", "snf",
+    "skilled nursing", "va", "vamc", "ltac", "snf", "institute",
 )  # fmt: skip
 _FACILITY = re.compile(
     r"\b(?:"
@@ -417,7 +417,8 @@ _FACILITY = re.compile(
     re.IGNORECASE,
 )
 _PLACE_BEFORE = re.compile(
-    r"(?:\b(?:from|to|in|at|near|of|lives|outside|around|toward|towards|visiting)\s+(?:the\s+)?)$",
+    r"(?:\b(?:from|to|in|at|near|of|lives|outside|around|toward|towards|visiting)\s+(?:the\s+)?"
+    r"|\b(?:st|street|ave|avenue|rd|road|dr|drive|blvd|ln|lane|way|hospital|clinic|center)\.?,\s*)$",
     re.IGNORECASE,
 )
 # Words that may stand in a facility's name before its head word without being its
@@ -457,8 +458,8 @@ def _norm(word: str) -> str:
 
 
 def _facilities_and_places(text: str, ctx: DeidContext, out: list[_Cand]) -> None:
-    """Facilities and places from the gazetteer; overlapping finds merge into one span
-    ("San Francisco" + "Francisco clinic" = "San Francisco clinic")."""
+    """Facilities and places from the gazetteer; overlapping or adjacent finds merge into
+    one span ("San Francisco" + "Francisco clinic" = "San Francisco clinic")."""
     gaz = ctx.gazetteer
     if not gaz.loaded:
         return
@@ -467,7 +468,7 @@ def _facilities_and_places(text: str, ctx: DeidContext, out: list[_Cand]) -> Non
     found.sort()
     merged: list[list] = []
     for start, end, kind, tag, priority in found:
-        if merged and start <= merged[-1][1]:
+        if merged and (start <= merged[-1][1] or text[merged[-1][1] : start] == " "):
             merged[-1][1] = max(merged[-1][1], end)
             merged[-1][4] = min(merged[-1][4], priority)
         else:
@@ -504,13 +505,16 @@ def _find_facilities_and_places(text: str, gaz: Gazetteer, out: list[_Cand]) -> 
         while j >= 0 and i - j <= 4:
             word = toks[j][2]
             gap = text[toks[j][1] : toks[j + 1][0]]
-            if gap not in (" ", ". ", ".", "-") or (
-                word in words.STOP and word not in ("st", "saint")
-            ):
-                break
             raw = text[toks[j][0] : toks[j][1]]
             titled = raw[:1].isupper() and not raw.isupper() and m.group()[:1].isupper()
-            if distinctive(word):
+            # In mixed case a capitalised filler or street word is part of the name
+            # ("General Hospital", "Elm Street Clinic"); elsewhere a heading word ends it.
+            named_filler = titled and (word in _FACILITY_FILLER or word in words.STREET_WORDS)
+            if gap not in (" ", ". ", ".", "-", " & ") or (
+                word in words.STOP and word not in ("st", "saint") and not named_filler
+            ):
+                break
+            if named_filler or distinctive(word):
                 found = True
             elif (
                 titled
@@ -554,7 +558,7 @@ def _find_facilities_and_places(text: str, gaz: Gazetteer, out: list[_Cand]) -> 
                 for k in range(i, i + n - 1)
             ):
                 continue
-            key = " ".join(p.rstrip(".") for p in parts)
+            key = " ".join(p.rstrip(".").removesuffix("'s") for p in parts)
             start, end = toks[i][0], toks[i + n - 1][1]
             if n > 1 and (key in gaz.places or key in gaz.hospitals):
                 titled = all(text[toks[k][0]].isupper() for k in range(i, i + n))
