@@ -201,34 +201,50 @@ def test_dismissed_tumour_is_not_suggested_again(repo):
     assert casefinding.worklist(repo) == []
 
 
+# A complete, valid abstract (what test_one_tumour_one_case... prefills), then one change
+# each: exactly the edit named fails.
+VALID = {
+    "primarySite": "C504",
+    "histologicTypeIcdO3": "8500",
+    "behaviorCodeIcdO3": "3",
+    "laterality": "2",
+    "dateOfDiagnosis": "20230305",
+    "dateOfBirth": "19600402",
+    "sexAssignedAtBirth": "2",
+    "diagnosticConfirmation": "1",
+    "classOfCase": "14",
+    "vitalStatus": "1",
+    "dateOfLastContact": "20240210",
+    "ageAtDiagnosis": "062",
+    "rxDateSurgery": "20230401",
+}
+
+
 @pytest.mark.parametrize(
     ("changes", "edit_id"),
     [
+        ({}, None),
         ({"primarySite": "C507"}, "CK001"),
         ({"histologicTypeIcdO3": "1234"}, "CK002"),
         ({"laterality": "7"}, "CK003"),
-        (
-            {
-                "histologicTypeIcdO3": "8260",
-                "primarySite": "C509",
-                "behaviorCodeIcdO3": "3",
-                "laterality": "2",
-            },
-            None,
-        ),
-        ({"primarySite": "C619", "laterality": "0"}, "CK007"),
+        ({"histologicTypeIcdO3": "8090"}, "CK004"),  # basal cell carcinoma is of skin
+        ({"laterality": "0"}, "CK005"),
         ({"dateOfLastContact": "20220101"}, "CK006"),
+        ({"rxDateSurgery": "20230231"}, "CK006"),
+        ({"primarySite": "C619", "laterality": "0"}, "CK007"),
+        ({"ageAtDiagnosis": "150"}, "CK007"),
         ({"classOfCase": ""}, "CK008"),
         ({"primarySite": "C779", "laterality": "0", "behaviorCodeIcdO3": "2"}, "CK009"),
     ],
 )
-def test_each_edit(repo, changes, edit_id):
-    _record(repo, "p3")
-    (case_id,) = casefinding.run(repo, by="reg1").new_cases
-    casefinding.accept(repo, case_id, by="reg1")
-    abstract.edit_items(repo, case_id, changes, by="reg1")
-    failing = {e.id for e in abstract.check(repo, case_id)}
+def test_each_edit(changes, edit_id):
+    from chartkeeper.registry import edits
+
+    items = {k: v for k, v in {**VALID, **changes}.items() if v}
+    failing = {e.id for e in edits.run(items)}
     assert failing == ({edit_id} if edit_id else set())
+    overridden = edits.run(items, {edit_id: {"reason": "confirmed"}}) if edit_id else []
+    assert all(e.overridden == "confirmed" for e in overridden)
 
 
 def test_site_histology_edit():
