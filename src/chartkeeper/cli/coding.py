@@ -39,33 +39,44 @@ def code_find(
     batch: Annotated[
         Path | None, typer.Option(help="One statement a line; JSON lines out.")
     ] = None,
+    system: Annotated[
+        str, typer.Option(help="icd10cm (diagnoses), icd10pcs (procedures) or hcpcs.")
+    ] = "icd10cm",
     data_dir: DataDirOption = None,
 ) -> None:
-    """Rank billable ICD-10-CM codes for a diagnostic statement, with notes and prompts."""
+    """Rank billable codes for a statement (ICD-10-CM by the Alphabetic Index once imported,
+    ICD-10-PCS by the PCS Index and Tables), with the index path, notes and prompts."""
     from rich.table import Table
 
     from chartkeeper.coding import search
+    from chartkeeper.coding.codesets import SYSTEMS
 
+    if system not in SYSTEMS:
+        raise typer.BadParameter(f"--system must be one of {', '.join(SYSTEMS)}")
     folder = settings_for(None, data_dir).data_dir
     if batch:
         with batch.open() as lines:
-            for line in search.batch(lines, fy=_fy(fy), limit=limit, data_dir=folder):
+            found = search.batch(lines, fy=_fy(fy), limit=limit, data_dir=folder, system=system)
+            for line in found:
                 print(line)
         return
     if not query:
         raise typer.BadParameter("give a statement, or --batch FILE")
-    hits = search.find(query, fy=_fy(fy), limit=limit, data_dir=folder)
+    hits = search.find(query, fy=_fy(fy), limit=limit, data_dir=folder, system=system)
     if as_json:
         print(json.dumps([h.to_json() for h in hits]))
         return
     table = Table(title=f"codes for “{query}”")
-    for column in ("code", "description", "score", "still needed", "notes"):
+    for column in ("code", "description", "score", "still needed", "notes", "how found"):
         table.add_column(column, overflow="fold")
     for h in hits:
         prompts = "; ".join(p.question for p in h.prompts)
         notes = "; ".join(f"{n.kind}: {n.text}" for n in h.notes[:3])
-        table.add_row(h.code, h.display, f"{h.score:.2f}", prompts, notes)
+        how = " > ".join(s for s in h.path if not s.startswith("no "))
+        table.add_row(h.code, h.display, f"{h.score:.2f}", prompts, notes, how)
     out.print(table)
+    if hits and hits[0].path and hits[0].path[0].startswith("no "):
+        out.print(f"[yellow]{hits[0].path[0]}[/yellow] (load one with `chartkeeper codes import`)")
 
 
 @codes_app.command("import")

@@ -472,6 +472,8 @@ def find(
             prior = found.get(verified.code)
             if prior is None or score > prior[0]:
                 steps = [*path, head, *cand.path, *verified.steps]
+                if cand.manif:  # the bracketed code after the etiology code (I.A.13)
+                    steps.append(f"code also the manifestation [{cand.manif}]")
                 found[verified.code] = (min(score, 1.0), steps, verified.choices, "specificity")
         # the tabular search fills the list when the index did not explain the statement
         # fully or found fewer codes than asked for (and agreeing titles add a small vote)
@@ -564,13 +566,15 @@ def _prompts(cs: CodeSet, index: SearchIndex, hit: CodeHit, words: set[str]) -> 
         )
 
 
-def batch(lines, *, fy=None, limit: int = 5, data_dir=None):
+def batch(lines, *, fy=None, limit: int = 5, data_dir=None, system: str = "icd10cm"):
     """`chartkeeper code find --batch FILE`: one statement a line in, one JSON line out."""
     import json
 
     for line in lines:
         query = line.strip()
         if query:
-            hits = find(query, fy=fy, limit=limit, data_dir=data_dir, with_notes=False)
+            hits = find(
+                query, fy=fy, limit=limit, data_dir=data_dir, with_notes=False, system=system
+            )
             codes = [{**h.brief(), "path": h.path} for h in hits]
             yield json.dumps({"query": query, "codes": codes})

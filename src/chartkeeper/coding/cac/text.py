@@ -73,7 +73,12 @@ def section_kind(name: str) -> str:
         return SKIP
     if any(word in name for word in ("ASSESSMENT", "IMPRESSION", "DIAGNOS", "PROBLEM LIST")):
         return DIAGNOSIS
-    if name.rstrip("S") in ("PROCEDURE", "PROCEDURES PERFORMED", "OPERATION"):
+    # operative-note headers: "PROCEDURE PERFORMED", "NAME OF OPERATION", "PROCEDURE(S)"…
+    if re.fullmatch(
+        r"(NAME OF |TITLE OF |OPERATIVE |SURGICAL )?(PROCEDURE|OPERATION)(S|\(S\))?"
+        r"( PERFORMED| DONE)?",
+        name.strip(),
+    ):
         return PROCEDURE
     return NARRATIVE
 
