@@ -492,14 +492,14 @@ class _HistMention:
     sites: tuple[str, ...]
 
 
-_GENERIC = {"8000", "8001", "8010", "8011"}
+_GENERIC = {"8000", "8001", "8010", "8011", "8020"}  # NOS, and "carcinoma, poorly differentiated"
 _BEHAVIOR_RANK = {"3": 1.0, "6": 1.0, "9": 0.9, "2": 0.75, "1": 0.25, "0": 0.15}
 
 
 def _histology_mentions(report: Report) -> list[_HistMention]:
     found = []
     tokens = report.tokens
-    for m in lexicon.histology_lexicon().find(tokens):
+    for m in lexicon.overlapping(lexicon.histology_lexicon(), tokens):
         if negated(report, m.start, m.end):
             continue
         word = report.words[m.start]
@@ -508,6 +508,8 @@ def _histology_mentions(report: Report) -> list[_HistMention]:
         weight *= _BEHAVIOR_RANK.get(behavior, 0.5)
         if histology in _GENERIC:
             weight *= 0.35
+        elif histology.endswith("0"):
+            weight *= 0.9  # ICD-O-3's "NOS" codes mostly end in 0: a subtype outranks them
         if word.synoptic == "type":
             weight *= 2.0
         lo, _ = report.sentence_range(m.start)
@@ -704,7 +706,11 @@ def _choose_site(
     if by_category.get("C55") and (by_category.get("C54") or histology in _ENDOMETRIAL):
         by_category["C54"] += by_category.pop("C55")
         by_code["C54.1"] += by_code.pop("C55.9", 0.0)
-    ranked = sorted(by_category.items(), key=lambda kv: -kv[1])
+    # Ties (an organ list in a header) go to the organ named first.
+    first: dict[str, int] = {}
+    for m in mentions:
+        first.setdefault(m.code[:3], m.start)
+    ranked = sorted(by_category.items(), key=lambda kv: (-round(kv[1], 6), first.get(kv[0], 0)))
     category = ranked[0][0]
     if category == "C77" and len(ranked) > 1 and ranked[1][1] > 0.5 * ranked[0][1]:
         category = ranked[1][0]

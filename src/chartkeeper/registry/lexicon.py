@@ -92,6 +92,23 @@ class Lexicon:
         return found
 
 
+def overlapping(lexicon: Lexicon, tokens: list[str]) -> list[Match]:
+    """The longest match at every token, keeping overlaps ("malignant mesothelioma" and
+    "mesothelioma, epithelioid" both), but none inside another."""
+    found = []
+    for i in range(len(tokens)):
+        for length in range(min(lexicon.longest, len(tokens) - i), 0, -1):
+            entry = lexicon.entries.get(tuple(tokens[i : i + length]))
+            if entry is not None:
+                found.append(Match(i, i + length, entry, tuple(tokens[i : i + length])))
+                break
+    return [
+        m
+        for m in found
+        if not any(o is not m and o.start <= m.start and m.end <= o.end for o in found)
+    ]
+
+
 def _deletions(word: str) -> set[str]:
     return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
 
