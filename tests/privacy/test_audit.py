@@ -60,8 +60,8 @@ def test_refused_and_failed_accesses_are_recorded_and_nothing_else_is(repo):
 def _tamper(repo, *statements: str) -> None:
     with repo.engine.begin() as conn:
         if repo.engine.dialect.name == "sqlite":
-            conn.execute(text("DROP TRIGGER audit_log_no_update"))
-            conn.execute(text("DROP TRIGGER audit_log_no_delete"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_log_no_update"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_log_no_delete"))
         else:
             conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change"))
         for statement in statements:
@@ -224,3 +224,21 @@ def test_checkpoint_and_verify_from_the_command_line(tmp_path):
     forged = line.replace(kept.signature, "f" * 64)
     refused = run("audit", "verify", "--checkpoint", forged)
     assert refused.exit_code == 1 and "signature does not match" in refused.stdout
+
+
+def test_a_trail_from_before_seals_is_sealed_only_whole_and_only_once(repo, clerk_repo):
+    from chartkeeper.errors import Conflict
+
+    _five_events(repo, clerk_repo)
+    _tamper(repo, "UPDATE audit_head SET seal = NULL")  # as a store upgraded from before
+    assert "does not carry its seal" in str(audit.verify(repo.engine, KEY))
+    assert audit.seal_unsealed(repo.engine, KEY)[0] == 5
+    assert audit.verify(repo.engine, KEY) == []
+    with pytest.raises(Conflict, match="carries a seal already"):
+        audit.seal_unsealed(repo.engine, KEY)
+    _tamper(repo, "UPDATE audit_head SET seal = 'forged'")
+    with pytest.raises(Conflict, match="does not match"):
+        audit.seal_unsealed(repo.engine, KEY)
+    _tamper(repo, "UPDATE audit_head SET seal = NULL", "DELETE FROM audit_log WHERE seq = 2")
+    with pytest.raises(Conflict, match="not intact"):
+        audit.seal_unsealed(repo.engine, KEY)

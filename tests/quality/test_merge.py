@@ -349,4 +349,11 @@ def test_a_merge_that_would_move_records_the_caller_may_not_see_waits_for_the_gl
         result = merge_patients(tx, "old", "new", reason="same person")
     assert ("Observation", "part2") in {c.key for c in result.repointed}
     assert any(r["action"] == "merge" and r["break_glass"] for r in audit.entries(repo.engine))
+    # Undoing it moves the record back: again only for someone who may see it.
+    from chartkeeper.quality.unmerge import unmerge_patients
+
+    other = repo.guarded(UserGuard(repo.engine, KEY, User("clerk2", "him")))
+    with pytest.raises(Forbidden, match="may not see"), other.transaction() as tx:
+        unmerge_patients(tx, result.merge_id, reason="not the same person")
+    assert repo.read("Observation", "part2")["subject"]["reference"] == "Patient/new"
     assert repo.read("Observation", "part2")["subject"]["reference"] == "Patient/new"

@@ -13,6 +13,7 @@ from .common import (
     DatabaseOption,
     DataDirOption,
     app,
+    audit_cli,
     audit_key_for,
     console,
     out,
@@ -67,6 +68,24 @@ def audit_verify(
     for problem in problems:
         out.print(f"[red]{problem}[/red]")
     raise typer.Exit(1)
+
+
+@audit_app.command("seal")
+def audit_seal(database_url: DatabaseOption = None, data_dir: DataDirOption = None) -> None:
+    """Seal the audit head of a store whose trail began before heads were sealed, once
+    every row checks out. Refused when the trail is damaged or its head already sealed."""
+    from chartkeeper.errors import ChartkeeperError
+    from chartkeeper.privacy.audit import seal_unsealed
+
+    repo = repo_for(database_url, data_dir)
+    try:
+        rows, since = seal_unsealed(repo.engine, audit_key_for(database_url, data_dir))
+    except ChartkeeperError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    out.print(f"[green]sealed the audit head: {rows} rows since {since or 'the start'}[/green]")
+    settings = settings_for(database_url, data_dir)
+    audit_cli(repo, settings, "audit-seal", f"sealed the head over {rows} rows")
 
 
 @audit_app.command("checkpoint")

@@ -154,6 +154,33 @@ def open_trail(engine: Engine, key: AuditKey) -> None:
             )
 
 
+def seal_unsealed(engine: Engine, key: AuditKey) -> tuple[int, str]:
+    """Seal the head of a store whose trail began before heads were sealed (it has no
+    seal at all), once `verify` finds nothing else wrong: the operator's explicit word,
+    with the key, that the trail as it stands is whole. A head whose seal does not match
+    is never re-sealed: that is tampering, not age. Returns (rows, first row's time)."""
+    from chartkeeper.errors import Conflict
+    from chartkeeper.store.engine import WRITE
+
+    problems = [p for p in verify(engine, key) if "does not carry its seal" not in p.problem]
+    if problems:
+        raise Conflict(f"the audit trail is not intact ({problems[0]}); nothing was sealed")
+    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+        head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
+        if head.seal is not None:
+            raise Conflict(
+                "the audit head carries a seal already"
+                + ("" if head.seal == _seal(key, head.seq, head.hash) else " that does not match")
+            )
+        conn.execute(
+            update(audit_head)
+            .where(audit_head.c.id == 1)
+            .values(seal=_seal(key, head.seq, head.hash))
+        )
+        first = conn.execute(select(audit_log.c.recorded).order_by(audit_log.c.seq)).first()
+    return head.seq, first.recorded if first else ""
+
+
 def record(conn: Connection, key: AuditKey, entry: AuditEntry) -> int:
     """Append one entry in the caller's transaction; returns its sequence number."""
     head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()

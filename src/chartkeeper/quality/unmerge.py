@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from chartkeeper.errors import Conflict
+from chartkeeper.errors import Conflict, Forbidden, Hidden
 from chartkeeper.fhir.search_params import utc_now
 from chartkeeper.quality.merge import (
     MERGE_SYSTEM,
@@ -170,7 +170,14 @@ def unmerge_patients(
 
     agent, stamp = who(tx, by), utc_now()
     # Each content was valid when stored, and a reconciled one only changed references.
-    written = tx.put_many(items, validated=True)
+    # Like a merge, it moves only what the guarded caller may see (see merge_patients).
+    try:
+        written = tx.put_many(items, validated=True)
+    except Hidden as exc:
+        raise Forbidden(
+            f"undoing merge {merge_id} would move records your role may not see; someone "
+            "allowed to see them must do it (or break the glass for this patient)"
+        ) from exc
     changes = tuple(
         Change(
             w.resource["resourceType"],

@@ -15,6 +15,7 @@ import orjson
 from sqlalchemy import select
 
 from chartkeeper.errors import NotFound
+from chartkeeper.store.dialect import like_escape
 from chartkeeper.store.resources import current, resource, resource_history
 from chartkeeper.store.search import referencing
 
@@ -22,10 +23,6 @@ if TYPE_CHECKING:
     from chartkeeper.store.repository import Transaction
 
 _CHUNK = 500  # keys per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def find_references(tx: Transaction, patient_id: str) -> set[tuple[str, str]]:
@@ -42,7 +39,7 @@ def find_references(tx: Transaction, patient_id: str) -> set[tuple[str, str]]:
     index lookup alone is a few milliseconds but misses unindexed references.
     """
     found = referencing(tx, "Patient", patient_id)
-    pattern = f'%Patient/{_like_escape(patient_id)}"%'
+    pattern = f'%Patient/{like_escape(patient_id)}"%'
     query = (
         select(resource.c.resource_type, resource.c.id)
         .select_from(current)
