@@ -28,7 +28,7 @@ run: demo
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n auto -q
+	$(BIN)/python -m pytest -n auto --dist loadgroup -q
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/ingest.py

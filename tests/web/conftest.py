@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import shutil
 import socket
 import subprocess
@@ -18,10 +19,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from chartkeeper.app import create_app
+from chartkeeper.coding import cac, codesets, search
 from chartkeeper.config import Settings
 from chartkeeper.demo import load_demo
 from chartkeeper.privacy.users import ROLES, add_user
-from chartkeeper.quality.mpi import Thresholds, scan_repo
+from chartkeeper.quality.mpi import enqueue, scan_repo
 from chartkeeper.store import open_store
 from web_helpers import PASSWORD, SECRET
 
@@ -48,8 +50,13 @@ class Workbench:
         self.labelled_patient = patients[1]
         self._add_sensitive_record(repo, self.labelled_patient["id"])
         self.duplicate = self._add_duplicate(repo, patients[2])
-        # A real scan, with the link threshold raised so the pair waits for a reviewer.
-        scan_repo(repo, thresholds=Thresholds(link=0.999999, review=0.3))
+        self.stay = self._add_recent_stay(repo)
+        # A real scan finds the pair (with its evidence); it waits for a reviewer rather
+        # than being linked automatically.
+        found = scan_repo(repo, queue=False)
+        pairs = [p for p in found if f"Patient/{self.duplicate['id']}" in (p.a, p.b)]
+        assert pairs, "the MPI scan did not find the duplicate"
+        enqueue(repo, [dataclasses.replace(p, decision="review") for p in pairs])
         repo.engine.dispose()
 
     @staticmethod
@@ -85,6 +92,31 @@ class Workbench:
             tx.update(condition)
 
     @staticmethod
+    def _add_recent_stay(repo) -> dict:
+        """An inpatient stay discharged inside the MS-DRG grouper's years (v40 and later: the
+        demo's stays may be older): the demo's first finished stay, moved to March 2025 with
+        its signed notes."""
+        stays = repo.search("Encounter", [("status", "finished"), ("class", "IMP")]).resources
+        original = next(s for s in stays if cac.encounter_documents(repo, s["id"]))
+        stay = copy.deepcopy(original)
+        stay["id"] = "web-test-stay"
+        stay["period"] = {"start": "2025-03-10T08:00:00Z", "end": "2025-03-14T11:00:00Z"}
+        stay.pop("meta", None)
+        notes = []
+        for n, doc in enumerate(cac.encounter_documents(repo, original["id"])):
+            note = copy.deepcopy(doc)
+            note.pop("meta", None)
+            note["id"] = f"web-test-stay-note-{n}"
+            note["date"] = "2025-03-14T10:00:00Z"
+            note["context"]["encounter"] = [{"reference": "Encounter/web-test-stay"}]
+            notes.append(note)
+        with repo.transaction() as tx:
+            tx.update(stay)
+            for note in notes:
+                tx.update(note)
+        return stay
+
+    @staticmethod
     def _add_duplicate(repo, patient: dict) -> dict:
         """The same person registered again: a second MRN, a typo in the given name."""
         dup = copy.deepcopy(patient)
@@ -110,6 +142,9 @@ def workbench(tmp_path_factory) -> Workbench:
     for role in ROLES:
         add_user(repo.engine, role, PASSWORD, role)
     repo.engine.dispose()
+    # Parse the code set and build the encoder's index now (once per process, shared with
+    # the coding tests), so no page in a browser test waits for it.
+    search.index_for(codesets.load(data_dir=data_dir), data_dir)
     return Workbench(settings)
 
 

@@ -15,6 +15,11 @@ from chartkeeper.privacy import audit
 from chartkeeper.privacy.users import add_user
 from web_helpers import PASSWORD, SECRET, csrf_of, sign_in
 
+# One demo store per worker is the costly part: keep every workbench test on one worker
+# (`make test` runs pytest with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("workbench")
+
+
 # Each role's worklist pages (policy.WORKLISTS) and some it must never reach.
 ALLOWED = {
     "him": ["/him/deficiencies", "/him/mpi", "/him/roi", "/him/amendments", "/coder", "/chart"],
@@ -171,3 +176,14 @@ def test_htmx_and_styles_are_served_from_the_package(client):
     assert js.status_code == 200 and "htmx" in js.text[:2000]
     assert client.get("/static/app.css").status_code == 200
     assert client.get("/static/../app.py").status_code == 404
+
+
+def test_the_review_screen_shows_both_records_and_the_matchers_evidence(client, workbench):
+    sign_in(client, "him")
+    queue = client.get("/him/mpi")
+    item = re.search(r'href="/him/mpi/(\d+)"', queue.text).group(1)
+    page = client.get(f"/him/mpi/{item}")
+    assert page.status_code == 200
+    assert workbench.duplicate["name"][0]["given"][0] in page.text  # record B, by name
+    assert "Match weight" in page.text and "Bayes factor" in page.text
+    assert "birth date" in page.text.lower()

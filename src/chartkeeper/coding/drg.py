@@ -318,6 +318,8 @@ def load_relative_weights(path: Path) -> dict[int, Decimal]:
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 ICD10PCS = "http://www.cms.gov/Medicare/Coding/ICD10"
 POA_EXTENSION = "https://chartkeeper.example/fhir/StructureDefinition/present-on-admission"
+# Principal or secondary, on a coder's Condition (coding.workflow writes it).
+RANK_EXTENSION = "https://chartkeeper.example/fhir/StructureDefinition/diagnosis-rank"
 
 # FHIR discharge-disposition (http://terminology.hl7.org/CodeSystem/discharge-disposition)
 # to the UB-04 / 837I CL103 patient discharge status (NUBC form locator 17).
@@ -413,13 +415,37 @@ def read_coded_stay(tx, encounter_id: str) -> CodedStay:
         code = _first_code(cond.get("code"), ICD10CM) if cond else None
         if cond and code:
             diagnoses.append((cond, code, _poa(cond, start)))
+    coded = _coded_diagnoses(tx, encounter_id, start)
+    if coded:  # the coder's abstract is what is grouped and billed, not the clinical list
+        diagnoses = coded
     procs = tx.search("Procedure", [("encounter", f"Encounter/{encounter_id}"), ("_count", "100")])
     procedures = [
         (p, code)
         for p in sorted(procs.resources, key=_performed)
-        if (code := _first_code(p.get("code"), ICD10PCS))
+        if p.get("status") != "entered-in-error" and (code := _first_code(p.get("code"), ICD10PCS))
     ]
     return CodedStay(enc, patient, diagnoses, procedures, start, end)
+
+
+def _coded_diagnoses(tx, encounter_id: str, admitted: date | None) -> list[tuple[dict, str, str]]:
+    """The coder's diagnoses for the encounter (`workflow.assign_codes`: Conditions with a
+    `RANK_EXTENSION`), principal first; a recoding's retired (entered-in-error) ones left out."""
+    found = tx.search("Condition", [("encounter", f"Encounter/{encounter_id}"), ("_count", "1000")])
+    ranked = []
+    for cond in found.resources:
+        rank = next(
+            (
+                e.get("valueCode")
+                for e in cond.get("extension", [])
+                if e.get("url") == RANK_EXTENSION
+            ),
+            None,
+        )
+        code = _first_code(cond.get("code"), ICD10CM)
+        if rank and code and _first_code(cond.get("verificationStatus")) != "entered-in-error":
+            ranked.append((rank != "principal", cond, code))
+    ranked.sort(key=lambda r: r[0])  # stable: the secondaries keep their stored order
+    return [(cond, code, _poa(cond, admitted)) for _, cond, code in ranked]
 
 
 def _performed(proc: dict) -> str:

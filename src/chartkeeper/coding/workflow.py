@@ -31,7 +31,7 @@ import orjson
 
 from chartkeeper.coding import codesets
 from chartkeeper.coding.cac import documents_by_encounter, is_inpatient, service_date
-from chartkeeper.coding.drg import POA_EXTENSION
+from chartkeeper.coding.drg import POA_EXTENSION, RANK_EXTENSION
 from chartkeeper.errors import BadRequest, Conflict, NotFound
 from chartkeeper.store import PutItem, Repository
 from chartkeeper.store import coding_work as store
@@ -39,7 +39,6 @@ from chartkeeper.store import coding_work as store
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 ICD10PCS = "http://www.cms.gov/Medicare/Coding/ICD10"
 HCPCS = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
-RANK_EXTENSION = "https://chartkeeper.example/fhir/StructureDefinition/diagnosis-rank"
 USER_SYSTEM = "https://chartkeeper.example/fhir/sid/username"
 FINAL_DOC = {"final", "amended"}
 POA_VALUES = {"Y", "N", "U", "W", "1"}

@@ -116,26 +116,39 @@ def coding_screen(request: Request, encounter_id: str) -> Response:
 def _outcome(repo, stay, data_dir) -> dict:
     """Edits, the MS-DRG (inpatient) and the claim for what is coded now."""
     codes = [code for _, code, _ in stay.diagnoses]
-    result: dict = {"edits": [], "drg": None, "claim": None, "claim_edits": [], "problem": None}
+    result: dict = {"edits": [], "drg": None, "claim": None, "claim_edits": [], "problems": []}
     when = cac.service_date(stay.encounter)
-    try:
-        if when:
-            result["edits"] = check_claim(
-                codes,
-                patient_age=stay.age,
-                patient_sex=stay.patient.get("gender"),
-                inpatient=cac.is_inpatient(stay.encounter),
-                date_of_service=when,
-                principal=codes[0],
-                poa={c: p for _, c, p in stay.diagnoses if p},
-                data_dir=data_dir,
-            )
-        if cac.is_inpatient(stay.encounter) and stay.end:
-            result["drg"] = group(grouping_input(stay))
-        data, edits = prepare_claim(repo, stay.encounter["id"])
-        result["claim"], result["claim_edits"] = data, edits
-    except ChartkeeperError as exc:
-        result["problem"] = exc.message
+
+    def attempt(what: str, work) -> None:
+        # Each part stands alone: a stay the grouper cannot take still gets its edits and claim.
+        try:
+            work()
+        except ChartkeeperError as exc:
+            result["problems"].append(f"{what}: {exc.message}")
+
+    def edits() -> None:
+        result["edits"] = check_claim(
+            codes,
+            patient_age=stay.age,
+            patient_sex=stay.patient.get("gender"),
+            inpatient=cac.is_inpatient(stay.encounter),
+            date_of_service=when,
+            principal=codes[0],
+            poa={c: p for _, c, p in stay.diagnoses if p},
+            data_dir=data_dir,
+        )
+
+    def drg() -> None:
+        result["drg"] = group(grouping_input(stay))
+
+    def claim() -> None:
+        result["claim"], result["claim_edits"] = prepare_claim(repo, stay.encounter["id"])
+
+    if when:
+        attempt("code edits", edits)
+    if cac.is_inpatient(stay.encounter) and stay.end:
+        attempt("MS-DRG", drg)
+    attempt("claim", claim)
     return result
 
 

@@ -247,11 +247,9 @@ def roi_new(request: Request, patient_id: str) -> Response:
     docs = repo.search(
         "DocumentReference", [("patient", f"Patient/{patient_id}"), ("_count", "200")]
     ).resources
-    consents = repo.search(
-        "Consent", [("patient", f"Patient/{patient_id}"), ("_count", "200")]
-    ).resources
-    on_file = [(f"Consent/{c['id']}", f"Consent {c.get('dateTime', '')[:10]}") for c in consents]
-    on_file += [
+    # Consent has no patient search parameter in the store: the authorizations on file
+    # offered are the patient's documents (a scanned, signed form is a DocumentReference).
+    on_file = [
         (
             f"DocumentReference/{d['id']}",
             f"{((d.get('type') or {}).get('coding') or [{}])[0].get('display', 'Document')} {d.get('date', '')[:10]}",
@@ -310,6 +308,10 @@ async def roi_log(request: Request, patient_id: str) -> Response:
 @router.get("/roi/{request_id}")
 def roi_one(request: Request, request_id: int) -> Response:
     _worker(request, "release-of-information")
+    return _roi_page(request, request_id)
+
+
+def _roi_page(request: Request, request_id: int, problems=(), status_code: int = 200) -> Response:
     req = disclosures.get_request(request.app.state.repo.engine, request_id)
     people = People(store(request), [f"Patient/{req.patient_id}"])
     return render(
@@ -318,6 +320,8 @@ def roi_one(request: Request, request_id: int) -> Response:
         r=req,
         patient=people.patient(req.patient_id),
         purpose=disclosures.PURPOSES[req.purpose],
+        problems=problems,
+        status_code=status_code,
     )
 
 
@@ -332,7 +336,11 @@ async def roi_act(request: Request, request_id: int, action: str) -> Response:
     form = await check_csrf(request, session)
     by = session.user.username
     if action == "validate":
-        disclosures.validate_request(store(request), request_id, by=by)
+        try:
+            disclosures.validate_request(store(request), request_id, by=by)
+        except disclosures.Refused as refused:
+            # The request stays logged; show what to fix beside it, every problem at once.
+            return _roi_page(request, request_id, refused.issues, 422)
     elif action == "deny":
         disclosures.deny_request(
             store(request), request_id, reason=str(form.get("reason", "")), by=by

@@ -1,0 +1,215 @@
+"""The workbench in a real browser (Debian's chromium, headless, driven by Playwright): each
+role signs in and reaches its worklists, one real task per worklist end to end, and an
+automated accessibility check (axe-core) on the main pages. Screenshots for the README are
+written by these tests (docs/screenshots/)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from web_helpers import SECRET
+
+# One demo store per worker is the costly part: keep every workbench test on one worker
+# (`make test` runs pytest with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("workbench")
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def shoot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def find_patient(page, mrn: str) -> None:
+    page.get_by_role("link", name="Charts").click()
+    page.get_by_label("MRN").fill(mrn)
+    page.get_by_role("button", name="Search").click()
+
+
+def mrn(patient: dict) -> str:
+    return next(i["value"] for i in patient["identifier"] if i["system"].startswith("urn:oid"))
+
+
+@pytest.mark.parametrize(
+    ("role", "worklists", "absent"),
+    [
+        (
+            "him",
+            ["Deficiencies", "Patient index", "Release of information", "Coding queue"],
+            ["Users"],
+        ),
+        (
+            "coder",
+            ["Coding queue", "Physician queries"],
+            ["Deficiencies", "Release of information"],
+        ),
+        ("clinician", ["Deficiencies", "Physician queries"], ["Coding queue", "Patient index"]),
+        ("registrar", ["Charts"], ["Deficiencies", "Coding queue", "Release of information"]),
+        ("auditor", ["Privacy and audit"], ["Charts", "Deficiencies", "Coding queue"]),
+        ("admin", ["Users", "Release of information", "Privacy and audit"], []),
+    ],
+)
+def test_each_role_signs_in_and_reaches_its_worklists_in_two_clicks(
+    page_for, role, worklists, absent
+):
+    page = page_for(role)
+    nav = page.get_by_role("navigation", name="Worklists")
+    for name in worklists:
+        link = nav.get_by_role("link", name=name, exact=True)
+        link.click()  # one click from home to the worklist
+        assert page.locator("h1").first.is_visible()
+        assert "Not allowed" not in page.content()
+        page.get_by_role("link", name="Home").click()
+    for name in absent:
+        assert nav.get_by_role("link", name=name, exact=True).count() == 0
+    if role == "him":
+        shoot(page, "home-him")
+
+
+def test_him_links_a_duplicate_pair_and_the_patients_merge(page_for, workbench):
+    page = page_for("him")
+    page.get_by_role("navigation").get_by_role("link", name="Patient index").click()
+    dup = workbench.duplicate
+    row = page.locator("tr", has=page.get_by_text(f"MRN {mrn(dup)}"))
+    row.get_by_role("link", name=re.compile("Review pair")).click()
+    assert page.get_by_role("heading", name="Are these the same person?").is_visible()
+    shoot(page, "mpi-review")
+    survivor = page.get_by_label(re.compile(f"MRN {mrn(dup)}"))
+    other = page.get_by_label(re.compile("survives")).and_(page.locator(":not(:checked)"))
+    # keep the original record: choose the radio that is not the duplicate's
+    for radio in page.get_by_role("radio").all():
+        if radio.get_attribute("value") != f"Patient/{dup['id']}":
+            radio.check()
+    assert survivor.count() == 1 and other is not None
+    page.get_by_label("Note").fill("same DOB, address and SSN; given name mistyped")
+    page.get_by_role("button", name="Link and merge").click()
+    assert page.get_by_role("heading", name=re.compile("Merge history")).is_visible()
+    assert page.get_by_text(f"MRN {mrn(dup)}").first.is_visible()
+    find_patient(page, mrn(dup))
+    assert page.get_by_text("merged", exact=True).first.is_visible()
+
+
+def test_coder_codes_an_inpatient_encounter_and_sees_its_drg(page_for, workbench):
+    page = page_for("coder")
+    page.get_by_role("navigation").get_by_role("link", name="Coding queue").click()
+    # The first coding screen parses the ICD-10-CM code set and builds the encoder's index
+    # (cached in the data directory afterwards): allow for that on a loaded machine.
+    page.set_default_navigation_timeout(180_000)
+    page.get_by_role("link", name="Code IMP visit of 2025-03-14").click()
+    assert page.get_by_role("heading", name="Notes").is_visible()
+    page.get_by_label("Diagnostic statement").fill("pneumonia")
+    hits = page.locator("#encoder-hits li")
+    hits.first.wait_for()  # htmx answered as the coder typed
+    assert "J18" in page.locator("#encoder-hits").inner_text()
+    page.get_by_label(re.compile("^Diagnoses")).fill("J18.9, I10")
+    page.get_by_label(re.compile("^Procedures")).fill("")
+    page.get_by_role("button", name="Save codes").click()
+    drg = page.locator(".drg")
+    assert re.search(r"MS-DRG 19[345]", drg.inner_text()), drg.inner_text()
+    shoot(page, "coding-screen")
+
+
+def test_release_is_validated_fulfilled_and_its_packet_downloads(page_for, workbench):
+    page = page_for("him")
+    find_patient(page, mrn(workbench.patient))
+    page.get_by_role("link", name=workbench.patient["name"][0]["family"], exact=False).first.click()
+    page.get_by_role("link", name="Log a release request").click()
+    page.get_by_label("Name", exact=True).fill("Clerk of Court")
+    page.get_by_label("Organization").fill("County Court")
+    page.get_by_label("Address").fill("3 Hall Street, Columbus OH")
+    page.get_by_label("Purpose").select_option("legal")
+    page.get_by_label("Document").select_option(index=1)
+    page.get_by_label("Basis").select_option("court-order")
+    page.get_by_label("Signed on").fill((date.today() - timedelta(days=2)).isoformat())
+    page.get_by_label(re.compile("^Record types")).fill("Condition")
+    page.get_by_role("button", name="Log request").click()
+    page.get_by_role("button", name="Validate against the authorization").click()
+    page.get_by_role("button", name=re.compile("^Fulfil")).click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile("Download the packet")).click()
+    pdf = Path(download.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 1000
+    page.get_by_role("link", name="Accounting of disclosures for this patient").click()
+    assert page.get_by_text("Clerk of Court").is_visible()
+
+
+def test_a_deficiency_closes_when_the_clinician_signs_the_note(page_for):
+    page = page_for("clinician")
+    page.get_by_role("navigation").get_by_role("link", name="Deficiencies").click()
+    row = page.locator("tbody tr", has=page.get_by_text("note-unsigned")).first
+    row_id = row.get_attribute("id")
+    row.get_by_role("link").first.click()  # the patient's chart
+    sign = page.get_by_role("button", name="Sign this note").first
+    sign.click()
+    page.get_by_role("navigation").get_by_role("link", name="Deficiencies").click()
+    assert page.locator(f"#{row_id}").count() == 0  # off the open worklist
+    page.get_by_label("Status").select_option("closed")
+    page.get_by_role("button", name="Filter").click()
+    assert page.locator(f"#{row_id}").get_by_text("closed").first.is_visible()
+
+
+def test_a_labelled_record_never_appears_and_forged_posts_are_refused(page_for, workbench):
+    page = page_for("clinician")
+    page.goto(f"/chart/{workbench.labelled_patient['id']}")
+    assert SECRET not in page.content()
+    # A post without the session's CSRF token (as another site would send) is refused.
+    answer = page.request.post("/him/deficiencies/1/assign", form={"assignee": ""})
+    assert answer.status == 403
+
+
+AXE_PAGES = {
+    "him": ["/", "/him/deficiencies", "/him/mpi", "/him/roi", "/chart", "/coder"],
+    "auditor": ["/privacy"],
+    "admin": ["/admin/users"],
+}
+
+
+@pytest.mark.parametrize("role", sorted(AXE_PAGES))
+def test_no_serious_accessibility_violations(browser, live_server, axe_source, role, workbench):
+    from web_helpers import PASSWORD
+
+    context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 800})
+    # An init script is injected by the browser itself, so the page's CSP does not stop it.
+    context.add_init_script(script=axe_source)
+    page = context.new_page()
+    page.goto("/signin")
+    pages = ["/signin"] if role == "him" else []
+    problems = []
+
+    def check(url: str) -> None:
+        if url != page.url.removeprefix(live_server):
+            page.goto(url)
+        found = page.evaluate(
+            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+            ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+            ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', '))"
+        )
+        problems.extend(f"{url} {v}" for v in found)
+
+    for url in pages:
+        check(url)
+    page.get_by_label("User name").fill(role)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server}/")
+    urls = list(AXE_PAGES[role])
+    if role == "him":
+        urls.append(f"/chart/{workbench.patient['id']}")
+    for url in urls:
+        check(url)
+    context.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_works_on_a_tablet(page_for, workbench):
+    page = page_for("him", viewport=(768, 1024))
+    page.goto(f"/chart/{workbench.patient['id']}")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 768, f"the chart scrolls sideways on a tablet ({width}px)"
+    shoot(page, "chart-tablet")
