@@ -9,10 +9,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
-from chartkeeper.errors import BadRequest, Conflict
+from chartkeeper.errors import BadRequest
 from chartkeeper.privacy import amendments, disclosures
 from chartkeeper.quality import deficiencies as dq
-from chartkeeper.quality.merge import get_merge, merge_patients, merges_of
+from chartkeeper.quality.merge import get_merge, merges_of
 from chartkeeper.quality.mpi import decide, get_review, list_reviews
 from chartkeeper.quality.unmerge import unmerge_patients
 
@@ -20,6 +20,12 @@ from .render import People, human_name, mrn_of, redirect, render, secure
 from .session import check_csrf, current_session, require_work, store
 
 router = APIRouter(prefix="/him", include_in_schema=False)
+
+
+def _desk(request: Request):
+    """The store for a desk's own worklist rows (ROI requests, amendments): the page's
+    worklist check authorised the reader; records themselves go through `store`."""
+    return request.app.state.repo
 
 
 def _worker(request: Request, worklist: str):
@@ -159,38 +165,23 @@ def mpi_review(request: Request, item_id: int) -> Response:
 
 @router.post("/mpi/{item_id}/decision")
 async def mpi_decide(request: Request, item_id: int) -> Response:
-    """ "Same person": merge the other record into the chosen survivor, then record the
-    verdict; "not the same": record it, so later scans leave the pair alone."""
+    """ "Same person": the two records merge into the chosen survivor, in the one transaction
+    that records the verdict (`quality.mpi.decide`); "not the same": remembered, so later
+    scans leave the pair alone."""
     session = _worker(request, "patient-index")
     form = await check_csrf(request, session)
     verdict, note = str(form.get("verdict", "")), str(form.get("note", "")).strip()
-    repo = store(request)
-    item = get_review(repo, item_id)
-    if item.status != "open":
-        raise Conflict(f"this pair was already decided: {item.status}")
-    if verdict == "linked":
-        survivor = str(form.get("survivor", ""))
-        if survivor not in (item.a, item.b):
-            raise BadRequest("choose which record survives")
-        source = item.b if survivor == item.a else item.a
-        reason = note or f"duplicate-patient review item {item_id}"
-        with repo.transaction() as tx:
-            result = merge_patients(
-                tx,
-                source.split("/", 1)[1],
-                survivor.split("/", 1)[1],
-                reason=reason,
-                by=session.user.username,
-            )
-        decide(
-            repo,
-            item_id,
-            "linked",
-            reviewer=session.user.username,
-            note=f"merged {source} into {survivor} (merge {result.merge_id}). {note}".strip(),
-        )
-        return redirect(f"/him/merges/{survivor.split('/', 1)[1]}")
-    decide(repo, item_id, verdict, reviewer=session.user.username, note=note)
+    survivor = str(form.get("survivor", "")) if verdict == "linked" else None
+    decide(
+        store(request),
+        item_id,
+        verdict,
+        reviewer=session.user.username,
+        note=note,
+        survivor=survivor or None,
+    )
+    if verdict == "linked" and survivor:
+        return redirect(f"/him/merges/{survivor.removeprefix('Patient/')}")
     return redirect("/him/mpi")
 
 
@@ -232,7 +223,7 @@ async def unmerge(request: Request, patient_id: str, merge_id: int) -> Response:
 @router.get("/roi")
 def roi_list(request: Request, status: str = "") -> Response:
     _worker(request, "release-of-information")
-    found = disclosures.list_requests(request.app.state.repo.engine, status=status or None)
+    found = disclosures.list_requests(_desk(request), status=status or None)
     found.sort(key=lambda r: (r.status in ("fulfilled", "denied"), -r.id))
     people = People(store(request), [f"Patient/{r.patient_id}" for r in found])
     rows = [{"r": r, "patient": people.patient(r.patient_id)} for r in found]
@@ -312,7 +303,7 @@ def roi_one(request: Request, request_id: int) -> Response:
 
 
 def _roi_page(request: Request, request_id: int, problems=(), status_code: int = 200) -> Response:
-    req = disclosures.get_request(request.app.state.repo.engine, request_id)
+    req = disclosures.get_request(_desk(request), request_id)
     people = People(store(request), [f"Patient/{req.patient_id}"])
     return render(
         request,
@@ -326,7 +317,7 @@ def _roi_page(request: Request, request_id: int, problems=(), status_code: int =
 
 
 def _disclosing(request: Request, request_id: int):
-    purpose = disclosures.get_request(request.app.state.repo.engine, request_id).purpose
+    purpose = disclosures.get_request(_desk(request), request_id).purpose
     return store(request, purpose=disclosures.PURPOSES[purpose].of_use)
 
 
@@ -370,9 +361,7 @@ def roi_packet(request: Request, request_id: int) -> Response:
 @router.get("/accounting/{patient_id}")
 def accounting(request: Request, patient_id: str, include_exempt: bool = False) -> Response:
     _worker(request, "release-of-information")
-    records = disclosures.accounting(
-        request.app.state.repo.engine, patient_id, include_exempt=include_exempt
-    )
+    records = disclosures.accounting(_desk(request), patient_id, include_exempt=include_exempt)
     people = People(store(request), [f"Patient/{patient_id}"])
     return render(
         request,
@@ -389,7 +378,7 @@ def accounting(request: Request, patient_id: str, include_exempt: bool = False) 
 @router.get("/amendments")
 def amendment_list(request: Request, status: str = "requested") -> Response:
     _worker(request, "release-of-information")
-    found = amendments.list_amendments(request.app.state.repo.engine, status=status or None)
+    found = amendments.list_amendments(_desk(request), status=status or None)
     people = People(store(request), [f"Patient/{a.patient_id}" for a in found])
     rows = [{"a": a, "patient": people.patient(a.patient_id)} for a in found]
     return render(request, "amendments.html", rows=rows, status=status)

@@ -179,13 +179,15 @@ def worklist_cards(request: Request, user: users.User) -> list[dict]:
         )
     if may_work(user, "release-of-information"):
         waiting = [
-            r for r in disclosures.list_requests(engine) if r.status in ("logged", "validated")
+            r
+            for r in disclosures.list_requests(request.app.state.repo)
+            if r.status in ("logged", "validated")
         ]
         card("Release of information", "/him/roi", len(waiting), "waiting")
         card(
             "Amendment requests",
             "/him/amendments",
-            len(amendments.list_amendments(engine, status="requested")),
+            len(amendments.list_amendments(request.app.state.repo, status="requested")),
             "open",
         )
     if may_work(user, "coding"):
