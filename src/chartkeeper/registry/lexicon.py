@@ -63,18 +63,39 @@ class Lexicon:
         self.vocabulary = {w for k in entries for w in k}
         self._deletes: dict[str, set[str]] = defaultdict(set)
         for word in self.vocabulary:
-            if len(word) >= 7 and word.isalpha():
+            if len(word) >= 5 and word.isalpha():
                 for variant in _deletions(word):
                     self._deletes[variant].add(word)
 
     def correct(self, word: str) -> str:
-        """The vocabulary word one OCR slip away from `word`, or `word` itself."""
-        if word in self.vocabulary or len(word) < 7 or not word.isalpha():
+        """The vocabulary word one OCR slip away from `word`, or `word` itself.
+
+        Digits inside a word are read as the letters scanners mistake them for
+        ("PR0STATE"). Words of seven letters or more take any one edit; shorter ones
+        ("LUNC", "0VARY") only a substitution between letters OCR confuses, since one
+        free edit from a short word reaches too many others."""
+        if word in self.vocabulary:
+            return word
+        if not word.isalpha():
+            if word.isdigit() or not any(c.isalpha() for c in word):
+                return word
+            mended = word.translate(_OCR_DIGITS)
+            if not mended.isalpha():
+                return word
+            if mended in self.vocabulary:
+                return mended
+            word = mended
+        if "rn" in word and word.replace("rn", "m") in self.vocabulary:  # "carcinorna"
+            return word.replace("rn", "m")
+        if len(word) < 5:
             return word
         found: set[str] = set()
         for variant in _deletions(word):
             found |= self._deletes.get(variant, set())
-        found = {w for w in found if _one_edit(word, w)}
+        if len(word) < 7:
+            found = {w for w in found if _ocr_substitution(word, w)}
+        else:
+            found = {w for w in found if _one_edit(word, w)}
         return found.pop() if len(found) == 1 else word
 
     def find(self, tokens: list[str]) -> list[Match]:
@@ -107,6 +128,41 @@ def overlapping(lexicon: Lexicon, tokens: list[str]) -> list[Match]:
         for m in found
         if not any(o is not m and o.start <= m.start and m.end <= o.end for o in found)
     ]
+
+
+_OCR_DIGITS = str.maketrans("0158", "olsb")
+# Letter pairs scanners confuse (either way).
+_CONFUSED = {
+    frozenset(p)
+    for p in (
+        "ce",
+        "co",
+        "eo",
+        "li",
+        "lt",
+        "it",
+        "un",
+        "uv",
+        "hb",
+        "rn",
+        "gq",
+        "ao",
+        "ec",
+        "il",
+        "ft",
+        "mn",
+        "bh",
+        "ij",
+        "yv",
+    )
+}
+
+
+def _ocr_substitution(a: str, b: str) -> bool:
+    if len(a) != len(b):
+        return False
+    diffs = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    return len(diffs) == 1 and frozenset(diffs[0]) in _CONFUSED
 
 
 def _deletions(word: str) -> set[str]:
