@@ -740,6 +740,16 @@ def _laterality(
     if not sites.is_paired(site):
         return "0", None
     tokens = report.tokens
+    # A synoptic "Laterality: Left" / "Specimen Laterality: right" says it outright.
+    for number, line in enumerate(report.lines):
+        label, colon, value = line.partition(":")
+        if colon and lexicon.words(label)[-1:] == ("laterality",):
+            side = next((_SIDES[w] for w in lexicon.words(value) if w in _SIDES), None)
+            if side:
+                found = [
+                    i for i, w in enumerate(report.words) if w.line == number and w.word in _SIDES
+                ]
+                return side, (found[0], found[0] + 1) if found else None
     same = sorted((m for m in mentions if m.code[:3] == site[:3]), key=lambda m: -m.weight)
     for m in same:
         lo, hi = report.sentence_range(m.start)
