@@ -10,11 +10,13 @@ for large installations (see model.py). The pipeline:
   of pairwise links joins different people (scan.py); each `CandidatePair` carries its
   evidence: the level of every comparison and its Bayes factor;
 - `json_lines(pairs)`: the `--json` output, one pair per line;
-- the review queue (queue.py): `enqueue`, `list_reviews`, `decide`; reviewers' "not a
-  match" verdicts feed back into later scans through `scan_repo`.
+- the review queue (queue.py): `enqueue`, `list_reviews`, `decide`; a "linked" verdict
+  merges the pair through `quality.merge.merge_patients`, a "not a match" verdict feeds
+  back into later scans through `scan_repo`, which then leave the pair out.
 
-`evaluate.py` has the labelled synthetic test bed and pair scoring used by the tests and by
-bench/mpi.py.
+`generate.py` writes a labelled registration test bed (self-written: typos, nicknames,
+missing values, moves, SSN and birth-date slips, swapped names; twins and households), and
+`evaluate.py` scores a matcher against such truth; both serve the tests and bench/mpi.py.
 """
 
 from .queue import (
