@@ -252,9 +252,11 @@ def linker(table, db_api=None) -> Linker:
     return Linker(registered, settings(), log_level=logging.ERROR)
 
 
-def train(lk: Linker, *, on_progress: Progress | None = None, seed: int = 1) -> None:
+def train(
+    lk: Linker, *, n_records: int, on_progress: Progress | None = None, seed: int = 1
+) -> None:
     """Estimate the parameters from the data itself (no labels): the match rate, u by
-    random sampling, m by EM."""
+    random sampling, m by EM. `n_records`: how many records the linker holds."""
     say = on_progress or (lambda _msg: None)
     training = lk.training
     say("estimating the match rate")
@@ -269,8 +271,14 @@ def train(lk: Linker, *, on_progress: Progress | None = None, seed: int = 1) -> 
         model._probability_two_random_records_match, 1e-6
     )
     say("estimating u from random pairs")
+    # 30 random pairs a record, at least 20,000 and at most 100,000: enough for the u of
+    # every level that matters (exact agreement is term-frequency adjusted anyway), and
+    # the sampled pairs cost as much to compare as the blocked ones
     training.estimate_u_using_random_sampling(
-        max_pairs=1e5, seed=seed, min_count_per_level=None, num_chunks=1
+        max_pairs=min(1e5, max(2e4, 30 * n_records)),
+        seed=seed,
+        min_count_per_level=None,
+        num_chunks=1,
     )
     # EM, each pass blocked on what the other trains; max_pairs bounds the work on large
     # stores. A store too small or too clean for EM to find duplicates keeps Splink's

@@ -208,7 +208,7 @@ def scan(
     if table.num_rows < 2:
         return []
     lk = model.linker(table, db_api)
-    model.train(lk, on_progress=say)
+    model.train(lk, n_records=table.num_rows, on_progress=say)
     say("scoring candidate pairs")
     labels = model.level_labels(lk)
     state = _State(labels, thresholds, {tuple(sorted((_ref(a), _ref(b)))) for a, b in not_matches})
