@@ -35,7 +35,7 @@ from chartkeeper.coding import alphabetic, lexicon
 from chartkeeper.coding.codesets import CodeSet, normalize, store_dir
 from chartkeeper.coding.search import _fold, _words, analyze
 
-_VERSION = 8
+_VERSION = 11
 _BOOK_ID = {b: i for i, b in enumerate(alphabetic.BOOKS)}
 INDEX, EINDEX, NEOPLASM, DRUG = range(4)
 _DROP = {"nec", "nos", "by", "site"}
@@ -147,6 +147,7 @@ class _Query:
     total: float
     words: set[str] = field(default_factory=set)
     where: dict[str, tuple[int, ...]] = field(default_factory=dict)  # word -> its slots
+    loose: set[tuple[int, str]] = field(default_factory=set)
 
 
 class AlphaIndex:
@@ -184,7 +185,10 @@ class AlphaIndex:
                 if title.lower() in seen and main[1]:
                     self.doubtful.add(node)
                 seen.add(title.lower())
-                self._register_main(node, title, b)
+        self._inverted_mains()
+        for node in range(len(self.title)):
+            if self.parent[node] < 0:
+                self._register_main(node, self.title[node], self.book[node])
         df: dict[str, int] = defaultdict(int)
         for forms, opt in zip(self.essential, self.optional, strict=True):
             for w in {a for f in forms for t in f for a in t.split("|")} | opt:
@@ -215,15 +219,22 @@ class AlphaIndex:
         self.parent.append(parent)
         self.book.append(book)
         forms = self._title_forms(title, parent < 0)
+        if forms == (("personal",),):  # 'History > personal (of)': what 'history of' means
+            forms = ((),)
+        # 'stroke without residual deficits': what is absent is the default, so the words
+        # after 'without' count when the statement says them but never block a match
+        negated = {t for f in forms for t in f if t.startswith("~")}
+        if negated:
+            forms = tuple(tuple(t for t in f if not t.startswith("~")) for f in forms)
         self.essential.append(forms)
         # a word one of which the statement must have, else the node cannot match (a quick
         # reject before `_take`); empty when some form is all connectors ('with')
-        firsts = [next((t for t in f if t.lstrip("~") not in _CONNECTORS), None) for f in forms]
+        firsts = [next((t for t in f if t not in _CONNECTORS), None) for f in forms]
         if None in firsts or not forms:
             self.need.append(())
         else:
             self.need.append(tuple({a for t in firsts for a in t.split("|")}))
-        self.optional.append(frozenset(analyze(nemod)))
+        self.optional.append(frozenset(analyze(nemod)) | negated)
         self.children.append(())
         kids = tuple(self._add(c, i, book) for c in children)
         self.children[i] = kids
@@ -251,13 +262,39 @@ class AlphaIndex:
         parts = [p for p in parts if p] or [()]
         first = parts[0]
         variants = [
-            p
-            for p in parts[1:]
-            if len(p) == 1 and (main or any(_prefix(p[0], w) >= 3 for w in first))
+            p for p in parts[1:] if len(p) == 1 and any(_prefix(p[0], w) >= 3 for w in first)
         ]
         if main or len(variants) == len(parts) - 1:
             return tuple(dict.fromkeys([first, *variants]))
         return (tuple(dict.fromkeys(t for p in parts for t in p)),)
+
+    def _inverted_mains(self) -> None:
+        """'Fracture, traumatic' and 'Fracture, pathological' both start with 'Fracture': the
+        one the index files most under is the default a bare 'fracture' means; the others
+        need their own word ('pathological fracture')."""
+        size = [1] * len(self.title)
+        for node in range(len(self.title) - 1, -1, -1):
+            size[node] += sum(size[c] for c in self.children[node])
+        groups: dict[tuple[int, tuple[str, ...]], list[int]] = defaultdict(list)
+        for node in range(len(self.title)):
+            if self.parent[node] < 0 and "," in self.title[node]:
+                parts = [title_tokens(p) for p in self.title[node].split(",") if p.strip()]
+                if parts and parts[0]:
+                    groups[(self.book[node], parts[0])].append(node)
+        for (_book, first), nodes in groups.items():
+            if len(nodes) < 2:
+                continue
+            default = max(nodes, key=lambda n: size[n])
+            for node in nodes:
+                if node == default:
+                    continue
+                parts = [title_tokens(p) for p in self.title[node].split(",") if p.strip()]
+                qualifiers = [
+                    t for p in parts[1:] for t in p if not any(_prefix(t, w) >= 3 for w in first)
+                ]
+                if qualifiers:
+                    self.essential[node] = (tuple(dict.fromkeys([*first, *qualifiers])),)
+                    self.need[node] = (first[0],)
 
     def _register_main(self, node: int, title: str, book: int) -> None:
         for form in self.essential[node]:
@@ -284,18 +321,30 @@ class AlphaIndex:
     # -- the query ----------------------------------------------------------------------
     def query(self, tokens: list[str]) -> _Query:
         slots, weights = [], []
-        for t in tokens:
+        loose: set[tuple[int, str]] = set()  # (slot, word) met only by a shared root
+        for i, t in enumerate(tokens):
             alts = {t, *self.synonyms.get(t, ())}
             if not t.startswith("~"):
-                alts |= self.by_root.get(root(t), set())
+                rooted = self.by_root.get(root(t), set()) - alts
+                loose.update((i, a) for a in rooted)
+                alts |= rooted
             slots.append(frozenset(alts))
             weights.append(max((self.idf.get(a, 0.0) for a in alts), default=0.0) or 2.0)
         where: dict[str, list[int]] = defaultdict(list)
         for i, slot in enumerate(slots):
             for a in slot:
                 where[a].append(i)
-        return _Query(
+        q = _Query(
             slots, weights, sum(weights) or 1.0, set(where), {w: tuple(v) for w, v in where.items()}
+        )
+        q.loose = loose
+        return q
+
+    def _relevant(self, node: int, q: _Query) -> bool:
+        """The statement has the words of one of the node's forms (used already or not)."""
+        return not self.essential[node] or any(
+            all(any(a in q.where for a in t.split("|")) or t in _CONNECTORS for t in form)
+            for form in self.essential[node]
         )
 
     def _take(self, node: int, q: _Query, used: int) -> tuple[int, float, float] | None:
@@ -311,10 +360,12 @@ class AlphaIndex:
         return best
 
     def _take_form(self, node, form, q: _Query, used: int) -> tuple[int, float, float] | None:
+        """Each essential word meets an unused slot (a word met only through a shared root,
+        'pneumonitis' for 'pneumonia', counts 0.8); nonessential words take what is left."""
         ess = 0.0
-        where, weights = q.where, q.weights
+        where, weights, loose = q.where, q.weights, q.loose
         for t in form:
-            slot = -1
+            slot, alt = -1, t
             for alt in t.split("|") if "|" in t else (t,):
                 for i in where.get(alt, ()):
                     if not used >> i & 1:
@@ -324,15 +375,15 @@ class AlphaIndex:
                     break
             if slot >= 0:
                 used |= 1 << slot
-                ess += weights[slot]
-            elif not (t in _CONNECTORS or (t.startswith("~") and t[1:] in _CONNECTORS)):
+                ess += weights[slot] * (0.8 if (slot, alt) in loose else 1.0)
+            elif t not in _CONNECTORS:
                 return None
         opt = 0.0
         for t in self.optional[node]:
             for i in where.get(t, ()):
                 if not used >> i & 1:
                     used |= 1 << i
-                    opt += weights[i]
+                    opt += weights[i] * (0.8 if (i, t) in loose else 1.0)
                     break
         return used, ess, opt
 
@@ -446,6 +497,8 @@ class AlphaIndex:
         target, whole = self.resolve(ref, self.book[node])
         if target is None or target == node or not whole:
             return  # a reference found only in part would lead to a code too general
+        if kind == "see also" and not self._relevant(target, q):
+            return  # 'see also Fracture, pathological' is for a fracture said to be so
         self._walk(target, q, used, ess, opt, step, out, depth + 1, hops + 1)
 
     def resolve(self, ref: str, book: int = INDEX) -> tuple[int | None, bool]:
@@ -675,6 +728,12 @@ def for_year(fy: int, data_dir) -> AlphaIndex | None:
     _loaded.clear()  # one year at a time: the compiled index is large
     _loaded[key] = index
     return index
+
+
+def path_words(cand: Candidate) -> set[str]:
+    """The words of the index entries a path went through ('Cellulitis > lower limb'): the
+    coder reads them when choosing among the tabular's subdivisions."""
+    return {w for step in cand.path for t in re.findall(r"'([^']*)'", step) for w in analyze(t)}
 
 
 def title_credit(cand: Candidate, title_words) -> float:

@@ -461,7 +461,7 @@ def find(
         words = set(tokens)
         head = f"ICD-10-CM FY{alpha.fy} Alphabetic Index"
         for cand in alpha.lookup(tokens, limit=2 * limit):
-            verified = lookup.to_billable(cs, cand.code, words)
+            verified = lookup.to_billable(cs, cand.code, words | lookup.path_words(cand))
             if verified is None:
                 continue
             # words the index path left over but the billable code's title carries (a side,
