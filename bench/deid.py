@@ -19,7 +19,7 @@ true positive when it lies inside a planted identifier or a native one, and a fa
 positive otherwise (look-alikes such as "Hgb 13.5", "10 mg", "E11.9", a year, "BP 120/80"
 count as false positives when removed). Native identifiers are what the generator's own
 note templates write: the patient's names, clinician names, the MRN, MM/DD/YYYY dates,
-pathology accession numbers and ages of 90 and over.
+pathology accession numbers, ages of 90 and over and the facility's own name.
 
 The structured pass runs `deidentify_resource` on every resource, validates each output,
 and looks for every planted string (4+ characters, ages aside) left in the output of the
@@ -61,8 +61,11 @@ def note_texts(resource: dict) -> list[str]:
     return []
 
 
-def native_spans(text: str, patient: dict, clinicians: set[str]) -> list[tuple[int, int]]:
-    """Identifiers the generator's own templates write (see the module docstring)."""
+def native_spans(
+    text: str, patient: dict, clinicians: set[str], facilities: tuple[str, ...] = ()
+) -> list[tuple[int, int]]:
+    """Identifiers the generator's own templates write (see the module docstring); the
+    facility's own name is a location identifier (hospital names are, in clinical de-id)."""
     names = {t.lower() for n in patient.get("name", []) for t in [*n.get("given", []), n["family"]]}
     mrn = next(i["value"] for i in patient["identifier"] if i.get("use") == "usual")
     spans = []
@@ -73,6 +76,8 @@ def native_spans(text: str, patient: dict, clinicians: set[str]) -> list[tuple[i
     for regex in (_NATIVE_DATE, _NATIVE_ACCESSION):
         spans += [(m.start(), m.end()) for m in regex.finditer(text)]
     spans += [(m.start(), m.end()) for m in re.finditer(re.escape(mrn), text)]
+    for facility in facilities:
+        spans += [(m.start(), m.end()) for m in re.finditer(re.escape(facility), text)]
     spans += [(m.start(1), m.end(1)) for m in _NATIVE_AGE.finditer(text) if int(m.group(1)) >= 90]
     return spans
 
@@ -179,6 +184,11 @@ def main() -> int:
         side=lambda s, r: side.append(r) if s == "planted_identifiers" else None,
     )
     facility = [e["resource"] for e in next(bundles)["entry"]]
+    facility_names = tuple(
+        r["name"]
+        for r in facility
+        if r["resourceType"] in ("Organization", "Location") and r.get("name")
+    )
     tally = Tally()
     structured = Counter()
     leak_examples: list[str] = []
@@ -206,7 +216,7 @@ def main() -> int:
                 mine = [r for r in records.get(res["id"], []) if r["region"] and index == 0]
                 truth = [i for r in mine for i in r["identifiers"]]
                 looks = [i for r in mine for i in r["lookalikes"]]
-                native = native_spans(text, patient, ctx.clinician_tokens)
+                native = native_spans(text, patient, ctx.clinician_tokens, facility_names)
                 tally.note(text, covered, truth, looks, native)
             if args.no_structured:
                 continue

@@ -14,6 +14,7 @@ comma. Words on names.STOP (headings, function words, eponyms) never count as na
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Set
 from typing import TYPE_CHECKING
 
@@ -30,9 +31,9 @@ _PERSON_VERB = re.compile(
     r"wants|asked|agrees|agreed|notified|informed)\b",
     re.IGNORECASE,
 )
-_LETTER = re.compile(r"[^\W\d_]")
-_UPPER = re.compile(r"[A-Z]")
-_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
+_DROP_UPPER = str.maketrans("", "", string.ascii_uppercase)  # counting by translate is C-fast
+_DROP_LOWER = str.maketrans("", "", string.ascii_lowercase)
+_POSSESSIVES = frozenset(("'s", "’s", "'S", "’S"))
 _ALWAYS_CUES = (
     "signed by", "seen by", "evaluated by", "examined by", "dictated by", "transcribed by",
     "reviewed by", "referred by", "accompanied by", "spoke with", "spoke to", "discussed with",
@@ -45,6 +46,9 @@ _CUE = re.compile(
     r"|(?P<colon>" + "|".join(re.escape(c) for c in words.NAME_CUES) + r")\s*:)[ \t]*",
     re.IGNORECASE,
 )
+_CUE_FIRST = frozenset(
+    c.split()[0].lower().rstrip(".") for c in (*_ALWAYS_CUES, *words.NAME_CUES)
+) | {"a"}  # "a.k.a."
 _CREDENTIAL = re.compile(
     r"(?:,\s*|\s+)(?-i:" + "|".join(re.escape(c.upper()) for c in words.CREDENTIALS) + r"|M\.D\.)"
     r"(?![\w])"
@@ -62,14 +66,16 @@ def find_names(
     gazetteer knows (on their own when they are no common word, else next to another)."""
     tokens: list[tuple[int, int, str]] = []
     for m in _WORD.finditer(text):
-        word = _POSSESSIVE.sub("", m.group())
+        word = m.group()
+        if word[-2:] in _POSSESSIVES:
+            word = word[:-2]
         tokens.append((m.start(), m.start() + len(word), word))
     if not tokens:
         return []
     personal = (identity.name_tokens | identity.relative_tokens) if identity else set()
     # In a note written in capitals (or all in lower case) case says nothing about names.
-    letters = len(_LETTER.findall(text))
-    uppers = len(_UPPER.findall(text))
+    uppers = len(text) - len(text.translate(_DROP_UPPER))
+    letters = uppers + len(text) - len(text.translate(_DROP_LOWER))
     caseless = letters > 0 and (uppers > 0.6 * letters or uppers < 0.004 * letters)
     gaz_strong, gaz_weak = gazetteer.strong, gazetteer.weak
     medical = gazetteer.medical
@@ -79,6 +85,8 @@ def find_names(
 
     for i, (_, _, word) in enumerate(tokens):
         lower = word.lower()
+        if lower in words.STOP and lower not in personal and lower not in clinicians:
+            continue  # most tokens: function words and headings, never a name on their own
         capital = word[0].isupper()
         common = lower in words.COMMON_WORD_NAMES or lower in words.STOP
         parts = (
@@ -184,7 +192,13 @@ def find_names(
             ):
                 mark_after(j)
     # Cues: "Patient: MORALES, CHRISTINA", "Electronically signed by Omar Haddad".
-    for m in _CUE.finditer(text):
+    for start, _, word in tokens:
+        # The cue regex is tried only where a cue's first word stands (it is slow to scan).
+        if word.lower() not in _CUE_FIRST:
+            continue
+        m = _CUE.match(text, start)
+        if m is None:
+            continue
         j = starts.get(m.end())
         if j is not None:
             mark_after(j)
@@ -196,7 +210,18 @@ def find_names(
                 mark_after(k, 2)
     # Credentials: "Thomas Brandt, MD" -> the capitalised words before ", MD".
     ends = {t[1]: i for i, t in enumerate(tokens)}
-    for m in _CREDENTIAL.finditer(text):
+    credentials = (
+        _CREDENTIAL.finditer(text)
+        if "M.D." in text
+        else (
+            m
+            for k, (start, _, word) in enumerate(tokens)
+            if k and word.isupper() and word.lower() in words.CREDENTIALS
+            for m in (_CREDENTIAL.match(text, tokens[k - 1][1]),)
+            if m is not None
+        )
+    )
+    for m in credentials:
         j = ends.get(m.start())
         back = 0
         while j is not None and j >= 0 and back < 3 and nameable(j, capitals=False, near=True):

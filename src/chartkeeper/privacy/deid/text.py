@@ -124,8 +124,11 @@ _VIN_HINT = re.compile(r"[A-Z0-9]{17}")
 
 
 def _structural(text: str, out: list[_Cand]) -> None:
-    regexes = [(_IPV4, "ip", 0), (_SSN, "ssn", 0), (_MBI, "plan", 0)]
-    regexes += [(_CARD, "account", 2), (_LONG_NUMBER, "id", 2), (_CODE, "id", 3)]
+    regexes = [(_MBI, "plan", 0), (_LONG_NUMBER, "id", 2), (_CODE, "id", 3)]
+    if "." in text:
+        regexes.append((_IPV4, "ip", 0))
+    if "-" in text or " " in text:
+        regexes += [(_SSN, "ssn", 0), (_CARD, "account", 2)]
     if _EMAIL_HINT.search(text):
         regexes.append((_EMAIL, "email", 0))
     if _IPV6_HINT.search(text):
@@ -453,10 +456,6 @@ _NEXT_WORD = re.compile(r"(?:'s|’s)?[\s\-]+([A-Za-z]+)")
 _UPPER_TEXT = re.compile(r"(?=[^a-z]*$)", re.S)  # no lower-case letter at all
 
 
-def _norm(word: str) -> str:
-    return word.lower().replace("’", "'").strip("'-")
-
-
 def _facilities_and_places(text: str, ctx: DeidContext, out: list[_Cand]) -> None:
     """Facilities and places from the gazetteer; overlapping or adjacent finds merge into
     one span ("San Francisco" + "Francisco clinic" = "San Francisco clinic")."""
@@ -477,8 +476,11 @@ def _facilities_and_places(text: str, ctx: DeidContext, out: list[_Cand]) -> Non
 
 
 def _find_facilities_and_places(text: str, gaz: Gazetteer, out: list[_Cand]) -> None:
-    toks = [(m.start(), m.end(), _norm(m.group())) for m in _TOKEN.finditer(text)]
-    by_start = {t[0]: i for i, t in enumerate(toks)}
+    toks = [
+        (m.start(), m.end(), m.group().lower().replace("’", "'").strip("'-"))
+        for m in _TOKEN.finditer(text)
+    ]
+    by_start = {t[0]: i for i, t in enumerate(toks)} if _FACILITY.search(text) else {}
 
     def distinctive(word: str) -> bool:
         bare = word.removesuffix("'s")
