@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import copy
 import dataclasses
+import os
 import shutil
 import socket
 import subprocess
@@ -183,10 +184,17 @@ def live_server(web_app):
     thread.join(timeout=5)
 
 
+def missing(what: str) -> None:
+    """Skip locally; under CI (.ci/run installs both) a missing tool fails the run."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what}: .ci/run should have installed it")
+    pytest.skip(what)
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+        missing("Debian's chromium is not installed (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
         # Never a downloaded browser: Debian's chromium, by path.
@@ -233,5 +241,5 @@ def axe_source() -> str:
             timeout=300,
         )
     if not script.exists():
-        pytest.skip("axe-core is not installed (npm install axe-core --prefix tests/web/.node)")
+        missing("axe-core is not installed (npm install axe-core --prefix tests/web/.node)")
     return script.read_text()

@@ -107,11 +107,15 @@ def test_coder_codes_an_inpatient_encounter_and_sees_its_drg(page_for, workbench
     hits = page.locator("#encoder-hits li")
     hits.first.wait_for()  # htmx answered as the coder typed
     assert "J18" in page.locator("#encoder-hits").inner_text()
-    page.get_by_label(re.compile("^Diagnoses")).fill("J18.9, I10")
+    # The stay's suggestions are prefilled; the coder codes the principal with its POA.
+    diagnoses = page.get_by_label(re.compile("^Diagnoses"))
+    assert "C61" in diagnoses.input_value()
+    diagnoses.fill("J18.9:Y, I10:Y")
     page.get_by_label(re.compile("^Procedures")).fill("")
     page.get_by_role("button", name="Save codes").click()
     drg = page.locator(".drg")
     assert re.search(r"MS-DRG 19[345]", drg.inner_text()), drg.inner_text()
+    assert "needs a POA indicator" not in page.content()
     shoot(page, "coding-screen")
 
 

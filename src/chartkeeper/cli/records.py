@@ -289,11 +289,22 @@ def serve(
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Serve the FHIR API (/fhir), sign-in (/auth/token) and the API docs (/docs)."""
+    """Serve the workbench (/), the FHIR API (/fhir), sign-in (/auth/token) and the API docs
+    (/docs)."""
     import uvicorn
 
     from chartkeeper.app import create_app
+    from chartkeeper.web import warm_up
 
-    application = create_app(settings_for(database_url, data_dir))
-    out.print(f"chartkeeper on http://{host}:{port}  (FHIR: /fhir, docs: /docs)")
+    settings = settings_for(database_url, data_dir)
+    application = create_app(settings)
+    warm_up(settings.data_dir)
+    out.print(f"chartkeeper workbench: [bold]http://{host}:{port}/[/bold]")
+    out.print(f"  FHIR API: http://{host}:{port}/fhir   API docs: http://{host}:{port}/docs")
+    credentials = settings.data_dir / "demo-credentials.txt"
+    if credentials.is_file():
+        user, _, password = credentials.read_text().strip().partition(":")
+        out.print(
+            f"  demo sign-in: user [bold]{user}[/bold], password [bold]{password.strip()}[/bold]"
+        )
     uvicorn.run(application, host=host, port=port, log_level="info")

@@ -19,6 +19,9 @@ registry package lands; the navigation and the registrar's home page leave room 
 
 from __future__ import annotations
 
+import logging
+import threading
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -31,7 +34,23 @@ from .session import CsrfRefused, SignInRequired
 
 # Paths the workbench owns; everything else (/fhir, /auth, /docs, the work APIs) keeps the
 # API's OperationOutcome errors.
+log = logging.getLogger("chartkeeper.web")
 WEB_PREFIXES = ("/chart", "/him", "/coder", "/privacy", "/admin", "/signin", "/signout", "/static")
+
+
+def warm_up(data_dir) -> None:
+    """Parse the ICD-10-CM code set and load the encoder's index in the background, so the
+    first coder to open a coding screen after `chartkeeper serve` does not wait for it."""
+
+    def work() -> None:
+        from chartkeeper.coding import codesets, search
+
+        try:
+            search.index_for(codesets.load(data_dir=data_dir), data_dir)
+        except Exception:  # a missing code set is reported where it is used, not here
+            log.warning("code sets could not be loaded ahead of use", exc_info=True)
+
+    threading.Thread(target=work, name="chartkeeper-warm-up", daemon=True).start()
 
 
 def is_web(request: Request) -> bool:

@@ -152,29 +152,31 @@ def _outcome(repo, stay, data_dir) -> dict:
     return result
 
 
+def _code_list(text, kind: str) -> list[dict]:
+    """ "J18.9:Y, I10" -> codes in order, each with its present-on-admission indicator."""
+    codes = []
+    for item in str(text).replace(";", ",").replace("\n", ",").split(","):
+        code, _, poa = item.strip().partition(":")
+        if code.strip():
+            entry = {"code": code.strip(), "kind": kind}
+            if poa.strip():
+                entry["poa"] = poa.strip().upper()
+            codes.append(entry)
+    return codes
+
+
 @router.post("/encounters/{encounter_id}/codes")
 async def assign(request: Request, encounter_id: str) -> Response:
     session = _coder(request)
     form = await check_csrf(request, session)
-    diagnoses = [
-        c.strip()
-        for c in str(form.get("diagnoses", "")).replace(";", ",").replace("\n", ",").split(",")
-        if c.strip()
-    ]
-    procedures = [
-        c.strip()
-        for c in str(form.get("procedures", "")).replace(";", ",").replace("\n", ",").split(",")
-        if c.strip()
-    ]
-    codes = [{"code": c, "kind": "diagnosis"} for c in diagnoses] + [
-        {"code": c, "kind": "procedure"} for c in procedures
-    ]
+    diagnoses = _code_list(form.get("diagnoses", ""), "diagnosis")
+    codes = diagnoses + _code_list(form.get("procedures", ""), "procedure")
     workflow.assign_codes(
         store(request),
         encounter_id,
         codes,
         coder=session.user.username,
-        principal=diagnoses[0] if diagnoses else None,
+        principal=diagnoses[0]["code"] if diagnoses else None,
         data_dir=request.app.state.settings.data_dir,
     )
     return redirect(f"/coder/encounters/{encounter_id}#outcome")
