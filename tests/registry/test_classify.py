@@ -147,3 +147,11 @@ def test_self_written_reports_site_accuracy():
 @pytest.mark.parametrize(("text", "category"), list(RULE_CASES.items()))
 def test_reading_rules(text, category):
     assert (classify(text).primary_site or "")[:3] == category
+
+
+def test_the_site_decides_between_codes_the_same_words_name():
+    # ICD-O-3 notes: acinar adenocarcinoma is 8140/3 of prostate, 8551/3 of lung (2018+).
+    prostate = classify("FINAL DIAGNOSIS: Prostate, biopsy: adenocarcinoma, acinar type.")
+    lung = classify("FINAL DIAGNOSIS: Right upper lobe, lobectomy: adenocarcinoma, acinar.")
+    assert (prostate.primary_site, prostate.morphology) == ("C61.9", "8140/3")
+    assert (lung.primary_site[:3], lung.morphology) == ("C34", "8551/3")

@@ -490,6 +490,7 @@ class _HistMention:
     weight: float
     metastatic: bool
     sites: tuple[str, ...]
+    alternatives: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 _GENERIC = {"8000", "8001", "8010", "8011", "8020"}  # NOS, and "carcinoma, poorly differentiated"
@@ -514,7 +515,17 @@ def _histology_mentions(report: Report) -> list[_HistMention]:
             weight *= 2.0
         lo, _ = report.sentence_range(m.start)
         metastatic = any(t in _METASTASIS for t in tokens[max(lo, m.start - 4) : m.end])
-        found.append(_HistMention(m.entry.code, m.start, m.end, weight, metastatic, m.entry.sites))
+        found.append(
+            _HistMention(
+                m.entry.code,
+                m.start,
+                m.end,
+                weight,
+                metastatic,
+                m.entry.sites,
+                m.entry.alternatives,
+            )
+        )
     return found
 
 
@@ -857,7 +868,8 @@ def classify(text: str) -> Classification:
             )
         )
         hinted = sites.histology_site(histology)
-        if hinted is None and len(best_hist.sites) == 1:
+        hint_sets = {h for _, h in best_hist.alternatives} or {best_hist.sites}
+        if hinted is None and len(best_hist.sites) == 1 and len(hint_sets) == 1:
             hinted = f"{best_hist.sites[0]}.9"
         if hinted:
             prior = (hinted, 2.0 if hinted[:3] != "C77" else 0.0)
@@ -868,6 +880,14 @@ def classify(text: str) -> Classification:
     if not mentions and not prior and best_hist and behavior == "3":
         prior = ("C80.9", 0.5)
     site, scores = _choose_site(mentions, prior, histology)
+    if best_hist and best_hist.alternatives and site:
+        # The same words, another code by site (ICD-O-3's notes): the site decides.
+        fitting = [c for c, hints in best_hist.alternatives if site[:3] in hints]
+        unbound = [c for c, hints in best_hist.alternatives if not hints]
+        chosen = (fitting or unbound or [best_hist.code])[0]
+        histology, behavior = chosen.split("/")
+        if behavior in ("6", "9"):
+            behavior = "3"
     label = None
     if site:
         label = _label(site)

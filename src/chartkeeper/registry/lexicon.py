@@ -46,6 +46,9 @@ class Entry:
     code: str  # topography (C34.1) or morphology (8140/3)
     weight: float = 1.0
     sites: tuple[str, ...] = ()  # morphology: 3-character site hints from the term list
+    # morphology: every (code, site hints) the same words name; "adenocarcinoma, acinar" is
+    # 8140/3 of prostate, 8551/3 of lung and 8550/3 elsewhere (ICD-O-3 notes).
+    alternatives: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -265,13 +268,21 @@ def histology_lexicon() -> Lexicon:
     if not reference.available("icdo3", "histologicTypeIcdO3_allTerms.csv"):
         return Lexicon(_FALLBACK_HISTOLOGY)
     ranked = sorted(reference.morphology_terms(), key=lambda t: (t.obsolete, not t.preferred))
+    named: dict[tuple[str, ...], list[tuple[str, tuple[str, ...]]]] = defaultdict(list)
     for term in ranked:
         for form in _term_forms(term.term):
             key = words(form)
             # One-word terms that are ordinary words ("tumor", "neoplasm") say nothing of type.
             if not key or key in _NOT_A_TYPE:
                 continue
-            entries.setdefault(key, Entry(f"{term.histology}/{term.behavior}", 1.0, term.sites))
+            code = f"{term.histology}/{term.behavior}"
+            if term.obsolete and named.get(key):
+                continue
+            if all(c != code for c, _ in named[key]):
+                named[key].append((code, term.sites))
+    for key, codes in named.items():
+        code, hints = codes[0]
+        entries[key] = Entry(code, 1.0, hints, tuple(codes) if len(codes) > 1 else ())
     for key, entry in _FALLBACK_HISTOLOGY.items():
         entries.setdefault(key, entry)
     return Lexicon(entries)
