@@ -22,7 +22,16 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/chartkeeper demo --patients $(DEMO_PATIENTS)
 
-run: demo
+# Name, place and hospital lists for de-identification, compiled once from the public
+# reference files when they are there; without them the scrubber uses built-in word lists.
+REFERENCE ?= ../shared/data/reference/names-places
+GAZETTEER := data/deid/gazetteer.json.gz
+
+$(GAZETTEER): | $(VENV)/.installed
+	@if [ -d $(REFERENCE) ]; then $(BIN)/chartkeeper deid import-gazetteers $(REFERENCE); \
+	else echo "no $(REFERENCE): de-identification will use its built-in word lists"; fi
+
+run: demo $(GAZETTEER)
 	$(BIN)/chartkeeper serve --host 127.0.0.1 --port 8000
 
 test: $(VENV)/.installed-dev
