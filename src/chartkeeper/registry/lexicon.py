@@ -197,6 +197,11 @@ def _label_forms(label: str) -> set[str]:
     return forms
 
 
+# Ill-defined sites (C76: "abdomen", "thorax", "lower limb") and blood (C42.0) are words of
+# every gross description and seldom the primary a registrar codes.
+_LABEL_WEIGHT = {"C76": 0.3, "C42": 0.5}
+
+
 @cache
 def site_lexicon() -> Lexicon:
     entries: dict[tuple[str, ...], Entry] = {}
@@ -205,7 +210,7 @@ def site_lexicon() -> Lexicon:
             for form in _label_forms(label):
                 key = words(form)
                 if (key and len(key) > 1) or (key and len(key[0]) > 3):
-                    entries.setdefault(key, Entry(code))
+                    entries.setdefault(key, Entry(code, _LABEL_WEIGHT.get(code[:3], 1.0)))
     # Our organ words come after the labels and win: they carry the weights of doubt.
     for code, phrases in sites.ORGAN_WORDS.items():
         for phrase in phrases:
