@@ -31,6 +31,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from itertools import chain, islice
 
 import orjson
 
@@ -38,6 +40,22 @@ from . import model
 from .records import prepare_table
 
 log = logging.getLogger(__name__)
+
+# A store smaller than this is matched in the company of generated registrations
+# (`generate.registrations`, ids starting with BACKGROUND): a few hundred records hold too few
+# duplicates for EM, and too few random pairs for u, to learn anything. Their pairs are
+# scored with the rest and then dropped; only the store's own pairs are judged.
+MIN_TRAINING = 2_000
+BACKGROUND = "mpi-background-"
+
+
+@lru_cache(maxsize=1)
+def _background() -> tuple[dict, ...]:
+    from .generate import registrations
+
+    records, _truth = registrations(1_500, 1_000, seed=20_251_203)
+    return tuple({**r, "id": BACKGROUND + r["id"]} for r in records)
+
 
 # Comparisons whose agreement a household shares, so it is no evidence between its members.
 HOUSEHOLD_FIELDS = ("family", "address", "phone")
@@ -173,6 +191,8 @@ class _State:
     def judge(self, rows: Iterable[dict]) -> None:
         review, link = self.thresholds.review, self.thresholds.link
         for row in rows:
+            if row["id_l"].startswith(BACKGROUND) or row["id_r"].startswith(BACKGROUND):
+                continue  # training company, not the store's records
             key = tuple(sorted((_ref(row["id_l"]), _ref(row["id_r"]))))
             if key in self.scored:
                 continue
@@ -199,14 +219,21 @@ def scan(
     db_api=None,
 ) -> list[CandidatePair]:
     """Candidate duplicate pairs among flat records (see `extract_records`), strongest
-    first. `not_matches`: pairs a reviewer has rejected; they are never linked nor
+    first; a store under `MIN_TRAINING` records is matched alongside generated ones. `not_matches`: pairs a reviewer has rejected; they are never linked nor
     clustered again, and left out of the result.
     `db_api`: a Splink database API (default DuckDB in memory; `SparkAPI` for Spark)."""
     say = on_progress or (lambda _msg: None)
     say("preparing records")
-    table = prepare_table(records)
-    if table.num_rows < 2:
+    stream = iter(records)
+    head = list(islice(stream, MIN_TRAINING))
+    if len(head) < 2:
         return []
+    if len(head) < MIN_TRAINING:
+        say("adding generated registrations to learn from (a small store)")
+        records = [*head, *_background()]
+    else:
+        records = chain(head, stream)  # streamed on: a million records stay out of lists
+    table = prepare_table(records)
     lk = model.linker(table, db_api)
     model.train(lk, n_records=table.num_rows, on_progress=say)
     say("scoring candidate pairs")
