@@ -19,8 +19,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 # The demo set is generated, never shipped: the repo holds no patient data, not even synthetic.
+# `make run` loads it into an empty store only, so it never writes over a user's edits;
+# `make demo` loads it again on purpose (changed demo records get their demo content back).
 demo: $(VENV)/.installed
-	$(BIN)/chartkeeper demo --patients $(DEMO_PATIENTS)
+	$(BIN)/chartkeeper demo --reset --patients $(DEMO_PATIENTS)
 
 # Name, place and hospital lists for de-identification, compiled once from the public
 # reference files when they are there; without them the scrubber uses built-in word lists.
@@ -31,7 +33,8 @@ $(GAZETTEER): | $(VENV)/.installed
 	@if [ -d $(REFERENCE) ]; then $(BIN)/chartkeeper deid import-gazetteers $(REFERENCE); \
 	else echo "no $(REFERENCE): de-identification will use its built-in word lists"; fi
 
-run: demo $(GAZETTEER)
+run: $(VENV)/.installed $(GAZETTEER)
+	$(BIN)/chartkeeper demo --patients $(DEMO_PATIENTS)
 	$(BIN)/chartkeeper serve --host 127.0.0.1 --port 8000
 
 test: $(VENV)/.installed-dev

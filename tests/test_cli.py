@@ -145,3 +145,24 @@ def test_deidentified_export_needs_a_key_and_a_known_method(tmp_path, monkeypatc
     exported = json.loads((tmp_path / "x" / "Patient.ndjson").read_text().splitlines()[0])
     assert exported["id"] != "d1"  # pseudonymised
     assert not (tmp_path / "x" / "Patient.ndjson").read_text().count('"d1"')
+
+
+def test_demo_loads_once_and_reset_restores_on_purpose(tmp_path):
+    first = _run(tmp_path, "demo", "--patients", "2")
+    assert first.exit_code == 0, first.output
+    from chartkeeper.config import Settings
+    from chartkeeper.store import open_store
+
+    repo = open_store(Settings(data_dir=tmp_path / "data"))
+    with repo.reading() as tx:
+        patient = tx.search("Patient").resources[0]
+    edited = {**patient, "gender": "other" if patient.get("gender") != "other" else "male"}
+    repo.update(edited)
+    again = _run(tmp_path, "demo", "--patients", "2")
+    assert again.exit_code == 0 and "not loaded again" in again.output
+    assert repo.read("Patient", patient["id"])["gender"] == edited["gender"]
+    reset = _run(tmp_path, "demo", "--patients", "2", "--reset")
+    assert reset.exit_code == 0, reset.output
+    restored = repo.read("Patient", patient["id"])
+    assert restored.get("gender") == patient.get("gender") and restored["meta"]["versionId"] == "3"
+    repo.engine.dispose()

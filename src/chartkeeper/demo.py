@@ -4,6 +4,11 @@ The repository ships no patient data, not even synthetic: the demo is generated 
 use with a fixed seed, imported like any other bundles, scanned for chart deficiencies, and
 given a `demo` user whose random password is written (readable by the owner only) beside
 the database.
+
+Loaded once: a store that holds any record already is left alone, so `make run` never
+writes over what a user changed. `reset=True` (`chartkeeper demo --reset`, `make demo`)
+imports the demo set again on purpose: each demo record changed since gets a new version
+with its demo content back (the edits stay in its history); other records are untouched.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ DEMO_USER = "demo"
 @dataclass
 class DemoSummary:
     bundles: Path
-    report: ImportReport
+    report: ImportReport | None  # None: the store had records already and reset was not asked
     credentials: Path
     password: str
 
@@ -53,6 +58,7 @@ def load_demo(
     patients: int = 50,
     seed: int = 1,
     on_progress: Callable[[str, int], None] | None = None,
+    reset: bool = False,
 ) -> DemoSummary:
     folder = settings.data_dir / "demo"
     if not (folder / "facility.json").exists():
@@ -63,13 +69,17 @@ def load_demo(
             on_progress=(lambda n: on_progress("generated", n)) if on_progress else None,
         )
     repo = open_store(settings)
-    report = import_paths(
-        repo,
-        [folder],
-        on_unit=(lambda _report: on_progress("imported", 1)) if on_progress else None,
-    )
-    scan(repo)  # so the deficiency worklist has the demo's documentation gaps on it
-    _registry_cases(repo)
+    with repo.reading() as tx:
+        loaded = bool(tx.resource_types())
+    report = None
+    if reset or not loaded:
+        report = import_paths(
+            repo,
+            [folder],
+            on_unit=(lambda _report: on_progress("imported", 1)) if on_progress else None,
+        )
+        scan(repo)  # so the deficiency worklist has the demo's documentation gaps on it
+        _registry_cases(repo)
     credentials = settings.data_dir / "demo-credentials.txt"
     if credentials.exists():
         password = credentials.read_text().split(":", 1)[1].strip()

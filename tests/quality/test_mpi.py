@@ -304,8 +304,8 @@ def test_review_queue_verdicts(repo):
     assert rec["zip"] == "43215" and rec["dob"] == "1970-02-03"
 
     pairs = [_pair("p1", "p2", 0.9), _pair("p3", "p4", 0.7), _pair("p5", "p6", 0.6)]
-    pairs.append(CandidatePair("Patient/p7", "Patient/p8", 0.9999, "link", {}))  # not queued
-    assert enqueue(repo, pairs) == 3
+    pairs.append(CandidatePair("Patient/p7", "Patient/p8", 0.9999, "link", {}))  # stored linked
+    assert enqueue(repo, pairs) == 4
     assert enqueue(repo, [_pair("p2", "p1", 0.95)]) == 1  # a rescan refreshes, no new row
     items = list_reviews(repo)
     assert [(i.a, i.b) for i in items] == [

@@ -18,6 +18,7 @@ from chartkeeper.errors import BadRequest, InvalidSearch, NotFound
 from chartkeeper.fhir import search_params as sp
 from chartkeeper.fhir.outcome import operation_outcome
 from chartkeeper.fhir.resource_types import RESOURCE_TYPES
+from chartkeeper.interfaces.bundles import refuse_dangling
 from chartkeeper.interfaces.transaction import process_bundle
 from chartkeeper.privacy.users import User
 from chartkeeper.store import Repository
@@ -137,6 +138,7 @@ async def create(
 ):
     body = await _body(request, _known(resource_type))
     with _repo(request).transaction() as tx:  # the match and the create in one transaction
+        refuse_dangling(tx, body)
         if if_none_exist:
             res, created = tx.create_unless_exists(body, if_none_exist)
         else:
@@ -195,7 +197,9 @@ async def update(
     body = await _body(request, _known(resource_type))
     if body.get("id") != resource_id:
         raise BadRequest(f"the body's id {body.get('id')!r} differs from the URL's {resource_id!r}")
-    result = _repo(request).update(body, if_match=_version(if_match))
+    with _repo(request).transaction() as tx:
+        refuse_dangling(tx, body)
+        result = tx.update(body, if_match=_version(if_match))
     return _resource_response(result.resource, 201 if result.outcome == "created" else 200, request)
 
 

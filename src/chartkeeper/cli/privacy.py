@@ -119,7 +119,8 @@ def _audit_table(title: str, rows: list[dict]) -> Table:
             r["role"] or "",
             r["action"],
             r["outcome"],
-            ", ".join(json.loads(r["resources"]))[:200],
+            ", ".join(json.loads(r["resources"]))[:200]
+            + (f" (+{r['others']} of other patients)" if r.get("others") else ""),
             r["source"] or "",
             why,
             r["detail"][:200],
@@ -137,11 +138,9 @@ def audit_patient(
     data_dir: DataDirOption = None,
 ) -> None:
     """Who accessed this patient's record, when and why (the patient's access report)."""
-    from chartkeeper.privacy.audit import entries
+    from chartkeeper.privacy.access_report import patient_access_report
 
-    rows = entries(
-        repo_for(database_url, data_dir).engine, patient=patient_id, since=since, limit=100_000
-    )
+    rows = patient_access_report(repo_for(database_url, data_dir), patient_id, since=since)
     out.print(_audit_table(f"access to Patient/{patient_id}: {len(rows)} events", rows))
 
 

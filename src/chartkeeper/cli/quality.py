@@ -193,8 +193,14 @@ def mpi_scan(
         for line in json_lines(pairs):
             print(line)
         return
-    links = sum(p.decision == "link" for p in pairs)
-    out.print(f"{len(pairs)} candidate pairs: {links} auto-linked, {len(pairs) - links} for review")
+    linked = [p for p in pairs if p.decision == "link"]
+    stored = "stored as Patient.link pairs" if queue else "not stored: --no-queue"
+    out.print(
+        f"{len(pairs)} candidate pairs: {len(linked)} auto-linked ({stored}), "
+        f"{len(pairs) - len(linked)} for review"
+    )
+    for p in linked:
+        out.print(f"  linked {p.a} <-> {p.b} (probability {p.probability:.4f})")
 
 
 @mpi_app.command("queue")

@@ -228,10 +228,19 @@ def synth_command(
 @app.command("demo")
 def demo_command(
     patients: Annotated[int, typer.Option(min=1, help="Patients in the demo set.")] = 50,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset",
+            help="Import the demo set again over a store that has records: changed demo "
+            "records get their demo content back (the edits stay in their history).",
+        ),
+    ] = False,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Generate (once) and load the synthetic demo set, and make a demo sign-in."""
+    """Generate (once) and load the synthetic demo set into an empty store, and make a demo
+    sign-in; a store with records is left alone unless --reset."""
     from chartkeeper.demo import load_demo
 
     settings = settings_for(database_url, data_dir)
@@ -248,13 +257,19 @@ def demo_command(
             else:
                 progress.advance(tasks[stage], n)
 
-        summary = load_demo(settings, patients=patients, on_progress=on_progress)
-    _print_import_summary(summary.report)
+        summary = load_demo(settings, patients=patients, on_progress=on_progress, reset=reset)
+    if summary.report is None:
+        out.print(
+            "the store has records already: demo not loaded again "
+            "(`chartkeeper demo --reset` or `make demo` loads it over them)"
+        )
+    else:
+        _print_import_summary(summary.report)
     out.print(
         f"demo sign-in: [bold]{summary.credentials.read_text().strip()}[/bold] "
         f"(kept in {summary.credentials})"
     )
-    if not summary.report.ok:
+    if summary.report is not None and not summary.report.ok:
         raise typer.Exit(1)
 
 

@@ -348,15 +348,22 @@ def _path_of(res: dict, reference: str) -> str:
 # --- write: one transaction per unit ------------------------------------------------------
 
 
-def write_unit(repo: Repository, unit: Unit, *, check_references: bool = True) -> ImportReport:
-    """Write one prepared unit in one transaction and report what happened."""
+def write_unit(
+    repo: Repository,
+    unit: Unit,
+    *,
+    check_references: bool = True,
+    known: frozenset[tuple[str, str]] = frozenset(),
+) -> ImportReport:
+    """Write one prepared unit in one transaction and report what happened. `known`:
+    resources the rest of this import declares, accepted as reference targets."""
     report = ImportReport(units=1, errors=list(unit.entry_errors))
     if unit.error:
         report.failed_units, report.errors = 1, [unit.error]
         return report
     try:
         with repo.transaction() as tx:
-            _write_entries(tx, unit, report, check_references)
+            _write_entries(tx, unit, report, check_references, known)
     except BundleError as exc:
         report = ImportReport(units=1, failed_units=1, errors=[exc])
     except ChartkeeperError as exc:
@@ -366,10 +373,16 @@ def write_unit(repo: Repository, unit: Unit, *, check_references: bool = True) -
     return report
 
 
-def _write_entries(tx: Transaction, unit: Unit, report: ImportReport, check: bool) -> None:
+def _write_entries(
+    tx: Transaction,
+    unit: Unit,
+    report: ImportReport,
+    check: bool,
+    known: frozenset[tuple[str, str]] = frozenset(),
+) -> None:
     _resolve_conditions(tx, unit)
     if check:
-        _check_targets(tx, unit)
+        _check_targets(tx, unit, known)
     for entry in unit.entries:
         if entry.method == "DELETE" and entry.key:
             entry.outcome = "deleted" if tx.delete(*entry.key, if_match=entry.if_match) else None
@@ -457,12 +470,16 @@ def _matches(tx: Transaction, unit: Unit, index: int, rtype: str, query: str) ->
         ) from None
 
 
-def _check_targets(tx: Transaction, unit: Unit) -> None:
-    """Every relative reference must name an entry of this unit or a stored resource."""
+def _check_targets(
+    tx: Transaction, unit: Unit, known: frozenset[tuple[str, str]] = frozenset()
+) -> None:
+    """Every relative reference must name an entry of this unit, a stored resource or one
+    the rest of the import declares (`known`, checked again when the import ends)."""
     wanted: dict[tuple[str, str], Entry] = {}
     for entry in unit.entries:
         for target in entry.targets:
-            wanted.setdefault(target, entry)
+            if target not in known:
+                wanted.setdefault(target, entry)
     missing = sorted(set(wanted) - tx.live_keys(wanted)) if wanted else []
     if missing:
         rtype, rid = missing[0]
@@ -473,6 +490,29 @@ def _check_targets(tx: Transaction, unit: Unit) -> None:
             entry.index,
             f"reference '{rtype}/{rid}' points to nothing in the bundle or the store{more}",
             _path_of(entry.resource or {}, f"{rtype}/{rid}"),
+        )
+
+
+def refuse_dangling(tx: Transaction, res: dict) -> None:
+    """The REST API's single-resource writes refuse, as import does, a relative reference
+    to a resource that is not stored (a reference to the resource itself is fine)."""
+    own = (res.get("resourceType"), res.get("id"))
+    targets: dict[tuple[str, str], str] = {}
+    for path, ref in iter_references(res):
+        if ref.startswith(("http:", "https:", "#", "urn:")) or "?" in ref:
+            continue
+        target = parse_relative(ref)
+        if target and target != own:
+            targets.setdefault(target, path)
+    missing = sorted(set(targets) - tx.live_keys(targets))
+    if missing:
+        rtype, rid = missing[0]
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise DanglingReference(
+            f"{own[0]}/{own[1] or '(new)'}",
+            None,
+            f"reference '{rtype}/{rid}' points to nothing in the store{more}",
+            targets[missing[0]],
         )
 
 
@@ -496,7 +536,10 @@ def import_paths(
     database serialises the commits while preparation overlaps, and no parsed resource
     has to cross a process boundary. Units whose only fault is a reference to something
     not loaded yet (files in the wrong order, or a race between workers) are retried
-    once the rest are in.
+    once the rest are in. References across files that form a cycle (an export's
+    Encounter.ndjson and Condition.ndjson point into each other) have no order that
+    works: those units are then written accepting targets the import itself declares,
+    and when the import ends every such target is checked to be stored.
     """
     files = discover(paths)
     total = ImportReport()
@@ -516,15 +559,64 @@ def import_paths(
     rest = (u for f in files if not _is_shared(f) for u in read_units(f))
     for item, report in _imported(repo, rest, workers, check_references):
         record(item, report)
+    known: frozenset[tuple[str, str]] = frozenset()
+    promised: dict[tuple[str, str], str] = {}  # target accepted on promise -> unit source
     while deferred:
         retry, deferred = deferred, []
         for item in retry:
-            record(item, _import_one(repo, item, check_references))
-        if len(deferred) == len(retry):  # no progress: report them as they stand
-            for item in deferred:
+            unit = prepare(*item)
+            report = write_unit(repo, unit, check_references=check_references, known=known)
+            if known and report.ok:
+                promised.update(
+                    (t, unit.source) for e in unit.entries for t in e.targets if t in known
+                )
+            record(item, report)
+        if len(deferred) == len(retry):
+            if not known:  # no order works: accept what the rest of the import declares
+                known = frozenset(_declared(repo, deferred))
+                continue
+            for item in deferred:  # no progress even so: report them as they stand
                 record(item, _import_one(repo, item, check_references), final=True)
             break
+    _check_promises(repo, promised, total)
     return total
+
+
+def _declared(repo: Repository, items: list[WorkItem]) -> set[tuple[str, str]]:
+    """The (type, id) of every resource these units would write, leaving out units that
+    point at something neither stored nor declared (and, in turn, units that need
+    those): a unit is only written on the promise of units that can themselves be."""
+    units = [prepare(*item) for item in items]
+    keys = [{e.key for e in u.entries if e.key and e.resource} for u in units]
+    targets = [{t for e in u.entries for t in e.targets} for u in units]
+    with repo.reading() as tx:
+        live = tx.live_keys(set().union(*targets))
+    able = set(range(len(units)))
+    while True:
+        declared = set().union(*(keys[i] for i in able))
+        unable = {i for i in able if targets[i] - live - declared}
+        if not unable:
+            return declared
+        able -= unable
+
+
+def _check_promises(
+    repo: Repository, promised: dict[tuple[str, str], str], total: ImportReport
+) -> None:
+    """A unit written on the promise of a target elsewhere in the import: if that target's
+    own unit failed after all, say so (the unit is stored; its reference dangles)."""
+    if not promised:
+        return
+    with repo.reading() as tx:
+        missing = sorted(set(promised) - tx.live_keys(promised))
+    for rtype, rid in missing:
+        total.errors.append(
+            DanglingReference(
+                promised[(rtype, rid)],
+                None,
+                f"reference '{rtype}/{rid}' was to be imported from another file, which failed",
+            )
+        )
 
 
 def _import_one(repo: Repository, item: WorkItem, check_references: bool) -> ImportReport:

@@ -12,6 +12,12 @@ refreshes the probability and evidence of a still-open row and leaves decided ro
   links it, never puts the two in one cluster and leaves it out of its result, and a
   decided row is never reopened, so the pair does not come back.
 
+A pair the scan scores at or above the auto-link threshold is stored too, without a person:
+as a queue row (status "linked", reviewer "mpi-scan") and as a `Patient.link` of type
+`seealso` on each record pointing at the other (FHIR R4 Patient.link: "known to contain data
+about the same person"). Both charts stay in use: merging them is a reviewer's act (above),
+never automatic.
+
 Reads and changes go through the caller's Repository; a guarded one (the API's) audits the
 patients shown or changed, in the same transaction.
 """
@@ -24,8 +30,8 @@ from datetime import UTC, datetime
 
 import orjson
 
-from chartkeeper.errors import BadRequest, Conflict, NotFound
-from chartkeeper.store import Repository, Transaction
+from chartkeeper.errors import BadRequest, Conflict, Gone, NotFound
+from chartkeeper.store import PutItem, Repository, Transaction
 from chartkeeper.store import mpi as store
 
 from .records import extract_records
@@ -71,15 +77,49 @@ def _key(a: str, b: str) -> str:
     return "|".join(sorted((a, b)))
 
 
+AUTO_REVIEWER = "mpi-scan"  # the reviewer named on an automatic link
+LINK_TYPE = "seealso"
+
+
+def link_records(tx: Transaction, a: str, b: str) -> int:
+    """Write a `seealso` Patient.link on each of two records ("Patient/<id>") pointing at
+    the other, unless it is there already; returns how many records were written. A record
+    that is gone (deleted, merged away) is left alone."""
+    found = {}
+    for ref in (a, b):
+        try:
+            found[ref] = tx.read("Patient", ref.split("/", 1)[1])
+        except (NotFound, Gone):
+            return 0
+    writes = []
+    for me, other in ((a, b), (b, a)):
+        patient = found[me]
+        links = patient.get("link", [])
+        if any((link.get("other") or {}).get("reference") == other for link in links):
+            continue
+        linked = {**patient, "link": [*links, {"other": {"reference": other}, "type": LINK_TYPE}]}
+        writes.append(PutItem(linked, if_match=int(patient["meta"]["versionId"])))
+    if writes:
+        tx.put_many(writes)
+    return len(writes)
+
+
 def enqueue(repo: Repository, pairs: Iterable[CandidatePair]) -> int:
-    """Queue the "review" pairs; returns how many rows were added or refreshed."""
+    """Store a scan's decisions: "review" pairs are queued (or refreshed while open), "link"
+    pairs are stored as linked (reviewer "mpi-scan") with their Patient.link pair, in one
+    transaction. Returns how many rows were added or changed."""
     now, count = _now(), 0
-    wanted = {_key(p.a, p.b): p for p in pairs if p.decision == "review"}
+    decided = {_key(p.a, p.b): p for p in pairs if p.decision in ("review", "link")}
     with repo.transaction() as tx:
-        known = store.statuses_of(tx, list(wanted))
+        known = store.statuses_of(tx, list(decided))
         fresh = []
-        for key, p in wanted.items():
+        for key, p in decided.items():
             evidence = orjson.dumps(p.evidence).decode()
+            auto = p.decision == "link"
+            if auto and known.get(key) in (None, "open"):
+                link_records(tx, min(p.a, p.b), max(p.a, p.b))
+                verdict = {"status": "linked", "decided": now, "reviewer": AUTO_REVIEWER}
+                verdict["note"] = f"linked automatically at probability {p.probability:.4f}"
             if key not in known:
                 fresh.append(
                     {
@@ -91,8 +131,17 @@ def enqueue(repo: Repository, pairs: Iterable[CandidatePair]) -> int:
                         "status": "open",
                         "found": now,
                         "scanned": now,
+                        "decided": None,
+                        "reviewer": None,
+                        "note": None,
+                        **(verdict if auto else {}),
                     }
                 )
+            elif known[key] == "open" and auto:
+                store.refresh_pair(
+                    tx, key, probability=p.probability, evidence=evidence, scanned=now, **verdict
+                )
+                count += 1
             elif known[key] == "open":
                 store.refresh_pair(
                     tx, key, probability=p.probability, evidence=evidence, scanned=now
