@@ -34,7 +34,7 @@ def test_an_auto_link_is_stored_as_a_patient_link_pair_and_shown(repo):
 
     (queued,) = list_reviews(repo)
     decide(repo, queued.id, "linked", reviewer="him1")  # a reviewer's "linked" merges
-    assert ("Patient/d", "replaced-by") in _links(repo, "c")
+    assert ("Patient/c", "replaced-by") in _links(repo, "d")  # survivor: a, by default
 
 
 def test_a_link_to_a_deleted_record_is_kept_as_the_verdict_only(repo):
