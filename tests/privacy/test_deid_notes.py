@@ -119,7 +119,13 @@ KEPT = [
     "c/o 6/10 abd pain, pain now 4/10 after dilaudid. Endo and neph following.",
     "LUNG FIELDS CLEAR, MARKS ON ABD FROM INSULIN, FLOWERS AT BEDSIDE.",
     "Hx Lyme disease, Wilson's disease, Stevens-Johnson syndrome; Framingham risk score 12%.",
+    "chaplain visited. pharmacy called re: vanco trough. SW following.",
 ]
+
+
+def test_relation_words_stay_when_the_name_goes(ctx):
+    clean, _ = scrubbed("HUSBAND JOHN IN TO VISIT. MRS KOWALSKI CALLED.", ctx)
+    assert clean == "HUSBAND [NAME] IN TO VISIT. MRS [NAME] CALLED.", clean
 
 
 @pytest.mark.parametrize("note", KEPT)

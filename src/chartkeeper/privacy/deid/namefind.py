@@ -25,6 +25,15 @@ if TYPE_CHECKING:
     from .context import PatientIdentity
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_ROLES = frozenset(
+    ("chaplain", "doctor", "nurse", "resident", "intern", "fellow", "attending", "pharmacist",
+     "pharmacy", "therapist", "worker", "manager", "team", "physician", "surgeon", "dietitian",
+     "nutrition", "transport", "lab", "radiology", "security", "police", "priest", "minister",
+     "rabbi", "pastor", "friend", "neighbor", "neighbour", "family", "staff", "admitting",
+     "interpreter", "translator", "coroner", "hospice", "hospitalist", "consult", "provider",
+     "covering", "oncall", "page", "operator", "volunteer", "guard", "officer", "judge",
+     "lawyer", "attorney", "sitter", "aide", "tech", "technician", "porter", "cook", "baker")
+)  # fmt: skip
 _PERSON_VERB = re.compile(
     r"(?:'s)?\s+(?:called|phoned|visited|visiting|updated|aware|came|in\s+to\s+visit|"
     r"at\s+(?:the\s+)?bedside|spoke|states|stated|reports|reported|requests|requested|"
@@ -85,8 +94,12 @@ def find_names(
 
     for i, (_, _, word) in enumerate(tokens):
         lower = word.lower()
-        if lower in words.STOP and lower not in personal and lower not in clinicians:
-            continue  # most tokens: function words and headings, never a name on their own
+        if (
+            (lower in words.STOP or lower in words.RELATIONS or lower in words.TITLES)
+            and lower not in personal
+            and lower not in clinicians
+        ):
+            continue  # function words, headings, "HUSBAND", "MRS": never a name on their own
         capital = word[0].isupper()
         common = lower in words.COMMON_WORD_NAMES or lower in words.STOP
         parts = (
@@ -247,6 +260,8 @@ def find_names(
     for i in range(len(tokens) - 1):
         lower = tokens[i][2].lower()
         if weak[i] and not strong[i] and lower not in words.STOP and lower not in medical:
+            if lower in _ROLES:
+                continue  # "chaplain visited", "pharmacy called": a role, not a name
             strong[i] = bool(_PERSON_VERB.match(text, tokens[i][1]))
 
     # Weak evidence counts next to a capitalised word: "Grace Kelly", not "Grace period".
