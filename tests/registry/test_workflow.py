@@ -191,6 +191,29 @@ def test_one_tumour_one_case_prefill_edits_and_complete(repo):
         abstract.edit_items(repo, item["id"], {"notAnItem": "1"}, by="reg1")
 
 
+def test_death_and_its_cause_are_prefilled(repo):
+    _record(repo, "p6")
+    patient = repo.read("Patient", "p6")
+    patient["deceasedDateTime"] = "2024-05-01"
+    repo.update(patient)
+    repo.update(
+        {
+            "resourceType": "Observation",
+            "id": "p6-death",
+            "status": "final",
+            "subject": {"reference": "Patient/p6"},
+            "code": {"coding": [{"system": "http://loinc.org", "code": "69453-9"}]},
+            "valueCodeableConcept": {
+                "coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "C50.9"}]
+            },
+        }
+    )
+    (case_id,) = casefinding.run(repo, by="reg1").new_cases
+    items = casefinding.accept(repo, case_id, by="reg1")["items"]
+    assert (items["vitalStatus"], items["causeOfDeath"]) == ("0", "C509")
+    assert items["dateOfLastContact"] == "20240501"
+
+
 def test_dismissed_tumour_is_not_suggested_again(repo):
     _record(repo, "p2")
     (case_id,) = casefinding.run(repo, by="reg1").new_cases

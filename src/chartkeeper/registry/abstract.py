@@ -227,6 +227,8 @@ def build_items(
         items["dateOf1stContact"] = _yyyymmdd(before[-1] if before else first)
     death = patient.get("deceasedDateTime")
     items["vitalStatus"] = "0" if death or patient.get("deceasedBoolean") else "1"
+    if items["vitalStatus"] == "0":
+        items["causeOfDeath"] = _cause_of_death(repo, pid)
     last = max([*encounters, death or ""]) if encounters or death else None
     items["dateOfLastContact"] = _yyyymmdd(death) or _yyyymmdd(last)
     # First course of treatment (from diagnosis on).
@@ -274,6 +276,23 @@ def build_items(
         known = reference.naaccr_dictionary().items
         items = {k: v for k, v in items.items() if k in known}
     return items  # type: ignore[return-value]
+
+
+CAUSE_OF_DEATH = "69453-9"  # LOINC: Cause of death [US Standard Certificate of Death]
+
+
+def _cause_of_death(repo: Repository, patient_id: str) -> str:
+    """The underlying cause (ICD-10, item 1910 takes it without the point) from a death
+    certificate Observation; 7777 (death certificate not available) when there is none."""
+    for obs in _of_patient(repo, "Observation", patient_id):
+        codes = {c.get("code") for c in (obs.get("code") or {}).get("coding", [])}
+        if CAUSE_OF_DEATH not in codes:
+            continue
+        for coding in (obs.get("valueCodeableConcept") or {}).get("coding", []):
+            code = (coding.get("code") or "").replace(".", "").upper()
+            if re.fullmatch(r"[A-Z]\d{2,3}", code):
+                return code[:4]
+    return "7777"
 
 
 def _sequence(cases: list[dict], case_id: int) -> tuple[int, int]:
