@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import orjson
 from sqlalchemy import Column, Row, String, Table, Text, insert, select
 
 from chartkeeper.store.base import STAMP, metadata
@@ -49,3 +50,12 @@ def find_row(
 
 def insert_row(tx: Transaction, **values) -> None:
     tx.conn.execute(insert(hl7_message_log).values(**values))
+
+
+def logged_resources(tx: Transaction, sender: tuple[str, str]) -> dict[str, list[str]]:
+    """Control id -> the resources ("Type/id/_history/n") each logged message wrote."""
+    c = hl7_message_log.c
+    query = select(c.control_id, c.resources).where(
+        c.sending_application == sender[0], c.sending_facility == sender[1]
+    )
+    return {row.control_id: orjson.loads(row.resources) for row in tx.conn.execute(query)}
