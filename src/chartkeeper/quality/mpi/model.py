@@ -13,9 +13,11 @@ population and the way its front desks err):
 - given: exact (term-frequency adjusted: two "John"s say less than two "Thaddeus"es),
   nickname (keys intersect: Bob/Robert), one keying error (Damerau-Levenshtein 1), similar
   (Jaro-Winkler 0.9), given and family transposed (each close to the other's), middle name
-  used as given, loosely similar (Jaro-Winkler 0.75), else.
+  used as given, two keying errors, half transposed (one record's given name is the other's
+  family name: transposed and then also misspelt or left out), loosely similar
+  (Jaro-Winkler 0.75), else.
 - family: exact (term-frequency adjusted), maiden name on one side, one keying error,
-  similar, transposed, loosely similar, else.
+  similar, transposed, two keying errors, half transposed, loosely similar, else.
 - middle: exact, same initial, else (a missing middle name is no evidence either way).
 - dob: exact, day and month transposed, year one off (same day and month), one digit
   wrong, within about a year (two slips at once), else.

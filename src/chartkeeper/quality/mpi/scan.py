@@ -4,14 +4,19 @@ Decisions come from two probability thresholds (`Thresholds`): at or above `link
 linked automatically, between `review` and `link` it goes to a person. Two rules then guard
 against the errors a pairwise model makes:
 
-Households. Twins, spouses, children and siblings share the surname, the address and the
-phone, and twins the birth date too. Fellegi–Sunter adds those agreements up as if they were
-independent, but in a household they are one fact, not three. So when the given names are
-plainly different (not a nickname, a typo or a swap) and neither SSN nor MRN agrees, the
-family, address and phone agreements are taken back out of the weight (they say "same
-household", not "same person"), and such a pair is never linked automatically, only
-reviewed. An SSN present on both and more than two digits apart is a hard negative: the
-pair is only reviewed and never put in one cluster.
+Evidence of another person (`_judge`). A different given name alone proves nothing (a
+nickname, two typos, a name left out); the guard looks for what registration errors do not
+make and look-alikes do:
+- twin pattern: another given name (or a near one and another sex: Oliver and Olivia) with
+  the same birth date give or take a slip, different middle names, and no SSN within two
+  keying errors of the other: never linked automatically, only reviewed;
+- another birth date (beyond a slip: more than about a year apart) with no shared SSN or
+  MRN: a parent and child of one name, a spouse, a sibling; reviewed only, and when the
+  given name or sex differs too, the surname, address and phone agreements are taken back
+  out of the weight (in a household they are one fact, not three). With another SSN as well
+  it is a hard negative: never in one cluster.
+A different SSN alone is left to the model's weight: a wrong SSN keyed in is a registration
+error like any other.
 
 Chaining. Linked pairs are joined into clusters strongest first, and two clusters merge only
 if no pair across them is a hard negative (another birth date and another SSN; judged "not a
