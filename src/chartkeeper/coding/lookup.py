@@ -35,7 +35,7 @@ from chartkeeper.coding import alphabetic, lexicon
 from chartkeeper.coding.codesets import CodeSet, normalize, store_dir
 from chartkeeper.coding.search import _fold, _words, analyze
 
-_VERSION = 11
+_VERSION = 12
 _BOOK_ID = {b: i for i, b in enumerate(alphabetic.BOOKS)}
 INDEX, EINDEX, NEOPLASM, DRUG = range(4)
 _DROP = {"nec", "nos", "by", "site"}
@@ -88,7 +88,7 @@ def title_tokens(title: str) -> tuple[str, ...]:
     out: list[str] = []
     neg = join = False
     for w in _words(title):
-        if w in ("without", "no"):
+        if w in ("without", "no", "not"):  # 'not intractable', 'not specified as recurrent'
             neg = True
             continue
         if w == "with":
@@ -790,7 +790,9 @@ def to_billable(cs: CodeSet, raw: str, words: set[str]) -> Verified | None:
             # the statement's words pick the child; else the unspecified one (I.A.9)
             extra = set(analyze(k.title)) - own
             hit = len(extra & words)
-            unspecified = "unspecified" in extra or "nos" in extra
+            unspecified = (
+                "unspecified" in extra or "nos" in extra or "not specified" in k.title.lower()
+            )
             return (hit, -len(extra - words) if hit else 0, unspecified, k.code[-1] == "9")
 
         best = max(kids, key=fit)
