@@ -413,6 +413,7 @@ _FACILITY_HEADS = (
     "hospice", "healthcare", "health system", "medical group", "senior center", "assisted living",
     "skilled nursing", "va", "vamc", "ltac", "snf", "institute",
 )  # fmt: skip
+_FACILITY_FIRST = frozenset(h.split()[0].rstrip(".") for h in _FACILITY_HEADS)
 _FACILITY = re.compile(
     r"\b(?:"
     + "|".join(re.escape(h) for h in sorted(_FACILITY_HEADS, key=len, reverse=True))
@@ -480,7 +481,6 @@ def _find_facilities_and_places(text: str, gaz: Gazetteer, out: list[_Cand]) -> 
         (m.start(), m.end(), m.group().lower().replace("’", "'").strip("'-"))
         for m in _TOKEN.finditer(text)
     ]
-    by_start = {t[0]: i for i, t in enumerate(toks)} if _FACILITY.search(text) else {}
 
     def distinctive(word: str) -> bool:
         bare = word.removesuffix("'s")
@@ -499,10 +499,15 @@ def _find_facilities_and_places(text: str, gaz: Gazetteer, out: list[_Cand]) -> 
         )
 
     # "transferred from St. Vincent's hospital", "Heywood Hosp", "MOUNT AUBURN HOSPITAL"
-    for m in _FACILITY.finditer(text):
-        i = by_start.get(m.start())
-        if i is None:
-            continue
+    # The head regex is tried only where a head's first word stands (scanning is slow).
+    heads = (
+        (i, m)
+        for i, t in enumerate(toks)
+        if t[2] in _FACILITY_FIRST
+        for m in (_FACILITY.match(text, t[0]),)
+        if m is not None
+    )
+    for i, m in heads:
         j, found = i - 1, False
         while j >= 0 and i - j <= 4:
             word = toks[j][2]
