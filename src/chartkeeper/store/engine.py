@@ -7,6 +7,8 @@ busy timeout instead of one failing with "database is locked" halfway through a 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 
@@ -51,6 +53,26 @@ def _sqlite_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+@contextmanager
+def durable_write(engine: Engine) -> Iterator[Connection]:
+    """A short write transaction whose commit survives a power cut, not only a crash: on
+    SQLite the connection syncs the WAL at this commit (synchronous=FULL; the store's
+    default NORMAL may lose the last commits on power loss), on PostgreSQL every commit
+    is flushed (synchronous_commit on, the default). For audit rows that must be stored
+    before the answer they record leaves."""
+    with engine.connect().execution_options(**{WRITE: True}) as conn:
+        # On the driver's connection, outside any transaction (SQLAlchemy would begin one).
+        raw = conn.connection.dbapi_connection if conn.dialect.name == "sqlite" else None
+        if raw is not None:
+            raw.execute("PRAGMA synchronous=FULL")
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA synchronous=NORMAL")
 
 
 def alembic_config(engine: Engine) -> Config:

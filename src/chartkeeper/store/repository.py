@@ -42,7 +42,7 @@ from chartkeeper.fhir import search_params
 from chartkeeper.fhir.resource_types import RESOURCE_TYPES
 from chartkeeper.fhir.validation import validate
 from chartkeeper.store.dialect import bulk_insert, placeholder
-from chartkeeper.store.engine import WRITE
+from chartkeeper.store.engine import WRITE, durable_write
 from chartkeeper.store.guard import Guard, HiddenLabels
 from chartkeeper.store.resources import INDEX_TABLES, current, resource, resource_history
 from chartkeeper.store.search import SearchPage, not_hidden, search
@@ -663,6 +663,31 @@ class Transaction:
             )
 
 
+class _CollectedAudit:
+    """The caller's guard, except that audit entries are kept until `write`: reads run in
+    a read transaction, which cannot hold the audit rows they cause."""
+
+    def __init__(self, guard: Guard):
+        self._guard = guard
+        self._entries: list[tuple[str, Sequence[dict], str]] = []
+
+    def __getattr__(self, name: str):
+        return getattr(self._guard, name)
+
+    def audit(
+        self, conn: Connection, action: str, resources: Sequence[dict], detail: str = ""
+    ) -> None:
+        self._entries.append((action, list(resources), detail))
+
+    def write(self, engine: Engine) -> None:
+        if not self._entries:
+            return
+        with durable_write(engine) as conn:
+            for action, resources, detail in self._entries:
+                self._guard.audit(conn, action, resources, detail)
+        self._entries.clear()
+
+
 class Repository:
     """The store's front door: one per database, safe to share between threads.
 
@@ -703,14 +728,25 @@ class Repository:
 
     @contextmanager
     def reading(self) -> Iterator[Transaction]:
-        """A snapshot for several reads that must agree. Guarded reads write their audit
-        entries, so for a guarded caller this is a write transaction."""
-        if self.guard:
-            with self.transaction() as tx:
-                yield tx
+        """A snapshot for several reads that must agree, in a read transaction: on SQLite
+        (WAL) it neither waits for a writer nor holds one up, on PostgreSQL it takes no
+        write lock. A guarded caller's audit entries are collected during the reads and
+        written, when the block ends, in one short write transaction of their own that
+        commits durably (see engine.durable_write) before anything is returned: no read
+        answers before its audit row is stored, and if it cannot be stored, the read fails.
+        """
+        if not self.guard:
+            with self.engine.connect() as conn, conn.begin():
+                yield Transaction(conn)
             return
-        with self.engine.connect() as conn, conn.begin():
-            yield Transaction(conn)
+        audits = _CollectedAudit(self.guard)
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield Transaction(conn, audits, self.on_write)
+        except ChartkeeperError as exc:
+            self.guard.failed(exc)
+            raise
+        audits.write(self.engine)
 
     def read(self, resource_type: str, resource_id: str) -> dict:
         with self.reading() as tx:
