@@ -40,7 +40,7 @@ run: $(VENV)/.installed $(GAZETTEER)
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n auto --dist loadgroup -q
+	$(BIN)/python -m pytest -n auto -q
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/ingest.py

@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import copy
 import dataclasses
+import fcntl
+import json
 import os
 import shutil
 import socket
@@ -41,24 +43,42 @@ AXE_DIR = Path(__file__).parent / ".node"  # ignored by git; `npm install axe-co
 
 
 class Workbench:
-    """The demo store's facts the tests need, found once."""
+    """The demo store, with what the tests need added once, and the facts they look up."""
+
+    FACTS = "workbench-facts.json"
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        facts = json.loads((settings.data_dir / self.FACTS).read_text())
+        self.patient = facts["patient"]
+        self.labelled_patient = facts["labelled_patient"]
+        self.duplicate = facts["duplicate"]
+        self.stay = facts["stay"]
+
+    @classmethod
+    def build(cls, settings: Settings) -> None:
+        load_demo(settings, patients=20)
         repo = open_store(settings)
+        for role in ROLES:
+            add_user(repo.engine, role, PASSWORD, role)
         patients = repo.search("Patient", [("_count", "1000")]).resources
-        self.patient = patients[0]
-        self.labelled_patient = patients[1]
-        self._add_sensitive_record(repo, self.labelled_patient["id"])
-        self.duplicate = self._add_duplicate(repo, patients[2])
-        self.stay = self._add_recent_stay(repo)
+        cls._add_sensitive_record(repo, patients[1]["id"])
+        duplicate = cls._add_duplicate(repo, patients[2])
+        stay = cls._add_recent_stay(repo)
         # A real scan finds the pair (with its evidence); it waits for a reviewer rather
         # than being linked automatically.
         found = scan_repo(repo, queue=False)
-        pairs = [p for p in found if f"Patient/{self.duplicate['id']}" in (p.a, p.b)]
+        pairs = [p for p in found if f"Patient/{duplicate['id']}" in (p.a, p.b)]
         assert pairs, "the MPI scan did not find the duplicate"
         enqueue(repo, [dataclasses.replace(p, decision="review") for p in pairs])
         repo.engine.dispose()
+        facts = {
+            "patient": patients[0],
+            "labelled_patient": patients[1],
+            "duplicate": duplicate,
+            "stay": stay,
+        }
+        (settings.data_dir / cls.FACTS).write_text(json.dumps(facts))
 
     @staticmethod
     def _add_sensitive_record(repo, patient_id: str) -> None:
@@ -136,16 +156,20 @@ class Workbench:
 
 @pytest.fixture(scope="session")
 def workbench(tmp_path_factory) -> Workbench:
-    data_dir = tmp_path_factory.mktemp("workbench")
-    settings = Settings(data_dir=data_dir)
-    load_demo(settings, patients=20)
-    repo = open_store(settings)
-    for role in ROLES:
-        add_user(repo.engine, role, PASSWORD, role)
-    repo.engine.dispose()
+    """Built once per test run, under a lock, and shared by the xdist workers (building the
+    demo is the costly part; the tests choose their own records, so they can share it)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    settings = Settings(data_dir=root / "workbench")
+    with (root / "workbench.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (settings.data_dir / Workbench.FACTS).exists():
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            Workbench.build(settings)
     # Parse the code set and build the encoder's index now (once per process, shared with
     # the coding tests), so no page in a browser test waits for it.
-    search.index_for(codesets.load(data_dir=data_dir), data_dir)
+    search.index_for(codesets.load(data_dir=settings.data_dir), settings.data_dir)
     return Workbench(settings)
 
 

@@ -35,7 +35,17 @@ from .session import CsrfRefused, SignInRequired
 # Paths the workbench owns; everything else (/fhir, /auth, /docs, the work APIs) keeps the
 # API's OperationOutcome errors.
 log = logging.getLogger("chartkeeper.web")
-WEB_PREFIXES = ("/chart", "/him", "/coder", "/privacy", "/admin", "/signin", "/signout", "/static")
+WEB_PREFIXES = (
+    "/chart",
+    "/him",
+    "/coder",
+    "/privacy",
+    "/admin",
+    "/home",
+    "/signin",
+    "/signout",
+    "/static",
+)
 
 
 def warm_up(data_dir) -> None:

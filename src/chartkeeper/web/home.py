@@ -6,7 +6,7 @@ import hmac
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from chartkeeper.coding import workflow
 from chartkeeper.errors import AuthenticationFailed
@@ -24,6 +24,7 @@ from .session import (
     is_tls,
     may_work,
     new_signin_token,
+    require_work,
     store,
 )
 
@@ -153,6 +154,24 @@ def home(request: Request) -> Response:
     return render(request, "home.html", cards=worklist_cards(request, session.user))
 
 
+LAZY = "…"
+_LAZY_COUNTS = {
+    "coding": lambda repo: len(workflow.queue(repo)),
+    "dnfb": lambda repo: workflow.dnfb(repo)["count"],
+}
+
+
+@router.get("/home/count/{name}")
+def lazy_count(request: Request, name: str) -> Response:
+    """One home-page count, as a fragment htmx puts in its card."""
+    session = current_session(request)
+    if name not in _LAZY_COUNTS:
+        return Response(status_code=404)
+    require_work(request, session.user, "coding")
+    count = _LAZY_COUNTS[name](store(request))
+    return secure(HTMLResponse(f'<span class="count">{int(count)}</span>'))
+
+
 def worklist_cards(request: Request, user: users.User) -> list[dict]:
     """The role's worklists, each with its count, computed by the same domain functions the
     worklist pages use (so a count never disagrees with its list)."""
@@ -160,8 +179,8 @@ def worklist_cards(request: Request, user: users.User) -> list[dict]:
     engine = request.app.state.repo.engine
     cards: list[dict] = []
 
-    def card(title: str, url: str, count, what: str) -> None:
-        cards.append({"title": title, "url": url, "count": count, "what": what})
+    def card(title: str, url: str, count, what: str, lazy: str | None = None) -> None:
+        cards.append({"title": title, "url": url, "count": count, "what": what, "lazy": lazy})
 
     if may_work(user, "deficiencies"):
         card(
@@ -191,12 +210,15 @@ def worklist_cards(request: Request, user: users.User) -> list[dict]:
             "open",
         )
     if may_work(user, "coding"):
-        card("Coding queue", "/coder", len(workflow.queue(repo)), "ready to code")
+        # These two walk every finished encounter: their counts load after the page (htmx),
+        # so the home page answers at once; without JavaScript the card still links.
+        card("Coding queue", "/coder", LAZY, "ready to code", lazy="/home/count/coding")
         card(
             "DNFB and productivity",
             "/coder/dnfb",
-            workflow.dnfb(repo)["count"],
+            LAZY,
             "discharged, not final billed",
+            lazy="/home/count/dnfb",
         )
     if may_work(user, "physician-queries"):
         card(
