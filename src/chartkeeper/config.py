@@ -44,6 +44,32 @@ class Settings:
         },
     )
 
+    audit_key: str = field(
+        default="",
+        repr=False,
+        metadata={
+            "help": "Secret that chains and seals the audit trail; empty: audit.key in the "
+            "data dir (made on first use). Keep it off the database server.",
+            "secret": True,
+        },
+    )
+    deid_key: str = field(
+        default="",
+        repr=False,
+        metadata={
+            "help": "Secret for de-identification pseudonyms and date shifts (same key, "
+            "same pseudonyms); a --key-file given to a command wins.",
+            "secret": True,
+        },
+    )
+    deid_gazetteer: str = field(
+        default="",
+        metadata={
+            "help": "Name and place lists for de-identification: a compiled file or a "
+            "reference folder; empty: the one imported into the data dir."
+        },
+    )
+
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         values: dict[str, object] = {}

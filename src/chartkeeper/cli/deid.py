@@ -26,7 +26,7 @@ def _context(key_file: Path | None, gazetteer: Path | None, data_dir: Path | Non
     from chartkeeper.privacy.deid import DeidContext, new_key, parse_key
     from chartkeeper.privacy.deid.gazetteer import load_gazetteer
 
-    key_text = key_file.read_text().strip() if key_file else os.environ.get("CHARTKEEPER_DEID_KEY")
+    key_text = key_file.read_text().strip() if key_file else settings_for(None, None).deid_key
     # Plain Safe Harbor tags need no secret; one is drawn for this run when none is given.
     key = parse_key(key_text or new_key())
     if gazetteer is not None:

@@ -175,7 +175,7 @@ def _export_deidentified(repo, out_dir, types, method, date_shift, key_file, set
     from chartkeeper.privacy.deid import export_deidentified, parse_key
     from chartkeeper.privacy.deid.gazetteer import load_gazetteer
 
-    text = key_file.read_text().strip() if key_file else os.environ.get("CHARTKEEPER_DEID_KEY", "")
+    text = key_file.read_text().strip() if key_file else settings.deid_key
     if not text:
         raise BadRequest(
             "a de-identified export needs a secret key: --key-file or CHARTKEEPER_DEID_KEY "
@@ -323,3 +323,26 @@ def serve(
             f"  demo sign-in: user [bold]{user}[/bold], password [bold]{password.strip()}[/bold]"
         )
     uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+@app.command("settings")
+def settings_command(
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Every setting: its environment variable, the value in force (secrets hidden) and
+    what it does. The README's Configuration table lists the same settings."""
+    from dataclasses import fields
+
+    from chartkeeper.config import Settings
+
+    settings = settings_for(database_url, data_dir)
+    table = Table(title="settings (a command's flag, then CHARTKEEPER_*, then the default)")
+    for column in ("variable", "value", "meaning"):
+        table.add_column(column, overflow="fold")
+    for f in fields(Settings):
+        value = str(getattr(settings, f.name))
+        if f.metadata.get("secret"):
+            value = "(set)" if value else "(not set)"
+        table.add_row(f"CHARTKEEPER_{f.name.upper()}", value, f.metadata["help"])
+    out.print(table)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,9 +86,11 @@ class AuditKey:
 
     @classmethod
     def load(cls, data_dir: Path) -> AuditKey:
-        env = os.environ.get("CHARTKEEPER_AUDIT_KEY")
-        if env:
-            return cls(env.encode())
+        from chartkeeper.config import Settings
+
+        configured = Settings.from_env().audit_key  # CHARTKEEPER_AUDIT_KEY
+        if configured:
+            return cls(configured.encode())
         path = data_dir / "audit.key"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -354,7 +354,9 @@ def load_gazetteer(data_dir: Path | None = None) -> Gazetteer:
     folder to build from), else the one imported into `data_dir`, else the empty one
     (the built-in word lists alone). Loaded once per process."""
     candidates: Iterable[Path] = []
-    env = os.environ.get(ENV_FILE)
+    from chartkeeper.config import Settings
+
+    env = Settings.from_env().deid_gazetteer  # CHARTKEEPER_DEID_GAZETTEER
     if env:
         candidates = [Path(env)]
     elif data_dir is not None:

@@ -1,0 +1,49 @@
+"""Every setting goes through `Settings`: each `CHARTKEEPER_*` variable the code names is a
+Settings field, `chartkeeper settings` lists every field, and the README's Configuration
+table documents every one (and nothing that is not one)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from chartkeeper.cli import app
+from chartkeeper.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIABLE = re.compile(r"CHARTKEEPER_[A-Z0-9_]*[A-Z0-9]")
+# Not settings: the test suite's own switch, and a one-off secret a prompt may take instead.
+NOT_SETTINGS = {"CHARTKEEPER_TEST_POSTGRES_URL", "CHARTKEEPER_NEW_PASSWORD"}
+
+
+def _settings() -> set[str]:
+    return {f"CHARTKEEPER_{f.name.upper()}" for f in fields(Settings)}
+
+
+def test_every_variable_the_code_names_is_a_setting():
+    named = set()
+    for path in (ROOT / "src" / "chartkeeper").rglob("*.py"):
+        named |= set(VARIABLE.findall(path.read_text(encoding="utf-8")))
+    assert named - NOT_SETTINGS <= _settings(), "read these through Settings (config.py)"
+
+
+def test_the_settings_command_and_the_readme_list_every_setting():
+    listed = CliRunner().invoke(app, ["settings"], env={"COLUMNS": "300"})
+    assert listed.exit_code == 0, listed.output
+    assert set(VARIABLE.findall(listed.output)) == _settings()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    documented = {m for m in re.findall(r"^\| `(CHARTKEEPER_\w+)`", section, re.M)}
+    assert documented == _settings()
+    assert "settings" in CliRunner().invoke(app, ["--help"], env={"COLUMNS": "300"}).output
+
+
+def test_secrets_are_never_shown(monkeypatch):
+    monkeypatch.setenv("CHARTKEEPER_AUDIT_KEY", "s3cret-audit")
+    monkeypatch.setenv("CHARTKEEPER_DEID_KEY", "s3cret-deid")
+    listed = CliRunner().invoke(app, ["settings"], env={"COLUMNS": "300"})
+    assert "s3cret" not in listed.output and "(set)" in listed.output
+    assert "s3cret" not in repr(Settings.from_env())
