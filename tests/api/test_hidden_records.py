@@ -343,3 +343,23 @@ def test_refusals_and_server_errors_are_in_the_audit_trail(client, sign_in):
     assert (row["outcome"], row["username"]) == ("error", "coder")
     assert "GET /broken: 500 RuntimeError" in row["detail"]
     assert audit.verify(engine, client.app.state.audit_key) == []
+
+
+def test_a_reference_to_a_hidden_record_is_refused_as_one_to_nothing(client, sign_in, part2):
+    clinician = sign_in("clinician")
+
+    def refer(target: str):
+        report = {
+            "resourceType": "DiagnosticReport",
+            "status": "final",
+            "code": {"text": "toxicology"},
+            "subject": {"reference": "Patient/pt"},
+            "result": [{"reference": f"Observation/{target}"}],
+        }
+        entry = {"resource": report, "request": {"method": "POST", "url": "DiagnosticReport"}}
+        return _transaction(client, clinician, entry)
+
+    hidden, missing = refer("eth"), refer("nosuch")
+    assert hidden.status_code == missing.status_code >= 400
+    assert _diagnostics(hidden).replace("eth", "X") == _diagnostics(missing).replace("nosuch", "X")
+    assert refer("later").status_code == missing.status_code

@@ -420,8 +420,14 @@ class Transaction:
         return bool(self.live_keys([(resource_type, resource_id)]))
 
     def live_keys(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Which of these (type, id) keys name a stored, non-deleted resource."""
-        return {key for key, stored in self._stored(keys).items() if not stored.deleted}
+        """Which of these (type, id) keys name a stored, non-deleted resource (for a guarded
+        caller: one they may see, so a reference to a hidden record is refused exactly as
+        one to nothing)."""
+        live = {key for key, stored in self._stored(keys).items() if not stored.deleted}
+        if self.guard and live:
+            views = self._views(live)
+            live = {key for key in live if self.guard.visible(views[key][max(views[key])])}
+        return live
 
     # --- writes ------------------------------------------------------------------------
 
