@@ -53,11 +53,12 @@ def _median_ms(client: TestClient, method: str, url: str, runs: int, **kw) -> fl
 def _sign_in(client: TestClient, role: str) -> tuple[str, dict]:
     form = client.get("/signin")
     token = re.search(r'name="signin_token" value="([^"]+)"', form.text).group(1)
+    user = f"bench-{role}"  # the bench's own accounts, beside any the store has
     home = client.post(
-        "/signin", data={"username": role, "password": PASSWORD, "signin_token": token}
+        "/signin", data={"username": user, "password": PASSWORD, "signin_token": token}
     )
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', home.text).group(1)
-    bearer = client.post("/auth/token", data={"username": role, "password": PASSWORD}).json()
+    bearer = client.post("/auth/token", data={"username": user, "password": PASSWORD}).json()
     return csrf, {"Authorization": f"Bearer {bearer['access_token']}"}
 
 
@@ -75,7 +76,7 @@ def main() -> None:
     repo = open_store(settings)
     for role in ROLES:
         with contextlib.suppress(Conflict):
-            add_user(repo.engine, role, PASSWORD, role)
+            add_user(repo.engine, f"bench-{role}", PASSWORD, role)
     search.index_for(codesets.load(data_dir=data_dir), data_dir)
     patient = repo.search("Patient", [("_count", "1")]).resources[0]
     queue = workflow.queue(repo)
