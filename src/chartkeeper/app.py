@@ -22,9 +22,22 @@ from chartkeeper.api import (
     roi,
 )
 from chartkeeper.config import Settings
+from chartkeeper.interfaces.export_jobs import ExportWorker
+from chartkeeper.privacy.access import UserGuard
 from chartkeeper.privacy.audit import AuditKey, open_trail
+from chartkeeper.privacy.users import User
 from chartkeeper.quality.deficiencies import on_write as deficiency_check
 from chartkeeper.store import Repository, open_store
+
+
+def _guarded_for(app: FastAPI):
+    def guarded(user: User, purpose: str, source: str | None) -> Repository:
+        guard = UserGuard(
+            app.state.repo.engine, app.state.audit_key, user, source=source, purpose=purpose
+        )
+        return app.state.repo.guarded(guard)
+
+    return guarded
 
 
 def create_app(settings: Settings | None = None, repo: Repository | None = None) -> FastAPI:
@@ -38,9 +51,10 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     app.state.settings = settings
     # Writes through the API re-evaluate chart deficiencies in the same transaction.
     app.state.repo = (repo or open_store(settings)).with_write_hook(deficiency_check)
-    app.state.export_jobs = {}
     app.state.audit_key = AuditKey.load(settings.data_dir)
     open_trail(app.state.repo.engine, app.state.audit_key)  # a new store's head is sealed
+    app.state.export_worker = ExportWorker(app.state.repo, _guarded_for(app))
+    app.state.export_worker.resume()  # Bulk Data jobs a restart interrupted run again
     outcomes.install(app)
     app.include_router(auth.router)
     app.include_router(capability.router)

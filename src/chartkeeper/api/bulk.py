@@ -4,16 +4,12 @@ Kick-off (`GET /fhir/$export`, `GET /fhir/Patient/$export`) answers 202 with a s
 in Content-Location; the status URL answers 202 with X-Progress while the job runs and
 200 with the manifest when done; the NDJSON files are served to the same signed-in user
 (`requiresAccessToken: true`). DELETE on the status URL cancels and removes the files.
-Jobs run in a thread over the same export function the CLI uses.
+Jobs are rows in the database, run by the app's export worker over the same export function
+the CLI uses (`interfaces.export_jobs`); a job survives a restart of the server.
 """
 
 from __future__ import annotations
 
-import shutil
-import threading
-import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -21,32 +17,15 @@ from fastapi.responses import FileResponse
 
 from chartkeeper.errors import BadRequest, Forbidden, Gone, NotFound
 from chartkeeper.fhir.resource_types import RESOURCE_TYPES
-from chartkeeper.fhir.search_params import parse_date_range, utc_now
-from chartkeeper.interfaces.export import export_ndjson
+from chartkeeper.fhir.search_params import parse_date_range
+from chartkeeper.interfaces import export_jobs
 from chartkeeper.privacy import policy
 from chartkeeper.privacy.users import User
 
-from .auth import authorized, store
+from .auth import authorized, client_address
 from .outcomes import FHIRResponse
 
 router = APIRouter(prefix="/fhir", tags=["FHIR bulk data"], include_in_schema=False)
-
-
-@dataclass
-class ExportJob:
-    id: str
-    owner: str
-    request_url: str
-    folder: Path
-    transaction_time: str
-    done: bool = False
-    error: str | None = None
-    counts: dict[str, int] = field(default_factory=dict)
-    exported: int = 0
-
-
-def _jobs(request: Request) -> dict[str, ExportJob]:
-    return request.app.state.export_jobs
 
 
 def _kick_off(request: Request, user: User, *, patient_compartment: bool) -> Response:
@@ -69,39 +48,20 @@ def _kick_off(request: Request, user: User, *, patient_compartment: bool) -> Res
             since = parse_date_range(since)[0] + "Z"
         except ValueError as exc:
             raise BadRequest(f"_since: {exc}") from None
-    job = ExportJob(
-        id=uuid.uuid4().hex,
-        owner=user.username,
+    job = export_jobs.submit(
+        request.app.state.repo,
+        user,
         request_url=str(request.url),
-        folder=request.app.state.settings.data_dir / "exports",
-        transaction_time=utc_now(),
+        exports_dir=request.app.state.settings.data_dir / "exports",
+        types=types,
+        since=since,
+        patient_compartment=patient_compartment,
+        purpose=request.headers.get("X-Purpose-Of-Use", "TREAT"),
+        source=client_address(request),
     )
-    job.folder = job.folder / job.id
-    _jobs(request)[job.id] = job
-    repo = store(request)
-
-    def run() -> None:
-        try:
-            wanted = types or [t for t in _types(request) if policy.allows(user, "export", t)]
-
-            def tick() -> None:
-                job.exported += 1
-
-            job.counts = export_ndjson(
-                repo, job.folder, wanted, tick, since=since, patient_compartment=patient_compartment
-            )
-        except Exception as exc:  # the manifest reports it; the server keeps running
-            job.error = str(exc)
-        job.done = True
-
-    threading.Thread(target=run, name=f"export-{job.id}", daemon=True).start()
+    request.app.state.export_worker.wake()
     status_url = f"{str(request.base_url).rstrip('/')}/fhir/$export-status/{job.id}"
     return Response(status_code=202, headers={"Content-Location": status_url})
-
-
-def _types(request: Request) -> list[str]:
-    with request.app.state.repo.reading() as tx:  # which types exist: no patient data
-        return tx.resource_types()
 
 
 @router.get("/$export")
@@ -114,8 +74,8 @@ def export_patients(request: Request, user: Annotated[User, Depends(authorized("
     return _kick_off(request, user, patient_compartment=True)
 
 
-def _own_job(request: Request, job_id: str, user: User) -> ExportJob:
-    job = _jobs(request).get(job_id)
+def _own_job(request: Request, job_id: str, user: User) -> export_jobs.ExportJob:
+    job = export_jobs.get_job(request.app.state.repo, job_id)
     if job is None:
         raise NotFound(f"no export job {job_id}")
     if job.owner != user.username:
@@ -130,7 +90,8 @@ def export_status(
     job = _own_job(request, job_id, user)
     if not job.done:
         return Response(
-            status_code=202, headers={"X-Progress": f"{job.exported} resources written"}
+            status_code=202,
+            headers={"X-Progress": f"{job.status}: {job.exported} resources written"},
         )
     if job.error:
         raise BadRequest(f"export failed: {job.error}")
@@ -153,8 +114,7 @@ def export_cancel(
     request: Request, job_id: str, user: Annotated[User, Depends(authorized("export", "any"))]
 ):
     job = _own_job(request, job_id, user)
-    del _jobs(request)[job_id]
-    shutil.rmtree(job.folder, ignore_errors=True)
+    export_jobs.cancel(request.app.state.repo, job.id)
     return Response(status_code=202)
 
 
@@ -167,6 +127,6 @@ def export_file(
 ):
     job = _own_job(request, job_id, user)
     path = job.folder / name
-    if not job.done or path.parent != job.folder or not path.is_file():
+    if job.status != "done" or path.parent != job.folder or not path.is_file():
         raise Gone(f"{name} is not (or no longer) part of export {job_id}")
     return FileResponse(path, media_type="application/fhir+ndjson")

@@ -17,6 +17,7 @@ from chartkeeper.store import (  # noqa: F401  (imported to register their table
     coding_work,
     deficiencies,
     disclosures,
+    export_jobs,
     hl7_log,
     merges,
     mpi,
