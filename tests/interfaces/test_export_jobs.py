@@ -43,7 +43,7 @@ def test_a_job_survives_a_restart_and_runs_once(repo, tmp_path):
         assert rows.claim(tx, second.id)
     assert export_jobs.get_job(repo, first.id).status == "queued"
 
-    worker = export_jobs.ExportWorker(repo, _guarded(repo), poll_seconds=0.1)
+    worker = export_jobs.ExportWorker(repo, _guarded(repo))
     worker.resume()  # as a new server does on start
     try:
         for job_id in (first.id, second.id):

@@ -153,10 +153,10 @@ def run_one(repo: Repository, guarded_for: GuardedFor) -> bool:
 
 
 class ExportWorker:
-    """A daemon thread running queued export jobs; `wake()` after a submit."""
+    """A daemon thread that runs queued export jobs; `wake()` after a submit."""
 
-    def __init__(self, repo: Repository, guarded_for: GuardedFor, poll_seconds: float = 5.0):
-        self.repo, self.guarded_for, self.poll = repo, guarded_for, poll_seconds
+    def __init__(self, repo: Repository, guarded_for: GuardedFor):
+        self.repo, self.guarded_for = repo, guarded_for
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -175,23 +175,29 @@ class ExportWorker:
 
     def wake(self) -> None:
         with self._lock:
+            self._wake.set()
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._loop, name="export-worker", daemon=True
                 )
                 self._thread.start()
-        self._wake.set()
 
     def stop(self) -> None:
         self._stop.set()
-        self._wake.set()
 
     def _loop(self) -> None:
+        """Run jobs while there are any; with nothing queued the thread ends (the next
+        `wake` starts another), so an idle server polls nothing."""
         while not self._stop.is_set():
-            try:
-                while run_one(self.repo, self.guarded_for) and not self._stop.is_set():
-                    pass
-            except Exception:  # a database hiccup: try again at the next poll
-                log.exception("export worker")
-            self._wake.wait(self.poll)
             self._wake.clear()
+            try:
+                worked = run_one(self.repo, self.guarded_for)
+            except Exception:  # a database hiccup: the job stays queued for the next wake
+                log.exception("export worker")
+                worked = False
+            if worked:
+                continue
+            with self._lock:
+                if not self._wake.is_set():
+                    self._thread = None
+                    return
