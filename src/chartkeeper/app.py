@@ -17,6 +17,7 @@ from chartkeeper.api import (
     merges,
     mpi,
     outcomes,
+    paper,
     privacy,
     registry,
     roi,
@@ -68,5 +69,6 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     app.include_router(coding.router)
     app.include_router(coding_work.router)
     app.include_router(registry.router)
+    app.include_router(paper.router)
     web.install(app)  # the workbench at / (after the API: its error pages wrap the API's)
     return app

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from chartkeeper.errors import ChartkeeperError
 
-from . import coding, deid, hl7, privacy, quality, records, registry  # noqa: F401  (each registers commands)
+from . import coding, deid, hl7, paper, privacy, quality, records, registry  # noqa: F401  (each registers commands)
 from .common import app, console
 
 __all__ = ["app", "main"]

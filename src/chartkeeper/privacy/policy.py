@@ -33,6 +33,7 @@ WORKLISTS: dict[str, set[str]] = {
     "coding": {"coder", "him", "admin"},
     "physician-queries": {"coder", "him", "admin", "clinician"},
     "cancer-registry": {"registrar", "him", "admin"},  # casefinding, abstracts, follow-up
+    "paper-records": {"him", "admin"},  # chart tracking, legal holds, retention, destruction
 }
 
 

@@ -2,8 +2,8 @@
 
 No table is declared here: each domain's tables live in, and are queried only from, that
 domain's module under `chartkeeper.store` (resources, users, hl7_log, audit_trail,
-break_glass, disclosures, amendments, deficiencies, merges, mpi, coding_work, registry). Add a new
-domain's tables in a module of its own and import it below. The migrations in
+break_glass, disclosures, amendments, deficiencies, merges, mpi, coding_work, registry,
+paper). Add a new domain's tables in a module of its own and import it below. The migrations in
 `migrations/versions` create exactly this metadata; `tests/store/test_migrations.py`
 checks the two never drift apart.
 """
@@ -21,6 +21,7 @@ from chartkeeper.store import (  # noqa: F401  (imported to register their table
     hl7_log,
     merges,
     mpi,
+    paper,
     registry,
     resources,
     users,

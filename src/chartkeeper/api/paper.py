@@ -1,0 +1,102 @@
+"""Paper records over HTTP, under /paper: thin routes over `chartkeeper.paper`.
+
+Who may use it (`policy.WORKLISTS["paper-records"]`): HIM and admin; any other role gets
+403, audited. Everything goes through the guarded store (`store(request)`) and is audited
+in the same transaction (`store.paper`). Destruction is a dry run unless the body says
+`"execute": true`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from chartkeeper.errors import BadRequest
+from chartkeeper.paper import retention
+from chartkeeper.privacy.users import User
+
+from .auth import store, works
+from .bodies import json_object
+
+router = APIRouter(prefix="/paper", tags=["paper records"])
+FileRoom = Annotated[User, Depends(works("paper-records"))]
+
+
+def _day(value: object, name: str) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise BadRequest(f"'{name}' must be a date, YYYY-MM-DD") from None
+
+
+def _text(body: dict, name: str, required: bool = True) -> str | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest(f"'{name}' (text) is required in the body")
+    return value
+
+
+@router.get("/retention", summary="Records past retention (eligible unless held)")
+def eligible(
+    request: Request, _user: FileRoom, as_of: str | None = None, jurisdiction: str | None = None
+) -> list[dict]:
+    day = _day(as_of, "as_of")
+    found = retention.eligible(store(request), as_of=day, jurisdiction=jurisdiction)
+    return [g.as_json() for g in found]
+
+
+@router.post("/destruction", summary="Destroy records past retention (dry run by default)")
+async def destroy(request: Request, user: FileRoom) -> dict:
+    body = await json_object(request)
+    execute = body.get("execute", False)
+    if not isinstance(execute, bool):
+        raise BadRequest("'execute' must be true or false")
+    return retention.destroy(
+        store(request),
+        by=user.username,
+        method=_text(body, "method"),
+        as_of=_day(body.get("as_of"), "as_of"),
+        dry_run=not execute,
+        jurisdiction=_text(body, "jurisdiction", required=False),
+    ).as_json()
+
+
+@router.get("/destruction", summary="Destruction certificates")
+def certificates(request: Request, _user: FileRoom) -> list[dict]:
+    return retention.certificates(store(request))
+
+
+@router.get("/destruction/{number}", summary="One destruction certificate")
+def certificate(request: Request, _user: FileRoom, number: int) -> dict:
+    return retention.certificate(store(request), number)
+
+
+@router.get("/holds", summary="Legal holds")
+def holds(request: Request, _user: FileRoom, all: bool = False) -> list[dict]:
+    return retention.holds(store(request), active_only=not all)
+
+
+@router.post("/holds", summary="Place a legal hold on a patient", status_code=201)
+async def place_hold(request: Request, user: FileRoom) -> dict:
+    body = await json_object(request)
+    return retention.place_hold(
+        store(request),
+        _text(body, "patient"),
+        reason=_text(body, "reason"),
+        by=user.username,
+        case_ref=_text(body, "case", required=False),
+    )
+
+
+@router.post("/holds/{hold_id}/release", summary="Release a legal hold")
+async def release_hold(request: Request, user: FileRoom, hold_id: int) -> dict:
+    body = await json_object(request)
+    return retention.release_hold(
+        store(request), hold_id, reason=_text(body, "reason"), by=user.username
+    )

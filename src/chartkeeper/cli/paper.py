@@ -1,0 +1,257 @@
+"""The file room's commands: `chartkeeper paper ...` over `chartkeeper.paper`.
+
+Retention review, legal holds and destruction (a dry run unless --execute), chart
+volumes with barcode labels, check-out/transfer/check-in and the overdue list. Each
+command is audited as the operator at the machine (`audit_cli`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import (
+    DatabaseOption,
+    DataDirOption,
+    app,
+    audit_cli,
+    console,
+    out,
+    repo_for,
+    settings_for,
+)
+
+paper_app = typer.Typer(
+    help="Paper records: retention, legal holds, destruction, chart tracking.",
+    no_args_is_help=True,
+)
+hold_app = typer.Typer(help="Legal holds that stop destruction.", no_args_is_help=True)
+paper_app.add_typer(hold_app, name="hold")
+app.add_typer(paper_app, name="paper")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON instead of a table.")]
+
+
+def _operator() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+def _repo(database_url: str | None, data_dir: Path | None):
+    return repo_for(database_url, data_dir), settings_for(database_url, data_dir)
+
+
+def _day(value: str | None, hint: str, default: date | None = None) -> date | None:
+    if value is None:
+        return default
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter("a date, YYYY-MM-DD", param_hint=hint) from None
+
+
+def _rules(path: Path | None):
+    from chartkeeper.errors import BadRequest
+    from chartkeeper.paper import retention
+
+    if path is not None and not path.is_file():
+        raise typer.BadParameter(f"no such file: {path}", param_hint="--rules")
+    try:
+        return retention.load_rules(path)
+    except BadRequest as exc:
+        raise typer.BadParameter(str(exc), param_hint="--rules") from None
+
+
+RulesOption = Annotated[
+    Path | None, typer.Option("--rules", help="Retention rules TOML; default: the packaged set.")
+]
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="Judge retention on this date (default today).")
+]
+JurisdictionOption = Annotated[
+    str | None,
+    typer.Option(help="Apply this jurisdiction's rules to everyone (default: by address)."),
+]
+
+
+def _records_table(title: str, groups: list[dict]):
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("MRN", "patient", "born", "record type", "rule", "last seen", "keep until",
+                   "resources", "hold"):  # fmt: skip
+        table.add_column(column)
+    for g in groups:
+        table.add_row(
+            g["mrn"], g["name"], g["birth_date"] or "", g["record_type"], g["jurisdiction"],
+            g["last_encounter"], g["retain_until"], str(len(g["resources"])),
+            "HELD" if g["held"] else "",
+        )  # fmt: skip
+    return table
+
+
+@paper_app.command("retention")
+def retention_list(
+    as_of: AsOfOption = None,
+    jurisdiction: JurisdictionOption = None,
+    rules: RulesOption = None,
+    as_json: JsonOption = False,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Records past their retention period: eligible for destruction unless held."""
+    from chartkeeper.paper import retention
+
+    day = _day(as_of, "--as-of", date.today())
+    loaded = _rules(rules)
+    repo, settings = _repo(database_url, data_dir)
+    groups = [g.as_json() for g in retention.eligible(repo, as_of=day, jurisdiction=jurisdiction,
+                                                      rules=loaded)]  # fmt: skip
+    audit_cli(repo, settings, "paper-retention-review", f"{len(groups)} records on {day}")
+    if as_json:
+        print(json.dumps(groups))
+    else:
+        out.print(_records_table(f"past retention on {day}: {len(groups)}", groups))
+
+
+@paper_app.command("destroy")
+def destroy_cmd(
+    method: Annotated[
+        str, typer.Option(help="electronic-purge, shredding, pulping, incineration, degaussing.")
+    ],
+    execute: Annotated[
+        bool, typer.Option("--execute", help="Destroy for real (default: a dry run).")
+    ] = False,
+    as_of: AsOfOption = None,
+    jurisdiction: JurisdictionOption = None,
+    rules: RulesOption = None,
+    as_json: JsonOption = False,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Destroy every record past retention that no legal hold protects; a certificate."""
+    from chartkeeper.paper import retention
+
+    if method not in retention.METHODS:
+        raise typer.BadParameter(f"one of {', '.join(retention.METHODS)}", param_hint="--method")
+    day = _day(as_of, "--as-of", date.today())
+    if day > date.today():
+        raise typer.BadParameter("not a future date", param_hint="--as-of")
+    loaded = _rules(rules)
+    repo, settings = _repo(database_url, data_dir)
+    result = retention.destroy(
+        repo, by=_operator(), method=method, as_of=day, dry_run=not execute,
+        jurisdiction=jurisdiction, rules=loaded,
+    )  # fmt: skip
+    went = sum(len(g["resources"]) for g in result.destroyed)
+    action = "paper-destruction" if execute else "paper-destruction-dry-run"
+    audit_cli(repo, settings, action, f"certificate {result.certificate}: {went} resources")
+    if as_json:
+        print(json.dumps(result.as_json()))
+        return
+    verb = "destroyed" if execute else "would destroy (dry run)"
+    out.print(_records_table(f"{verb}: {len(result.destroyed)} records", result.destroyed))
+    if result.held:
+        out.print(_records_table(f"kept by a legal hold: {len(result.held)}", result.held))
+    if result.certificate:
+        console.print(f"certificate {result.certificate}: {went} resources, method {method}")
+    elif not execute:
+        console.print("dry run: nothing changed; add --execute to destroy")
+
+
+@paper_app.command("certificate")
+def certificate_cmd(
+    number: Annotated[int | None, typer.Argument(help="Certificate number; none: list.")] = None,
+    as_json: JsonOption = False,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """A destruction certificate: what went, when, by whom, how; or the list of them."""
+    from chartkeeper.paper import retention
+
+    repo, settings = _repo(database_url, data_dir)
+    if number is None:
+        rows = retention.certificates(repo)
+        if as_json:
+            print(json.dumps(rows))
+        for r in [] if as_json else rows:
+            out.print(f"{r['id']}: {r['performed']} by {r['performed_by']} ({r['method']})")
+        return
+    cert = retention.certificate(repo, number)
+    audit_cli(repo, settings, "paper-certificate-read", f"certificate {number}")
+    if as_json:
+        print(json.dumps(cert))
+        return
+    out.print(f"Certificate of destruction {cert['id']}")
+    out.print(f"performed {cert['performed']} by {cert['performed_by']}, method {cert['method']}")
+    out.print(f"retention judged on {cert['as_of']} ({cert['jurisdiction']})")
+    out.print(_records_table("records destroyed", cert["items"]))
+
+
+@hold_app.command("place")
+def hold_place(
+    patient: Annotated[str, typer.Argument(help="Patient id.")],
+    reason: Annotated[str, typer.Option(help="Why (litigation, subpoena, investigation).")],
+    case: Annotated[str | None, typer.Option(help="Case or matter reference.")] = None,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Place a legal hold on a patient's records: no destruction touches them."""
+    from chartkeeper.paper import retention
+
+    if not reason.strip():
+        raise typer.BadParameter("a reason is required", param_hint="--reason")
+    repo, settings = _repo(database_url, data_dir)
+    hold = retention.place_hold(repo, patient, reason=reason, by=_operator(), case_ref=case)
+    audit_cli(repo, settings, "paper-hold-place", f"hold {hold['id']} on Patient/{patient}")
+    console.print(f"legal hold {hold['id']} on Patient/{patient}")
+
+
+@hold_app.command("release")
+def hold_release(
+    hold: Annotated[int, typer.Argument(help="Hold number.")],
+    reason: Annotated[str, typer.Option(help="Why the hold ends.")],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Release a legal hold (the records become subject to retention again)."""
+    from chartkeeper.paper import retention
+
+    if not reason.strip():
+        raise typer.BadParameter("a reason is required", param_hint="--reason")
+    repo, settings = _repo(database_url, data_dir)
+    released = retention.release_hold(repo, hold, reason=reason, by=_operator())
+    audit_cli(repo, settings, "paper-hold-release", f"hold {hold}")
+    console.print(f"legal hold {hold} on Patient/{released['patient_id']} released")
+
+
+@hold_app.command("list")
+def hold_list(
+    all_holds: Annotated[bool, typer.Option("--all", help="Released holds too.")] = False,
+    as_json: JsonOption = False,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Legal holds, active ones by default."""
+    from rich.table import Table
+
+    from chartkeeper.paper import retention
+
+    repo, settings = _repo(database_url, data_dir)
+    rows = retention.holds(repo, active_only=not all_holds)
+    audit_cli(repo, settings, "paper-hold-read", f"{len(rows)} holds")
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table(title=f"legal holds: {len(rows)}")
+    for column in ("hold", "patient", "case", "reason", "placed", "by", "released"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(str(r["id"]), r["patient_id"], r["case_ref"] or "", r["reason"],
+                      r["placed"], r["placed_by"], r["released"] or "")  # fmt: skip
+    out.print(table)

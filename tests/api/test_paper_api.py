@@ -1,0 +1,52 @@
+"""/paper routes: who may use them, a hold that survives a destruction run, bad input 4xx."""
+
+from __future__ import annotations
+
+
+def _old_record(repo) -> None:
+    for pid in ("a", "b"):
+        ref = {"reference": f"Patient/{pid}"}
+        repo.update({"resourceType": "Patient", "id": pid, "birthDate": "1950-01-01"})
+        repo.update(
+            {
+                "resourceType": "Encounter",
+                "id": f"{pid}-e1",
+                "status": "finished",
+                "class": {"code": "AMB"},
+                "subject": ref,
+                "period": {"start": "2010-01-05T10:00:00Z", "end": "2010-01-05T11:00:00Z"},
+            }
+        )
+
+
+def test_hold_blocks_destruction_over_http(client, repo, him, sign_in):
+    _old_record(repo)
+    assert client.get("/paper/retention", headers=sign_in("coder")).status_code == 403
+    listed = client.get("/paper/retention?as_of=2025-06-01", headers=him).json()
+    assert [g["patient_id"] for g in listed] == ["a", "b"]
+    hold = client.post("/paper/holds", json={"patient": "b", "reason": "subpoena"}, headers=him)
+    assert hold.status_code == 201, hold.text
+    body = {"method": "electronic-purge", "as_of": "2025-06-01", "execute": True}
+    done = client.post("/paper/destruction", json=body, headers=him).json()
+    assert [g["patient_id"] for g in done["destroyed"]] == ["a"]
+    cert = client.get(f"/paper/destruction/{done['certificate']}", headers=him).json()
+    assert [r["id"] for g in cert["items"] for r in g["resources"]] == ["a-e1"]
+    assert client.get("/fhir/Encounter/a-e1", headers=him).status_code == 410
+    assert client.get("/fhir/Encounter/b-e1", headers=him).status_code == 200
+    audit = client.get("/fhir/AuditEvent?_count=200", headers=him).text
+    assert "paper-destruction" in audit and "paper-hold-place" in audit
+
+
+def test_bad_input_is_a_clear_4xx(client, repo, him):
+    _old_record(repo)
+    for path, body in [
+        ("/paper/holds", {"patient": "nobody", "reason": "x"}),
+        ("/paper/holds", {"patient": "a"}),
+        ("/paper/destruction", {"method": "burying"}),
+        ("/paper/destruction", {"method": "shredding", "as_of": "soon"}),
+        ("/paper/destruction", {"method": "shredding", "execute": "yes"}),
+        ("/paper/holds/99/release", {"reason": "x"}),
+    ]:
+        answer = client.post(path, json=body, headers=him)
+        assert 400 <= answer.status_code < 500, (path, body, answer.text)
+        assert answer.json()["resourceType"] == "OperationOutcome"

@@ -1,0 +1,62 @@
+"""`chartkeeper paper ...` end to end on an embedded database, and bad options exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_retention import _patient
+from typer.testing import CliRunner
+
+from chartkeeper.cli import app
+from chartkeeper.config import Settings
+from chartkeeper.store import open_store
+
+
+def test_retention_hold_and_destruction_on_the_command_line(tmp_path):
+    repo = open_store(Settings(data_dir=tmp_path))
+    _patient(repo, "a", "1950-01-01", "2010-03-01")
+    _patient(repo, "b", "1950-01-01", "2010-03-01")
+    repo.engine.dispose()
+    run = CliRunner()
+
+    def call(*args: str):
+        done = run.invoke(app, ["paper", *args, "--data-dir", str(tmp_path)])
+        assert done.exit_code == 0, done.output
+        return done
+
+    listed = json.loads(call("retention", "--as-of", "2025-06-01", "--json").stdout)
+    assert [g["mrn"] for g in listed] == ["MRN-a", "MRN-b"]
+    call("hold", "place", "b", "--reason", "subpoena", "--case", "CV-9")
+    (hold,) = json.loads(call("hold", "list", "--json").stdout)
+    dry = json.loads(
+        call("destroy", "--method", "shredding", "--as-of", "2025-06-01", "--json").stdout
+    )
+    assert dry["dry_run"] and dry["certificate"] is None
+    done = json.loads(
+        call(
+            "destroy", "--method", "shredding", "--as-of", "2025-06-01", "--execute", "--json"
+        ).stdout
+    )
+    assert [g["patient_id"] for g in done["destroyed"]] == ["a"]
+    assert [g["patient_id"] for g in done["held"]] == ["b"]
+    cert = json.loads(call("certificate", str(done["certificate"]), "--json").stdout)
+    assert {r["id"] for g in cert["items"] for r in g["resources"]} == {"a-e1", "a-c1"}
+    call("hold", "release", str(hold["id"]), "--reason", "case closed")
+    assert json.loads(call("hold", "list", "--json").stdout) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["retention", "--as-of", "yesterday"],
+        ["retention", "--rules", "no-such-rules.toml"],
+        ["destroy", "--method", "burying"],
+        ["destroy", "--method", "shredding", "--as-of", "2999-01-01"],
+        ["hold", "place", "a", "--reason", " "],
+        ["hold", "release", "x", "--reason", "done"],
+    ],
+)
+def test_bad_options_exit_2(tmp_path, args):
+    done = CliRunner().invoke(app, ["paper", *args, "--data-dir", str(tmp_path)])
+    assert done.exit_code == 2, done.output
