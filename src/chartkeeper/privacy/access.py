@@ -15,13 +15,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, insert, select
-
 from chartkeeper.errors import BadRequest, Forbidden, Hidden
 from chartkeeper.fhir.search_params import utc_now
 from chartkeeper.privacy import audit, policy
 from chartkeeper.privacy.users import User
-from chartkeeper.store.break_glass import break_glass_grant
+from chartkeeper.store import Connection, Engine
+from chartkeeper.store import break_glass as grants
 from chartkeeper.store.engine import WRITE
 from chartkeeper.store.guard import HiddenLabels
 
@@ -123,11 +122,7 @@ class UserGuard:
 
 
 def active_grants(engine: Engine, username: str) -> set[str]:
-    now = utc_now()
-    g = break_glass_grant.c
-    with engine.connect() as conn:
-        rows = conn.execute(select(g.patient_id).where(g.username == username, g.expires > now))
-        return set(rows.scalars())
+    return grants.active_patients(engine, username, utc_now())
 
 
 def break_glass(
@@ -148,17 +143,13 @@ def break_glass(
     granted = datetime.now(UTC)
     expires = (granted + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
-        conn.execute(
-            insert(break_glass_grant),
-            [
-                {
-                    "username": user.username,
-                    "patient_id": patient_id,
-                    "reason": reason.strip(),
-                    "granted": utc_now(),
-                    "expires": expires,
-                }
-            ],
+        grants.add_grant(
+            conn,
+            username=user.username,
+            patient_id=patient_id,
+            reason=reason.strip(),
+            granted=utc_now(),
+            expires=expires,
         )
         audit.record(
             conn,

@@ -6,6 +6,7 @@ up-to-date schema, on SQLite by default or on the database `CHARTKEEPER_DATABASE
 
 from __future__ import annotations
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError as DatabaseError
 from sqlalchemy.exc import IntegrityError as DuplicateKey
 
@@ -17,9 +18,13 @@ from chartkeeper.store.search import SearchPage
 # The database's own failures, named here so no other package imports the driver layer:
 # DuplicateKey (two writers raced to one key; retry) and DatabaseError (the database
 # refused or is unreachable).
+# Connection and Engine are handed through other packages as opaque handles (the Guard's
+# audit sink writes on the caller's connection); only store code calls methods on them.
 __all__ = [
+    "Connection",
     "DatabaseError",
     "DuplicateKey",
+    "Engine",
     "PutItem",
     "Repository",
     "SearchPage",

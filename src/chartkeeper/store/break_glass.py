@@ -3,7 +3,18 @@ patient's labelled records, why, and until when."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+)
 
 from chartkeeper.store.base import ID, STAMP, metadata
 
@@ -19,3 +30,16 @@ break_glass_grant = Table(
     Column("expires", String(STAMP), nullable=False),
 )
 Index("ix_break_glass_user", break_glass_grant.c.username, break_glass_grant.c.expires)
+
+
+def active_patients(engine: Engine, username: str, now: str) -> set[str]:
+    """The patients whose records this user's unexpired grants open."""
+    g = break_glass_grant.c
+    with engine.connect() as conn:
+        found = conn.execute(select(g.patient_id).where(g.username == username, g.expires > now))
+        return set(found.scalars())
+
+
+def add_grant(conn: Connection, **values) -> None:
+    """Record a grant on the caller's write connection (its audit row goes in the same)."""
+    conn.execute(insert(break_glass_grant), [values])
