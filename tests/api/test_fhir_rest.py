@@ -87,12 +87,15 @@ def test_errors_are_operation_outcomes(client, him, sign_in):
     _assert_outcome(
         client.post("/fhir/Patient", content=b"{nope", headers=him), 400, "invalid", "JSON"
     )
-    strict = him | {"Prefer": "handling=strict"}
-    _assert_outcome(
-        client.get("/fhir/Patient?shoe-size=9", headers=strict), 400, "invalid", "shoe-size"
-    )
-    lenient = client.get("/fhir/Patient?shoe-size=9", headers=him).json()
+    # An unknown parameter is refused (ignoring it would answer with every record), all
+    # of them named; a client asking for lenient handling gets them ignored and reported.
+    refused = client.get("/fhir/Patient?shoe-size=9&hat=3&name=x", headers=him)
+    _assert_outcome(refused, 400, "invalid", "hat, shoe-size")
+    lenient = client.get(
+        "/fhir/Patient?shoe-size=9", headers=him | {"Prefer": "handling=lenient"}
+    ).json()
     assert lenient["entry"][-1]["search"]["mode"] == "outcome" and "shoe-size" in str(lenient)
+    assert lenient["entry"][-1]["resource"]["issue"][0]["severity"] == "warning"
     client.put("/fhir/Patient/dup", json=_patient(id="dup"), headers=him)
     dup = client.post(
         "/fhir",

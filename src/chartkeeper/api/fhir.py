@@ -247,11 +247,10 @@ def vread(
 # --- bundles ---------------------------------------------------------------------------
 
 
-def _lenient(request: Request, resource_type: str, params: list) -> tuple[list, list[str]]:
-    """FHIR's default handling: unknown parameters are ignored and reported, unless the
-    client sends `Prefer: handling=strict` (then the store refuses them with a 400)."""
-    if "handling=strict" in request.headers.get("prefer", ""):
-        return params, []
+def _supported(request: Request, resource_type: str, params: list) -> tuple[list, list[str]]:
+    """Unknown or unsupported parameters are refused with a 400 naming them all: ignoring
+    one (`Immunization?patient=X`) would answer with every patient's records. A client
+    that sends `Prefer: handling=lenient` gets them ignored and reported in the Bundle."""
     known, ignored = [], []
     for name, value in params:
         bare = name.split(":")[0]
@@ -259,11 +258,18 @@ def _lenient(request: Request, resource_type: str, params: list) -> tuple[list, 
             known.append((name, value))
         else:
             ignored.append(name)
+    if ignored and "handling=lenient" not in request.headers.get("prefer", ""):
+        supported = sorted(set(sp.params_for(resource_type)) | set(sp.COMMON_PARAMS))
+        raise InvalidSearch(
+            f"{resource_type} does not support the search parameter(s) "
+            f"{', '.join(sorted(set(ignored)))}; supported: {', '.join(supported)} "
+            "(send 'Prefer: handling=lenient' to have unknown parameters ignored)"
+        )
     return known, ignored
 
 
 def _searchset(request: Request, repo: Repository, resource_type: str, params: list) -> dict:
-    params, ignored = _lenient(request, resource_type, params)
+    params, ignored = _supported(request, resource_type, params)
     includes = [v for k, v in params if k == "_include"]
     revincludes = [v for k, v in params if k == "_revinclude"]
     with repo.reading() as tx:
