@@ -50,3 +50,26 @@ def test_bad_input_is_a_clear_4xx(client, repo, him):
         answer = client.post(path, json=body, headers=him)
         assert 400 <= answer.status_code < 500, (path, body, answer.text)
         assert answer.json()["resourceType"] == "OperationOutcome"
+
+
+def test_chart_tracking_over_http(client, repo, him, sign_in):
+    _old_record(repo)
+    made = client.post("/paper/volumes", json={"patient": "a", "location": "Shelf 1"}, headers=him)
+    assert made.status_code == 201, made.text
+    code = made.json()["barcode"]
+    move = {"to": "Dr Lee", "location": "Clinic 3", "due": "2999-01-01"}
+    assert client.post(f"/paper/volumes/{code}/check-out", json=move, headers=him).is_success
+    again = client.post(f"/paper/volumes/{code}/check-out", json=move, headers=him)
+    assert again.status_code == 409
+    late = client.get("/paper/volumes/overdue?today=2999-02-01", headers=him).json()
+    assert [v["barcode"] for v in late] == [code]
+    label = client.get(f"/paper/volumes/{code}/label", headers=him)
+    assert label.headers["content-type"] == "application/pdf"
+    back = {"location": "Shelf 1"}
+    assert client.post(f"/paper/volumes/{code}/check-in", json=back, headers=him).is_success
+    moves = client.get(f"/paper/volumes/{code}", headers=him).json()["custody"]
+    assert [m["action"] for m in moves] == ["create", "check-out", "check-in"]
+    assert client.get(f"/paper/volumes/{code}", headers=sign_in("coder")).status_code == 403
+    bad = client.post(f"/paper/volumes/{code}/lose", json=back, headers=him)
+    assert bad.status_code == 400
+    assert client.get("/paper/volumes/NOPE", headers=him).status_code == 404

@@ -60,3 +60,39 @@ def test_retention_hold_and_destruction_on_the_command_line(tmp_path):
 def test_bad_options_exit_2(tmp_path, args):
     done = CliRunner().invoke(app, ["paper", *args, "--data-dir", str(tmp_path)])
     assert done.exit_code == 2, done.output
+
+
+def test_chart_tracking_on_the_command_line(tmp_path):
+    repo = open_store(Settings(data_dir=tmp_path))
+    _patient(repo, "a", "1950-01-01", "2024-03-01")
+    repo.engine.dispose()
+    run = CliRunner()
+
+    def call(*args: str, code: int = 0):
+        done = run.invoke(app, ["paper", "chart", *args, "--data-dir", str(tmp_path)])
+        assert done.exit_code == code, done.output
+        return done
+
+    label = tmp_path / "label.pdf"
+    call("new", "a", "--location", "Shelf 12", "--label", str(label))
+    assert label.read_bytes().startswith(b"%PDF")
+    (volume,) = json.loads(call("history", _barcode(tmp_path), "--json").stdout)["custody"]
+    assert volume["action"] == "create"
+    barcode = _barcode(tmp_path)
+    call("out", barcode, "--to", "Dr Lee", "--location", "Clinic 3", "--due", "2999-01-01")
+    call("out", barcode, "--to", "X", "--location", "Y", "--due", "2000-01-01", code=2)
+    late = json.loads(call("overdue", "--today", "2999-01-05", "--json").stdout)
+    assert [v["barcode"] for v in late] == [barcode]
+    call("in", barcode, "--location", "Shelf 12")
+    moves = json.loads(call("history", barcode, "--json").stdout)["custody"]
+    assert [m["action"] for m in moves] == ["create", "check-out", "check-in"]
+
+
+def _barcode(data_dir) -> str:
+    from chartkeeper.paper import tracking
+
+    repo = open_store(Settings(data_dir=data_dir))
+    try:
+        return tracking.volumes(repo, "a")[0]["barcode"]
+    finally:
+        repo.engine.dispose()

@@ -12,9 +12,10 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 
 from chartkeeper.errors import BadRequest
-from chartkeeper.paper import retention
+from chartkeeper.paper import retention, tracking
 from chartkeeper.privacy.users import User
 
 from .auth import store, works
@@ -99,4 +100,61 @@ async def release_hold(request: Request, user: FileRoom, hold_id: int) -> dict:
     body = await json_object(request)
     return retention.release_hold(
         store(request), hold_id, reason=_text(body, "reason"), by=user.username
+    )
+
+
+# --- chart tracking ---------------------------------------------------------------------
+
+
+def _due(body: dict) -> date:
+    if body.get("due") is None:
+        raise BadRequest("'due' (YYYY-MM-DD) is required in the body")
+    return _day(body["due"], "due")
+
+
+@router.post("/volumes", summary="Start a paper chart volume for a patient", status_code=201)
+async def new_volume(request: Request, user: FileRoom) -> dict:
+    body = await json_object(request)
+    return tracking.create_volume(
+        store(request), _text(body, "patient"), location=_text(body, "location"), by=user.username
+    )
+
+
+@router.get("/volumes", summary="A patient's chart volumes")
+def patient_volumes(request: Request, _user: FileRoom, patient: str) -> list[dict]:
+    return tracking.volumes(store(request), patient)
+
+
+@router.get("/volumes/overdue", summary="Chart volumes out past their due date")
+def overdue(request: Request, _user: FileRoom, today: str | None = None) -> list[dict]:
+    return tracking.overdue(store(request), today=_day(today, "today"))
+
+
+@router.get("/volumes/{barcode}", summary="A volume and its custody history")
+def volume_history(request: Request, _user: FileRoom, barcode: str) -> dict:
+    return tracking.history(store(request), barcode)
+
+
+@router.get("/volumes/{barcode}/label", summary="The volume's barcode label (PDF)")
+def volume_label(request: Request, _user: FileRoom, barcode: str) -> Response:
+    pdf = tracking.label_pdf(store(request), [barcode])
+    return Response(pdf, media_type="application/pdf")
+
+
+@router.post("/volumes/{barcode}/{action}", summary="check-out, transfer or check-in")
+async def move_volume(request: Request, user: FileRoom, barcode: str, action: str) -> dict:
+    body = await json_object(request)
+    repo = store(request)
+    if action == "check-in":
+        return tracking.check_in(repo, barcode, location=_text(body, "location"), by=user.username)
+    moves = {"check-out": tracking.check_out, "transfer": tracking.transfer}
+    if action not in moves:
+        raise BadRequest(f"unknown action {action!r}: check-out, transfer or check-in")
+    return moves[action](
+        repo,
+        barcode,
+        to=_text(body, "to"),
+        location=_text(body, "location"),
+        due=_due(body),
+        by=user.username,
     )

@@ -255,3 +255,146 @@ def hold_list(
         table.add_row(str(r["id"]), r["patient_id"], r["case_ref"] or "", r["reason"],
                       r["placed"], r["placed_by"], r["released"] or "")  # fmt: skip
     out.print(table)
+
+
+chart_app = typer.Typer(help="Chart tracking: volumes, labels, custody.", no_args_is_help=True)
+paper_app.add_typer(chart_app, name="chart")
+
+
+def _due(value: str) -> date:
+    day = _day(value, "--due")
+    if day < date.today():
+        raise typer.BadParameter("not a past date", param_hint="--due")
+    return day
+
+
+def _print_volume(volume: dict) -> None:
+    where = f"{volume['custodian']} @ " if volume.get("custodian") else ""
+    due = f", due {volume['due']}" if volume.get("due") else ""
+    console.print(f"{volume['barcode']}: {volume['status']} {where}{volume['location']}{due}")
+
+
+@chart_app.command("new")
+def chart_new(
+    patient: Annotated[str, typer.Argument(help="Patient id.")],
+    location: Annotated[str, typer.Option(help="File-room location (shelf, room).")],
+    label: Annotated[Path | None, typer.Option(help="Write its barcode label PDF here.")] = None,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Start a new paper chart volume for a patient (and print its label)."""
+    from chartkeeper.paper import tracking
+
+    if not location.strip():
+        raise typer.BadParameter("a location is required", param_hint="--location")
+    repo, settings = _repo(database_url, data_dir)
+    volume = tracking.create_volume(repo, patient, location=location, by=_operator())
+    audit_cli(repo, settings, "paper-volume-create", f"{volume['barcode']} Patient/{patient}")
+    if label is not None:
+        label.write_bytes(tracking.label_pdf(repo, [volume["barcode"]]))
+    _print_volume(volume)
+
+
+@chart_app.command("label")
+def chart_label(
+    barcodes: Annotated[list[str], typer.Argument(help="Volume barcodes.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="PDF file to write.")],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Barcode labels (PDF, 4 x 2 inch stock) for chart volumes."""
+    from chartkeeper.paper import tracking
+
+    repo, settings = _repo(database_url, data_dir)
+    output.write_bytes(tracking.label_pdf(repo, barcodes))
+    audit_cli(repo, settings, "paper-volume-label", f"{len(barcodes)} labels")
+    console.print(f"{len(barcodes)} labels -> {output}")
+
+
+@chart_app.command("out")
+def chart_out(
+    barcode: Annotated[str, typer.Argument(help="Volume barcode (scan it).")],
+    to: Annotated[str, typer.Option(help="Who takes the chart.")],
+    location: Annotated[str, typer.Option(help="Where it goes.")],
+    due: Annotated[str, typer.Option(help="Due back (YYYY-MM-DD).")],
+    transfer: Annotated[
+        bool, typer.Option("--transfer", help="It is out already: hand it on.")
+    ] = False,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Check a chart volume out to a person and location, or transfer it onward."""
+    from chartkeeper.paper import tracking
+
+    day = _due(due)
+    repo, settings = _repo(database_url, data_dir)
+    move = tracking.transfer if transfer else tracking.check_out
+    volume = move(repo, barcode, to=to, location=location, due=day, by=_operator())
+    audit_cli(repo, settings, "paper-transfer" if transfer else "paper-check-out", barcode)
+    _print_volume(volume)
+
+
+@chart_app.command("in")
+def chart_in(
+    barcode: Annotated[str, typer.Argument(help="Volume barcode (scan it).")],
+    location: Annotated[str, typer.Option(help="File-room location it goes back to.")],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Check a chart volume back in to the file room."""
+    from chartkeeper.paper import tracking
+
+    repo, settings = _repo(database_url, data_dir)
+    volume = tracking.check_in(repo, barcode, location=location, by=_operator())
+    audit_cli(repo, settings, "paper-check-in", barcode)
+    _print_volume(volume)
+
+
+@chart_app.command("overdue")
+def chart_overdue(
+    today: Annotated[str | None, typer.Option(help="As of this date (YYYY-MM-DD).")] = None,
+    as_json: JsonOption = False,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Chart volumes out past their due date, most overdue first."""
+    from rich.table import Table
+
+    from chartkeeper.paper import tracking
+
+    day = _day(today, "--today", date.today())
+    repo, settings = _repo(database_url, data_dir)
+    rows = tracking.overdue(repo, today=day)
+    audit_cli(repo, settings, "paper-overdue", f"{len(rows)} overdue")
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table(title=f"overdue charts: {len(rows)}")
+    for column in ("barcode", "patient", "vol", "with", "at", "due", "days"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["barcode"], r["patient_id"], str(r["volume_no"]), r["custodian"] or "",
+                      r["location"], r["due"], str(r["days_overdue"]))  # fmt: skip
+    out.print(table)
+
+
+@chart_app.command("history")
+def chart_history(
+    barcode: Annotated[str, typer.Argument(help="Volume barcode.")],
+    as_json: JsonOption = False,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Where a chart volume has been: every custody move, oldest first."""
+    from chartkeeper.paper import tracking
+
+    repo, settings = _repo(database_url, data_dir)
+    found = tracking.history(repo, barcode)
+    audit_cli(repo, settings, "paper-volume-read", barcode)
+    if as_json:
+        print(json.dumps(found))
+        return
+    _print_volume(found)
+    for m in found["custody"]:
+        out.print(f"{m['at']}  {m['action']:<9} {m['custodian'] or '':<20} {m['location']}"
+                  f"  by {m['by']}")  # fmt: skip

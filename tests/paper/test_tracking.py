@@ -1,0 +1,52 @@
+"""Chart volumes: labels, check-out/transfer/check-in, overdue, audited custody history."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from test_retention import _patient
+
+from chartkeeper.errors import BadRequest, Conflict, NotFound
+from chartkeeper.paper import tracking
+
+
+def test_custody_round_trip_and_overdue(repo):
+    _patient(repo, "p1", "1970-01-01", "2024-03-01")
+    first = tracking.create_volume(repo, "p1", location="File room A", by="clerk")
+    second = tracking.create_volume(repo, "p1", location="File room A", by="clerk")
+    assert (first["volume_no"], second["volume_no"]) == (1, 2)
+    assert first["barcode"] != second["barcode"]
+    soon = date.today() + timedelta(days=1)
+    tracking.check_out(repo, first["barcode"], to="Dr Lee", location="Clinic 3", due=soon,
+                       by="clerk")  # fmt: skip
+    with pytest.raises(Conflict, match="already out"):
+        tracking.check_out(repo, first["barcode"], to="X", location="Y", due=soon, by="clerk")
+    tracking.transfer(repo, first["barcode"].lower(), to="Coder Ng", location="Coding",
+                      due=soon, by="clerk")  # fmt: skip
+    assert tracking.overdue(repo, today=date.today()) == []
+    (late,) = tracking.overdue(repo, today=soon + timedelta(days=3))
+    assert late["barcode"] == first["barcode"] and late["days_overdue"] == 3
+    assert late["custodian"] == "Coder Ng"
+    tracking.check_in(repo, first["barcode"], location="File room A", by="clerk")
+    with pytest.raises(Conflict, match="not out"):
+        tracking.check_in(repo, first["barcode"], location="File room A", by="clerk")
+    moves = tracking.history(repo, first["barcode"])["custody"]
+    assert [m["action"] for m in moves] == ["create", "check-out", "transfer", "check-in"]
+    assert moves[2]["custodian"] == "Coder Ng" and moves[2]["location"] == "Coding"
+    pdf = tracking.label_pdf(repo, [first["barcode"], second["barcode"]])
+    assert pdf.startswith(b"%PDF") and b"/Count 2" in pdf
+
+
+def test_bad_input(repo):
+    _patient(repo, "p1", "1970-01-01", "2024-03-01")
+    with pytest.raises(NotFound):
+        tracking.create_volume(repo, "nobody", location="A", by="clerk")
+    with pytest.raises(BadRequest):
+        tracking.create_volume(repo, "p1", location=" ", by="clerk")
+    with pytest.raises(NotFound, match="barcode"):
+        tracking.check_in(repo, "V000", location="A", by="clerk")
+    vol = tracking.create_volume(repo, "p1", location="A", by="clerk")
+    with pytest.raises(BadRequest, match="past"):
+        tracking.check_out(repo, vol["barcode"], to="X", location="Y",
+                           due=date(2000, 1, 1), by="clerk")  # fmt: skip
