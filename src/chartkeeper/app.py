@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from chartkeeper import __version__, web
 from chartkeeper.api import (
     auth,
+    bodies,
     bulk,
     capability,
     coding,
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     app.state.export_worker = ExportWorker(app.state.repo, _guarded_for(app))
     app.state.export_worker.resume()  # Bulk Data jobs a restart interrupted run again
     outcomes.install(app)
+    app.add_middleware(bodies.BodyLimit, max_bytes=settings.max_request_mb * 1_048_576)
     app.include_router(auth.router)
     app.include_router(capability.router)
     app.include_router(bulk.router)  # before fhir: `$export` paths must not read as ids

@@ -43,6 +43,10 @@ class Settings:
             "cancer registry reads; empty: shared/data/reference beside the checkout."
         },
     )
+    max_request_mb: int = field(
+        default=16,
+        metadata={"help": "Largest request body the API takes, in MB; larger ones get 413."},
+    )
 
     audit_key: str = field(
         default="",

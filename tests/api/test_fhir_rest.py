@@ -85,7 +85,7 @@ def test_errors_are_operation_outcomes(client, him, sign_in):
     _assert_outcome(bad, 422, "structure", "birthDate")
     assert bad.json()["issue"][1]["expression"] == ["Patient.birthDate"]
     _assert_outcome(
-        client.post("/fhir/Patient", content=b"{nope", headers=him), 400, "invalid", "JSON"
+        client.post("/fhir/Patient", content=b"{nope", headers=him | FHIR), 400, "invalid", "JSON"
     )
     # An unknown parameter is refused (ignoring it would answer with every record), all
     # of them named; a client asking for lenient handling gets them ignored and reported.

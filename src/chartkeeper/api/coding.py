@@ -3,14 +3,13 @@ may search, but a bearer token is still required: `current_user` (no role policy
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from chartkeeper.api.auth import current_user
 from chartkeeper.coding import search
-from chartkeeper.errors import BadRequest
+from chartkeeper.fhir.wire import year_or_date
 from chartkeeper.privacy import users
 
 router = APIRouter(prefix="/coding", tags=["coding"])
@@ -25,12 +24,7 @@ def coding_search(
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
     system: str = "icd10cm",
 ) -> dict:
-    when: int | date | None = None
-    if fy:
-        try:
-            when = int(fy) if fy.isdigit() else date.fromisoformat(fy)
-        except ValueError as exc:
-            raise BadRequest(f"fy: a year or a YYYY-MM-DD date, not {fy!r}") from exc
+    when = year_or_date(fy, "fy") if fy else None
     data_dir = request.app.state.settings.data_dir
     hits = search.find(q, fy=when, limit=limit, system=system, data_dir=data_dir)
     return {"query": q, "codes": [h.to_json() for h in hits]}

@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import parse_qsl, urlencode
 
-import orjson
 from fastapi import APIRouter, Depends, Header, Request, Response
 
 from chartkeeper.errors import BadRequest, InvalidSearch, NotFound
 from chartkeeper.fhir import search_params as sp
 from chartkeeper.fhir.outcome import operation_outcome
 from chartkeeper.fhir.resource_types import RESOURCE_TYPES
+from chartkeeper.fhir.wire import is_id, version_from_etag, whole_number
 from chartkeeper.interfaces.bundles import refuse_dangling
 from chartkeeper.interfaces.transaction import process_bundle
 from chartkeeper.privacy.users import User
@@ -30,6 +30,7 @@ from chartkeeper.store.search import (
 )
 
 from .auth import authorized, store
+from .bodies import fhir_resource
 from .outcomes import FHIRResponse
 
 router = APIRouter(prefix="/fhir", tags=["FHIR"], include_in_schema=False)
@@ -50,12 +51,16 @@ def _known(resource_type: str) -> str:
 
 
 def _version(etag: str | None) -> int | None:
-    if not etag:
-        return None
-    text = etag.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise BadRequest(f"If-Match '{etag}' is not a version ETag such as W/\"3\"")
-    return int(text)
+    return version_from_etag(etag) if etag else None
+
+
+def _known_id(resource_type: str, resource_id: str) -> str:
+    """A path id that cannot be an R4 id names nothing: 404, as for any missing record."""
+    if not is_id(resource_id):
+        raise NotFound(
+            f"'{resource_id[:80]}' is not a {resource_type} id (1-64 of A-Z a-z 0-9 - .)"
+        )
+    return resource_id
 
 
 def _resource_response(
@@ -70,18 +75,6 @@ def _resource_response(
     return FHIRResponse(res, status, headers=headers)
 
 
-async def _body(request: Request, resource_type: str | None = None) -> dict:
-    try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict) or "resourceType" not in body:
-        raise BadRequest("the request body is not a FHIR resource (no resourceType)")
-    if resource_type and body["resourceType"] != resource_type:
-        raise BadRequest(f"the body is a {body['resourceType']}, the URL says {resource_type}")
-    return body
-
-
 # --- whole-system interactions ------------------------------------------------------------
 
 
@@ -89,7 +82,7 @@ async def _body(request: Request, resource_type: str | None = None) -> dict:
 @router.post("/")
 async def transaction(request: Request, user: Annotated[User, Depends(authorized("write", "any"))]):
     """Transaction (atomic) or batch Bundle."""
-    bundle = await _body(request, "Bundle")
+    bundle = await fhir_resource(request, "Bundle")
     repo = _repo(request)
 
     def read(url: str) -> dict:
@@ -136,7 +129,7 @@ async def create(
     _user: Annotated[User, Depends(authorized("write"))],
     if_none_exist: Annotated[str | None, Header()] = None,
 ):
-    body = await _body(request, _known(resource_type))
+    body = await fhir_resource(request, _known(resource_type))
     with _repo(request).transaction() as tx:  # the match and the create in one transaction
         refuse_dangling(tx, body)
         if if_none_exist:
@@ -163,7 +156,7 @@ def everything(
     """The patient and every resource that refers to them (their compartment)."""
     repo = _repo(request)
     with repo.reading() as tx:
-        patient = tx.read("Patient", resource_id)
+        patient = tx.read("Patient", _known_id("Patient", resource_id))
         keys = referencing(tx, "Patient", resource_id)
         related = tx.read_many(keys)  # the guard leaves out what the role may not read
     base = _base(request)
@@ -183,6 +176,7 @@ def read(
     resource_id: str,
     _user: Annotated[User, Depends(authorized("read"))],
 ):
+    resource_id = _known_id(resource_type, resource_id)
     return _resource_response(_repo(request).read(_known(resource_type), resource_id))
 
 
@@ -194,7 +188,7 @@ async def update(
     _user: Annotated[User, Depends(authorized("write"))],
     if_match: Annotated[str | None, Header()] = None,
 ):
-    body = await _body(request, _known(resource_type))
+    body = await fhir_resource(request, _known(resource_type))
     if body.get("id") != resource_id:
         raise BadRequest(f"the body's id {body.get('id')!r} differs from the URL's {resource_id!r}")
     with _repo(request).transaction() as tx:
@@ -211,6 +205,7 @@ def delete(
     _user: Annotated[User, Depends(authorized("delete"))],
     if_match: Annotated[str | None, Header()] = None,
 ):
+    resource_id = _known_id(resource_type, resource_id)
     version = _repo(request).delete(_known(resource_type), resource_id, if_match=_version(if_match))
     headers = {"ETag": f'W/"{version}"'} if version else None
     return Response(status_code=204, headers=headers)
@@ -223,6 +218,7 @@ def instance_history(
     resource_id: str,
     _user: Annotated[User, Depends(authorized("read"))],
 ):
+    resource_id = _known_id(resource_type, resource_id)
     bundle = _history_bundle(request, _known(resource_type), resource_id)
     if not bundle["entry"]:
         raise NotFound(f"{resource_type}/{resource_id} has no history")
@@ -237,10 +233,9 @@ def vread(
     version_id: str,
     _user: Annotated[User, Depends(authorized("read"))],
 ):
-    if not version_id.isdigit():
-        raise NotFound(f"'{version_id}' is not a version of {resource_type}/{resource_id}")
+    version = whole_number(version_id, "the version in the URL", minimum=1, error=NotFound)
     return _resource_response(
-        _repo(request).vread(_known(resource_type), resource_id, int(version_id))
+        _repo(request).vread(_known(resource_type), _known_id(resource_type, resource_id), version)
     )
 
 
@@ -352,9 +347,15 @@ def _paging_links(base: str, resource_type: str, params: list, page) -> list[dic
 
 def _history_bundle(request: Request, resource_type: str | None, resource_id: str | None) -> dict:
     params = dict(request.query_params)
-    count = int(params.get("_count", "100")) if params.get("_count", "100").isdigit() else 100
+    count = whole_number(params.get("_count", "100"), "_count", error=InvalidSearch)
+    since = params.get("_since")
+    if since:
+        try:
+            since = sp.parse_date_range(since)[0] + "Z"
+        except ValueError as exc:
+            raise InvalidSearch(f"_since: {exc}") from None
     versions = _repo(request).history(
-        resource_type, resource_id, since=params.get("_since"), count=min(count, 1000)
+        resource_type, resource_id, since=since, count=min(count, 1000)
     )
     base = _base(request)
     entries = []

@@ -10,7 +10,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from chartkeeper.errors import BadRequest, NotFound
+from chartkeeper.errors import InvalidSearch, NotFound
+from chartkeeper.fhir.wire import whole_number
 from chartkeeper.privacy import audit
 from chartkeeper.privacy.access import break_glass
 from chartkeeper.privacy.users import User
@@ -43,10 +44,8 @@ def _audit_access(request: Request, user: User, action: str, **what) -> None:
 @router.get("/AuditEvent")
 def audit_events(request: Request, user: Annotated[User, Depends(authorized("search"))]):
     params = request.query_params
-    count = params.get("_count", "100")
-    offset = params.get("_offset", "0")
-    if not (count.isdigit() and offset.isdigit()):
-        raise BadRequest("_count and _offset must be whole numbers")
+    count = whole_number(params.get("_count", "100"), "_count", error=InvalidSearch)
+    offset = whole_number(params.get("_offset", "0"), "_offset", error=InvalidSearch)
     patient = params.get("patient", "").removeprefix("Patient/") or None
     rows = audit.entries(
         _engine(request),
@@ -54,8 +53,8 @@ def audit_events(request: Request, user: Annotated[User, Depends(authorized("sea
         username=params.get("agent") or None,
         action=params.get("subtype") or None,
         since=params.get("date", "").removeprefix("ge") or None,
-        limit=min(int(count), 1000),
-        offset=int(offset),
+        limit=min(count, 1000),
+        offset=offset,
     )
     _audit_access(request, user, "search", detail=f"AuditEvent?{request.url.query}")
     entries = [{"resource": audit.as_audit_event(r)} for r in rows]
@@ -66,11 +65,8 @@ def audit_events(request: Request, user: Annotated[User, Depends(authorized("sea
 
 @router.get("/AuditEvent/{seq}")
 def audit_event(request: Request, seq: str, user: Annotated[User, Depends(authorized("read"))]):
-    row = (
-        next((r for r in audit.entries(_engine(request), seq=int(seq))), None)
-        if seq.isdigit()
-        else None
-    )
+    number = whole_number(seq, "AuditEvent id", minimum=1, maximum=2**62, error=NotFound)
+    row = next((r for r in audit.entries(_engine(request), seq=number)), None)
     if row is None:
         raise NotFound(f"AuditEvent/{seq} is not in the audit trail")
     _audit_access(request, user, "read", resources=(f"AuditEvent/{seq}",))

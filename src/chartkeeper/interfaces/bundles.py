@@ -21,11 +21,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
-
-from chartkeeper.errors import BundleError, ChartkeeperError, DanglingReference, InvalidResource
+from chartkeeper.errors import (
+    BadRequest,
+    BundleError,
+    ChartkeeperError,
+    DanglingReference,
+    InvalidResource,
+)
 from chartkeeper.fhir.references import iter_references, parse_relative, rewrite_references
 from chartkeeper.fhir.validation import validate
+from chartkeeper.fhir.wire import parse_json, version_from_etag
 from chartkeeper.store import PutItem, Repository, Transaction
 from chartkeeper.store.repository import StoreForm, store_form
 
@@ -158,13 +163,18 @@ def prepare(source: str, raw: bytes, fmt: str) -> Unit:
         return _prepare_json(source, raw)
     except BundleError as exc:
         return Unit(source, "invalid", error=exc)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        # A shape no check above foresaw: this unit fails with its reason; the import goes
+        # on with the others (a bulk load must never stop on one odd file).
+        reason = f"cannot be read as FHIR ({type(exc).__name__}: {exc})"
+        return Unit(source, "invalid", error=BundleError(source, None, reason))
 
 
 def _parse(source: str, raw: bytes, entry: int | None = None) -> object:
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BundleError(source, entry, f"not valid JSON ({exc})") from None
+        return parse_json(raw, "the document")
+    except BadRequest as exc:
+        raise BundleError(source, entry, exc.message) from None
 
 
 def _prepare_ndjson(source: str, raw: bytes, first_line: int) -> Unit:
@@ -194,6 +204,8 @@ def prepare_document(source: str, doc: object, *, server_ids: bool = False) -> U
     if not isinstance(doc, dict) or "resourceType" not in doc:
         raise BundleError(source, None, "not a FHIR resource or Bundle (no resourceType)")
     kind = doc.get("type") if doc["resourceType"] == "Bundle" else "resource"
+    if not isinstance(kind, str):
+        kind = "resource"  # validated as a resource below, which names the bad Bundle.type
     if kind not in ENTRY_BUNDLES:
         unit = Unit(source, "resource" if kind == "resource" else str(kind))
         _validated(source, None, doc)
@@ -202,7 +214,10 @@ def prepare_document(source: str, doc: object, *, server_ids: bool = False) -> U
         _resolve_in_bundle(unit)
         return unit
     unit = Unit(source, kind)
-    for index, raw_entry in enumerate(doc.get("entry") or []):
+    raw_entries = doc.get("entry") or []
+    if not isinstance(raw_entries, list):
+        raise BundleError(source, None, "Bundle.entry must be a list of entries", "entry")
+    for index, raw_entry in enumerate(raw_entries):
         try:
             entry = _prepare_entry(source, index, raw_entry, kind, server_ids)
         except BundleError as exc:
@@ -222,12 +237,7 @@ def _prepare_entry(
     source: str, index: int, raw_entry: object, kind: str, server_ids: bool = False
 ) -> Entry | str | None:
     """The entry to write, or for a GET its url, or None when there is nothing to do."""
-    if not isinstance(raw_entry, dict):
-        raise BundleError(source, index, "entry is not an object")
-    request = raw_entry.get("request") or {}
-    method = request.get("method", "PUT") if kind in ("transaction", "batch") else "PUT"
-    url = request.get("url", "")
-    full_url = raw_entry.get("fullUrl")
+    request, method, url, full_url = _entry_shape(source, index, raw_entry, kind)
     if method == "GET":
         return url or None  # reads answer the caller of a REST transaction
     if method == "DELETE":
@@ -266,14 +276,57 @@ def _prepare_entry(
     return entry
 
 
+_METHODS = ("GET", "POST", "PUT", "DELETE")
+
+
+def _entry_shape(
+    source: str, index: int, raw_entry: object, kind: str
+) -> tuple[dict, str, str, str | None]:
+    """Check an entry's shape before anything uses it: (request, method, url, fullUrl).
+
+    R4 Bundle.entry.request is an object whose method and url are strings; a client that
+    sends `"request": "x"` or a numeric url gets the entry and element named, not a crash."""
+    if not isinstance(raw_entry, dict):
+        raise BundleError(source, index, "entry is not an object")
+    full_url = raw_entry.get("fullUrl")
+    if full_url is not None and not isinstance(full_url, str):
+        raise BundleError(source, index, "fullUrl must be a string", "fullUrl")
+    request = raw_entry.get("request")
+    if request is None:
+        if kind in ("transaction", "batch"):
+            raise BundleError(source, index, f"a {kind} entry needs a request", "request")
+        return {}, "PUT", "", full_url
+    if not isinstance(request, dict):
+        raise BundleError(source, index, "request must be an object", "request")
+    for name in ("url", "ifMatch", "ifNoneExist", "ifNoneMatch", "ifModifiedSince"):
+        value = request.get(name)
+        if value is not None and not isinstance(value, str):
+            raise BundleError(source, index, f"request.{name} must be a string", f"request.{name}")
+    if kind not in ("transaction", "batch"):
+        return request, "PUT", request.get("url") or "", full_url
+    method = request.get("method")
+    if method not in _METHODS:
+        shown = repr(method) if method is not None else "missing"
+        raise BundleError(
+            source,
+            index,
+            f"request.method is {shown}; expected one of {', '.join(_METHODS)}",
+            "request.method",
+        )
+    url = request.get("url")
+    if not url:
+        raise BundleError(source, index, f"a {method} entry needs request.url", "request.url")
+    return request, method, url, full_url
+
+
 def _version_of(etag: str | None, source: str, index: int) -> int | None:
     """`W/"3"` (an ETag as FHIR writes it) or `3` -> 3."""
     if not etag:
         return None
-    text = etag.removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise BundleError(source, index, f"ifMatch '{etag}' is not a version", "request.ifMatch")
-    return int(text)
+    try:
+        return version_from_etag(etag, "request.ifMatch")
+    except BadRequest as exc:
+        raise BundleError(source, index, exc.message, "request.ifMatch") from None
 
 
 def _validated(source: str, index: int | None, res: dict) -> None:

@@ -31,6 +31,7 @@ from sqlalchemy import (
 from chartkeeper.errors import InvalidSearch
 from chartkeeper.fhir import search_params as sp
 from chartkeeper.fhir.references import parse_relative
+from chartkeeper.fhir.wire import whole_number
 from chartkeeper.store.dialect import like_escape
 from chartkeeper.store.guard import HiddenLabels
 from chartkeeper.store.resources import INDEX_TABLES, current, resource, resource_history
@@ -139,9 +140,7 @@ def not_hidden(resource_type: str, hidden: HiddenLabels) -> ColumnElement[bool]:
 
 
 def _non_negative(name: str, value: str) -> int:
-    if not value.isdigit():
-        raise InvalidSearch(f"{name} must be a whole number, not '{value}'")
-    return int(value)
+    return whole_number(value, name, error=InvalidSearch)
 
 
 def _criterion(resource_type: str, raw_name: str, value: str) -> _Criterion:
