@@ -8,7 +8,19 @@ from typing import Annotated
 
 import typer
 
-from .common import DatabaseOption, DataDirOption, app, console, out, repo_for, settings_for
+from .common import (
+    DatabaseOption,
+    DataDirOption,
+    app,
+    check_id,
+    check_output_file,
+    check_year_or_date,
+    choice,
+    console,
+    out,
+    repo_for,
+    settings_for,
+)
 
 code_app = typer.Typer(help="The encoder: find codes from clinicians' words.", no_args_is_help=True)
 app.add_typer(code_app, name="code")
@@ -22,25 +34,35 @@ codes_app = typer.Typer(
 app.add_typer(codes_app, name="codes")
 
 
-def _fy(value: str | None):
-    from datetime import date
+def _systems() -> tuple[str, ...]:
+    from chartkeeper.coding.codesets import SYSTEMS
 
-    if not value:
-        return None
-    return int(value) if value.isdigit() else date.fromisoformat(value)
+    return tuple(SYSTEMS)
 
 
 @code_app.command("find")
 def code_find(
     query: Annotated[str | None, typer.Argument(help="What the clinician wrote.")] = None,
-    fy: Annotated[str | None, typer.Option(help="Fiscal year, or the date of service.")] = None,
-    limit: Annotated[int, typer.Option(help="How many codes.")] = 10,
+    fy: Annotated[
+        str | None,
+        typer.Option(
+            callback=check_year_or_date, help="Fiscal year (2026), or the date of service."
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=50, help="How many codes.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
     batch: Annotated[
-        Path | None, typer.Option(help="One statement a line; JSON lines out.")
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, readable=True, help="One statement a line; JSON lines out."
+        ),
     ] = None,
     system: Annotated[
-        str, typer.Option(help="icd10cm (diagnoses), icd10pcs (procedures) or hcpcs.")
+        str,
+        typer.Option(
+            callback=choice(among=_systems),
+            help="icd10cm (diagnoses), icd10pcs (procedures) or hcpcs.",
+        ),
     ] = "icd10cm",
     data_dir: DataDirOption = None,
 ) -> None:
@@ -49,20 +71,17 @@ def code_find(
     from rich.table import Table
 
     from chartkeeper.coding import search
-    from chartkeeper.coding.codesets import SYSTEMS
 
-    if system not in SYSTEMS:
-        raise typer.BadParameter(f"--system must be one of {', '.join(SYSTEMS)}")
     folder = settings_for(None, data_dir).data_dir
     if batch:
         with batch.open() as lines:
-            found = search.batch(lines, fy=_fy(fy), limit=limit, data_dir=folder, system=system)
+            found = search.batch(lines, fy=fy, limit=limit, data_dir=folder, system=system)
             for line in found:
                 print(line)
         return
     if not query:
         raise typer.BadParameter("give a statement, or --batch FILE")
-    hits = search.find(query, fy=_fy(fy), limit=limit, data_dir=folder, system=system)
+    hits = search.find(query, fy=fy, limit=limit, data_dir=folder, system=system)
     if as_json:
         print(json.dumps([h.to_json() for h in hits]))
         return
@@ -81,9 +100,18 @@ def code_find(
 
 @codes_app.command("import")
 def codes_import(
-    files: Annotated[list[Path], typer.Argument(help="CMS release files (XML, text, or .zip).")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="CMS release files (XML, text, or .zip).",
+        ),
+    ],
     year: Annotated[
-        int | None, typer.Option(help="Fiscal year, when the file does not say.")
+        int | None,
+        typer.Option(min=1990, max=2100, help="Fiscal year, when the file does not say."),
     ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -135,9 +163,14 @@ def codes_import(
 
 @app.command("drg")
 def drg_command(
-    encounter_id: Annotated[str, typer.Argument(help="An inpatient Encounter id.")],
+    encounter_id: Annotated[
+        str, typer.Argument(callback=check_id, help="An inpatient Encounter id.")
+    ],
     weights: Annotated[
-        Path | None, typer.Option(help="CMS IPPS Table 5 (CSV) for weights.")
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, readable=True, help="CMS IPPS Table 5 (CSV) for weights."
+        ),
     ] = None,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
@@ -152,12 +185,20 @@ def drg_command(
 
 @app.command("claim")
 def claim_command(
-    encounter_id: Annotated[str, typer.Argument(help="A coded Encounter id.")],
+    encounter_id: Annotated[str, typer.Argument(callback=check_id, help="A coded Encounter id.")],
     kind: Annotated[
-        str, typer.Option(help="institutional (837I) or professional (837P).")
+        str,
+        typer.Option(
+            callback=choice("institutional", "professional"),
+            help="institutional (837I) or professional (837P).",
+        ),
     ] = "institutional",
-    coverage: Annotated[str | None, typer.Option(help="The Coverage id to bill.")] = None,
-    output: Annotated[Path | None, typer.Option("--out", help="Write the 837 here.")] = None,
+    coverage: Annotated[
+        str | None, typer.Option(callback=check_id, help="The Coverage id to bill.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--out", callback=check_output_file, help="Write the 837 here.")
+    ] = None,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -180,7 +221,12 @@ def claim_command(
 
 @app.command("x12-validate")
 def x12_validate_command(
-    file: Annotated[Path, typer.Argument(help="An X12 file to check with pyx12.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="An X12 file to check with pyx12."
+        ),
+    ],
 ) -> None:
     """Validate an X12 005010 file; list every error pyx12 finds."""
     from chartkeeper.interfaces.x12 import validate_x12
@@ -219,7 +265,7 @@ def coding_queue(database_url: DatabaseOption = None, data_dir: DataDirOption = 
 
 @work_app.command("suggest")
 def coding_suggest(
-    encounter_id: Annotated[str, typer.Argument(help="The Encounter to code.")],
+    encounter_id: Annotated[str, typer.Argument(callback=check_id, help="The Encounter to code.")],
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -244,7 +290,9 @@ def coding_suggest(
 
 @work_app.command("productivity")
 def coding_productivity(
-    png: Annotated[Path | None, typer.Option(help="Write the chart (PNG) here.")] = None,
+    png: Annotated[
+        Path | None, typer.Option(callback=check_output_file, help="Write the chart (PNG) here.")
+    ] = None,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:

@@ -28,12 +28,142 @@ app = typer.Typer(
 console = Console(stderr=True)
 out = Console()
 
+# --- option checks: every bad value is a one-line message and exit 2 (see main()) ------
+
+
+def check_database_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        backend = make_url(value).get_backend_name()
+    except ArgumentError:
+        raise typer.BadParameter(
+            f"'{value[:80]}' is not a database URL (e.g. postgresql+psycopg://user@host/db)"
+        ) from None
+    if backend not in ("sqlite", "postgresql"):
+        raise typer.BadParameter(f"chartkeeper stores to sqlite or postgresql, not {backend}")
+    return value
+
+
+def check_directory(value: Path | None) -> Path | None:
+    """A directory that exists or can be made (not a file)."""
+    if value is not None and value.exists() and not value.is_dir():
+        raise typer.BadParameter(f"{value} is a file, not a directory")
+    return value
+
+
+def check_output_file(value: Path | None) -> Path | None:
+    """A file to write: its folder must exist and it must not be a directory."""
+    if value is None:
+        return None
+    if value.is_dir():
+        raise typer.BadParameter(f"{value} is a directory; name a file")
+    if not value.parent.is_dir():
+        raise typer.BadParameter(f"there is no folder {value.parent} to write {value.name} in")
+    return value
+
+
+def check_instant(value: str | None) -> str | None:
+    """A date or date-time (2026-01-01, 2026-01-01T08:00:00Z)."""
+    if value is None:
+        return None
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"'{value[:40]}' is not a date or date-time (e.g. 2026-01-01 or 2026-01-01T08:00)"
+        ) from None
+    return value
+
+
+def check_year_or_date(value: str | None):
+    if value is None:
+        return None
+    from chartkeeper.errors import BadRequest
+    from chartkeeper.fhir.wire import year_or_date
+
+    try:
+        return year_or_date(value, "the value")
+    except BadRequest as exc:
+        raise typer.BadParameter(exc.message.removeprefix("the value ")) from None
+
+
+def check_id(value: str | None) -> str | None:
+    """A resource id as R4 writes it (1-64 of A-Z a-z 0-9 - .)."""
+    from chartkeeper.fhir.wire import is_id
+
+    if value is not None and not is_id(value):
+        raise typer.BadParameter(f"'{value[:70]}' is not a resource id (1-64 of A-Z a-z 0-9 - .)")
+    return value
+
+
+def check_host(value: str) -> str:
+    """An IP address or a host name to listen on."""
+    import ipaddress
+    import re
+
+    try:
+        ipaddress.ip_address(value)
+        return value
+    except ValueError:
+        pass
+    label = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+    if not re.fullmatch(rf"{label}(\.{label})*", value) or len(value) > 253:
+        raise typer.BadParameter(f"'{value[:70]}' is neither an IP address nor a host name")
+    return value
+
+
+def choice(*values: str):
+    """A callback that takes one of `values` (and says which there are)."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in values:
+            raise typer.BadParameter(f"'{value[:40]}' is not one of: {', '.join(values)}")
+        return value
+
+    return check
+
+
+def check_resource_types(values: list[str] | None) -> list[str] | None:
+    from chartkeeper.fhir.resource_types import RESOURCE_TYPES
+
+    unknown = [v for v in values or [] if v not in RESOURCE_TYPES]
+    if unknown:
+        raise typer.BadParameter(f"not FHIR R4 resource types: {', '.join(unknown)}")
+    return values
+
+
+def json_file(path: Path) -> object:
+    """A JSON file's content; malformed JSON is a usage error naming the file."""
+    from chartkeeper.errors import BadRequest
+    from chartkeeper.fhir.wire import parse_json
+
+    try:
+        return parse_json(path.read_bytes(), str(path))
+    except BadRequest as exc:
+        raise typer.BadParameter(exc.message) from None
+
+
+# Ids, counts and limits the store keeps as 32-bit integers.
+MAX_ID = 2**31 - 1
 DatabaseOption = Annotated[
     str | None,
-    typer.Option("--database-url", help="SQLAlchemy URL; default: SQLite under the data dir."),
+    typer.Option(
+        "--database-url",
+        callback=check_database_url,
+        help="SQLAlchemy URL; default: SQLite under the data dir.",
+    ),
 ]
 DataDirOption = Annotated[
-    Path | None, typer.Option("--data-dir", help="Directory for the embedded database.")
+    Path | None,
+    typer.Option(
+        "--data-dir", callback=check_directory, help="Directory for the embedded database."
+    ),
 ]
 
 

@@ -13,6 +13,7 @@ from .common import (
     DatabaseOption,
     DataDirOption,
     app,
+    check_host,
     counts_table,
     out,
     progress_bar,
@@ -26,7 +27,10 @@ app.add_typer(hl7_app, name="hl7")
 @hl7_app.command("import")
 def hl7_import(
     files: Annotated[
-        list[Path], typer.Argument(help="Files of HL7 v2 messages (any segment ends).")
+        list[Path],
+        typer.Argument(
+            exists=True, readable=True, help="Files of HL7 v2 messages (any segment ends)."
+        ),
     ],
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
@@ -73,8 +77,12 @@ def hl7_import(
 
 @hl7_app.command("listen")
 def hl7_listen(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port (2575 is the registered HL7 port).")] = 2575,
+    host: Annotated[
+        str, typer.Option(callback=check_host, help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="TCP port (2575 is the registered HL7 port).")
+    ] = 2575,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:

@@ -10,12 +10,17 @@ import typer
 from rich.table import Table
 
 from .common import (
+    MAX_ID,
     DatabaseOption,
     DataDirOption,
     app,
     audit_cli,
     audit_key_for,
+    check_id,
+    check_instant,
+    choice,
     console,
+    json_file,
     out,
     repo_for,
     settings_for,
@@ -130,9 +135,10 @@ def _audit_table(title: str, rows: list[dict]) -> Table:
 
 @audit_app.command("patient")
 def audit_patient(
-    patient_id: Annotated[str, typer.Argument(help="The Patient resource id.")],
+    patient_id: Annotated[str, typer.Argument(callback=check_id, help="The Patient resource id.")],
     since: Annotated[
-        str | None, typer.Option(help="Only from this instant (e.g. 2026-01-01).")
+        str | None,
+        typer.Option(callback=check_instant, help="Only from this instant (e.g. 2026-01-01)."),
     ] = None,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
@@ -147,7 +153,8 @@ def audit_patient(
 @privacy_app.command("btg-report")
 def btg_report_command(
     since: Annotated[
-        str | None, typer.Option(help="Only from this instant (e.g. 2026-01-01).")
+        str | None,
+        typer.Option(callback=check_instant, help="Only from this instant (e.g. 2026-01-01)."),
     ] = None,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
@@ -181,9 +188,10 @@ def him_repo(database_url: str | None, data_dir: Path | None, purpose: str | Non
 
 @roi_app.command("accounting")
 def roi_accounting(
-    patient_id: Annotated[str, typer.Argument(help="The Patient resource id.")],
+    patient_id: Annotated[str, typer.Argument(callback=check_id, help="The Patient resource id.")],
     as_of: Annotated[
-        str | None, typer.Option(help="End of the six-year window (YYYY-MM-DD).")
+        str | None,
+        typer.Option(callback=check_instant, help="End of the six-year window (YYYY-MM-DD)."),
     ] = None,
     all_disclosures: Annotated[
         bool, typer.Option("--all", help="Include disclosures 164.528(a)(1) exempts.")
@@ -221,9 +229,15 @@ def roi_accounting(
 
 @roi_app.command("list")
 def roi_list(
-    patient: Annotated[str | None, typer.Option(help="Only this patient's requests.")] = None,
+    patient: Annotated[
+        str | None, typer.Option(callback=check_id, help="Only this patient's requests.")
+    ] = None,
     status: Annotated[
-        str | None, typer.Option(help="logged, validated, fulfilled or denied.")
+        str | None,
+        typer.Option(
+            callback=choice("logged", "validated", "fulfilled", "denied"),
+            help="logged, validated, fulfilled or denied.",
+        ),
     ] = None,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
@@ -243,7 +257,13 @@ def roi_list(
 @roi_app.command("log")
 def roi_log(
     spec: Annotated[
-        Path, typer.Argument(help="The request as JSON (see /docs, POST /roi/requests).")
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="The request as JSON (see /docs, POST /roi/requests).",
+        ),
     ],
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
@@ -252,13 +272,13 @@ def roi_log(
     from chartkeeper.privacy.disclosures import log_request
 
     repo, by = him_repo(database_url, data_dir)
-    request = log_request(repo, json.loads(spec.read_text()), by=by)
+    request = log_request(repo, json_file(spec), by=by)
     out.print(f"logged request {request.id} for Patient/{request.patient_id}")
 
 
 @roi_app.command("validate")
 def roi_validate(
-    request_id: Annotated[int, typer.Argument(help="The request id.")],
+    request_id: Annotated[int, typer.Argument(min=1, max=MAX_ID, help="The request id.")],
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -271,7 +291,7 @@ def roi_validate(
 
 @roi_app.command("deny")
 def roi_deny(
-    request_id: Annotated[int, typer.Argument(help="The request id.")],
+    request_id: Annotated[int, typer.Argument(min=1, max=MAX_ID, help="The request id.")],
     reason: Annotated[str, typer.Option(help="Why; kept with the request.")],
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
@@ -285,7 +305,7 @@ def roi_deny(
 
 @roi_app.command("fulfil")
 def roi_fulfil(
-    request_id: Annotated[int, typer.Argument(help="The request id.")],
+    request_id: Annotated[int, typer.Argument(min=1, max=MAX_ID, help="The request id.")],
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:

@@ -10,7 +10,19 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .common import DatabaseOption, DataDirOption, app, out, progress_bar, repo_for
+from .common import (
+    MAX_ID,
+    DatabaseOption,
+    DataDirOption,
+    app,
+    check_id,
+    check_instant,
+    check_output_file,
+    choice,
+    out,
+    progress_bar,
+    repo_for,
+)
 from .privacy import him_repo
 
 patient_app = typer.Typer(help="The master patient index: merge and unmerge.", no_args_is_help=True)
@@ -22,7 +34,10 @@ deficiency_app = typer.Typer(
 )
 app.add_typer(deficiency_app, name="deficiencies")
 
-AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Evaluate as of this instant.")]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", callback=check_instant, help="Evaluate as of this instant."),
+]
 
 
 def _as_of(value: str | None) -> datetime | None:
@@ -50,10 +65,14 @@ def deficiencies_scan(
 @deficiency_app.command("list")
 def deficiencies_list(
     assignee: Annotated[
-        str | None, typer.Option(help="A Practitioner id, or 'unassigned'.")
+        str | None, typer.Option(callback=check_id, help="A Practitioner id, or 'unassigned'.")
     ] = None,
-    status: Annotated[str, typer.Option(help="open, closed or all.")] = "open",
-    patient: Annotated[str | None, typer.Option(help="Only this patient.")] = None,
+    status: Annotated[
+        str, typer.Option(callback=choice("open", "closed", "all"), help="open, closed or all.")
+    ] = "open",
+    patient: Annotated[
+        str | None, typer.Option(callback=check_id, help="Only this patient.")
+    ] = None,
     rule: Annotated[str | None, typer.Option(help="Only this rule id.")] = None,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
@@ -87,7 +106,10 @@ def deficiencies_list(
 
 @deficiency_app.command("report")
 def deficiencies_report(
-    plot: Annotated[Path | None, typer.Option(help="Write the ageing chart (PNG) here.")] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(callback=check_output_file, help="Write the ageing chart (PNG) here."),
+    ] = None,
     as_of: AsOfOption = None,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
@@ -104,8 +126,12 @@ def deficiencies_report(
 
 @patient_app.command("merge")
 def patient_merge(
-    source: Annotated[str, typer.Argument(help="The duplicate Patient id (retired).")],
-    survivor: Annotated[str, typer.Argument(help="The Patient id that survives.")],
+    source: Annotated[
+        str, typer.Argument(callback=check_id, help="The duplicate Patient id (retired).")
+    ],
+    survivor: Annotated[
+        str, typer.Argument(callback=check_id, help="The Patient id that survives.")
+    ],
     reason: Annotated[str, typer.Option(help="Why; kept with the merge and its Provenance.")],
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
@@ -124,7 +150,7 @@ def patient_merge(
 
 @patient_app.command("unmerge")
 def patient_unmerge(
-    merge_id: Annotated[int, typer.Argument(help="The merge to undo.")],
+    merge_id: Annotated[int, typer.Argument(min=1, max=MAX_ID, help="The merge to undo.")],
     reason: Annotated[str, typer.Option(help="Why it was wrong.")],
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
@@ -140,7 +166,7 @@ def patient_unmerge(
 
 @patient_app.command("merges")
 def patient_merges(
-    patient_id: Annotated[str, typer.Argument(help="A Patient id.")],
+    patient_id: Annotated[str, typer.Argument(callback=check_id, help="A Patient id.")],
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -171,13 +197,19 @@ def mpi_scan(
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON line per candidate pair.")
     ] = False,
-    link: Annotated[float, typer.Option(help="Auto-link at or above this probability.")] = 0.9,
-    review: Annotated[float, typer.Option(help="Queue for review at or above this.")] = 0.5,
+    link: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Auto-link at or above this probability.")
+    ] = 0.9,
+    review: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Queue for review at or above this.")
+    ] = 0.5,
     queue: Annotated[bool, typer.Option(help="Put review pairs on the review queue.")] = True,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Score every plausible pair of patients; auto-link the sure ones, queue the doubtful."""
+    if review > link:
+        raise typer.BadParameter(f"--review {review} is above --link {link}", param_hint="--review")
     from chartkeeper.quality.mpi import Thresholds, json_lines, scan_repo
 
     repo, _by = him_repo(database_url, data_dir)
@@ -205,8 +237,14 @@ def mpi_scan(
 
 @mpi_app.command("queue")
 def mpi_queue(
-    status: Annotated[str, typer.Option(help="open, linked, not-a-match or all.")] = "open",
-    limit: Annotated[int, typer.Option(help="How many.")] = 100,
+    status: Annotated[
+        str,
+        typer.Option(
+            callback=choice("open", "linked", "not-a-match", "all"),
+            help="open, linked, not-a-match or all.",
+        ),
+    ] = "open",
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many.")] = 100,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -225,8 +263,10 @@ def mpi_queue(
 
 @mpi_app.command("decide")
 def mpi_decide(
-    item_id: Annotated[int, typer.Argument(help="The review item.")],
-    verdict: Annotated[str, typer.Argument(help="linked or not-a-match.")],
+    item_id: Annotated[int, typer.Argument(min=1, max=MAX_ID, help="The review item.")],
+    verdict: Annotated[
+        str, typer.Argument(callback=choice("linked", "not-a-match"), help="linked or not-a-match.")
+    ],
     note: Annotated[str, typer.Option(help="Why.")] = "",
     survivor: Annotated[
         str | None, typer.Option(help="With linked: the Patient id kept (default: the pair's a).")

@@ -10,11 +10,18 @@ import typer
 from rich.progress import TextColumn
 from rich.table import Table
 
+from chartkeeper.privacy.users import ROLES
+
 from .common import (
+    MAX_ID,
     DatabaseOption,
     DataDirOption,
     app,
     audit_cli,
+    check_directory,
+    check_host,
+    check_resource_types,
+    choice,
     counts_table,
     out,
     progress_bar,
@@ -42,10 +49,14 @@ def db_upgrade(database_url: DatabaseOption = None, data_dir: DataDirOption = No
 @app.command("import")
 def import_command(
     paths: Annotated[
-        list[Path], typer.Argument(help="Bundles, NDJSON files or directories of them.")
+        list[Path],
+        typer.Argument(
+            exists=True, readable=True, help="Bundles, NDJSON files or directories of them."
+        ),
     ],
     workers: Annotated[
-        int, typer.Option(help="Processes that parse and validate (0: in this one).")
+        int,
+        typer.Option(min=0, max=64, help="Processes that parse and validate (0: in this one)."),
     ] = min(2, os.cpu_count() or 1),
     check_references: Annotated[
         bool, typer.Option(help="Refuse references to resources neither in the bundle nor stored.")
@@ -115,19 +126,31 @@ def _print_import_summary(report) -> None:
 
 @app.command("export")
 def export_command(
-    out_dir: Annotated[Path, typer.Option("--out", help="Directory for <Type>.ndjson files.")],
+    out_dir: Annotated[
+        Path,
+        typer.Option("--out", callback=check_directory, help="Directory for <Type>.ndjson files."),
+    ],
     types: Annotated[
-        list[str] | None, typer.Option("--type", help="Only these resource types.")
+        list[str] | None,
+        typer.Option("--type", callback=check_resource_types, help="Only these resource types."),
     ] = None,
     deidentify: Annotated[
-        str | None, typer.Option(help="'safe-harbor': remove the 18 HIPAA identifiers.")
+        str | None,
+        typer.Option(
+            callback=choice("safe-harbor"), help="'safe-harbor': remove the 18 HIPAA identifiers."
+        ),
     ] = None,
     date_shift: Annotated[
         bool, typer.Option(help="With --deidentify: shift each patient's dates, keep intervals.")
     ] = False,
     key_file: Annotated[
         Path | None,
-        typer.Option(help="Secret for pseudonyms and date shifts (else CHARTKEEPER_DEID_KEY)."),
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="Secret for pseudonyms and date shifts (else CHARTKEEPER_DEID_KEY).",
+        ),
     ] = None,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
@@ -208,9 +231,12 @@ def _export_deidentified(repo, out_dir, types, method, date_shift, key_file, set
 
 @app.command("synth")
 def synth_command(
-    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write bundles into.")],
-    patients: Annotated[int, typer.Option(min=1, help="How many patients.")] = 100,
-    seed: Annotated[int, typer.Option(help="Same seed, same patients.")] = 1,
+    out_dir: Annotated[
+        Path,
+        typer.Option("--out", callback=check_directory, help="Directory to write bundles into."),
+    ],
+    patients: Annotated[int, typer.Option(min=1, max=1_000_000, help="How many patients.")] = 100,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_ID, help="Same seed, same patients.")] = 1,
 ) -> None:
     """Generate synthetic patients as FHIR transaction bundles (never real data)."""
     from chartkeeper import synth
@@ -227,7 +253,9 @@ def synth_command(
 
 @app.command("demo")
 def demo_command(
-    patients: Annotated[int, typer.Option(min=1, help="Patients in the demo set.")] = 50,
+    patients: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Patients in the demo set.")
+    ] = 50,
     reset: Annotated[
         bool,
         typer.Option(
@@ -276,7 +304,12 @@ def demo_command(
 @user_app.command("add")
 def user_add(
     username: Annotated[str, typer.Argument(help="The sign-in name.")],
-    role: Annotated[str, typer.Option(help="him, coder, registrar, clinician, auditor or admin.")],
+    role: Annotated[
+        str,
+        typer.Option(
+            callback=choice(*ROLES), help="him, coder, registrar, clinician, auditor or admin."
+        ),
+    ],
     password: Annotated[
         str,
         typer.Option(
@@ -299,8 +332,10 @@ def user_add(
 
 @app.command("serve")
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    host: Annotated[
+        str, typer.Option(callback=check_host, help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
