@@ -145,9 +145,15 @@ def test_import_goes_on_past_malformed_entries(tmp_path, capsys, monkeypatch):
         main(["import", str(folder), "--workers", "0", "--data-dir", str(tmp_path / "d")])
     assert exited.value.code == 1
     output = " ".join((capsys.readouterr().out).split())
-    for name in shapes:
-        assert name in output, name
-    assert "g-deep.json" in output and "deeper" in output
+    assert "6 problem(s)" in output
+
+    from chartkeeper.interfaces.bundles import prepare
+
+    for name in [*shapes, "g-deep.json"]:  # each names its reason
+        unit = prepare(name, (folder / name).read_bytes(), "json")
+        assert unit.error is not None and unit.error.reason, name
+    deep_unit = prepare("g", (folder / "g-deep.json").read_bytes(), "json")
+    assert "nests deeper than" in deep_unit.error.reason
 
     from chartkeeper.config import Settings
     from chartkeeper.store import open_store

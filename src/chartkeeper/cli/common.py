@@ -34,17 +34,13 @@ out = Console()
 def check_database_url(value: str | None) -> str | None:
     if value is None:
         return None
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    from chartkeeper.errors import BadRequest
+    from chartkeeper.store.engine import check_url
 
     try:
-        backend = make_url(value).get_backend_name()
-    except ArgumentError:
-        raise typer.BadParameter(
-            f"'{value[:80]}' is not a database URL (e.g. postgresql+psycopg://user@host/db)"
-        ) from None
-    if backend not in ("sqlite", "postgresql"):
-        raise typer.BadParameter(f"chartkeeper stores to sqlite or postgresql, not {backend}")
+        check_url(value)
+    except BadRequest as exc:
+        raise typer.BadParameter(exc.message) from None
     return value
 
 
@@ -52,6 +48,32 @@ def check_directory(value: Path | None) -> Path | None:
     """A directory that exists or can be made (not a file)."""
     if value is not None and value.exists() and not value.is_dir():
         raise typer.BadParameter(f"{value} is a file, not a directory")
+    return value
+
+
+def check_input_file(value):
+    """A file to read, or '-' (standard input)."""
+    if value is None or str(value) == "-":
+        return value
+    if not Path(value).is_file():
+        raise typer.BadParameter(f"no such file: {value}")
+    return value
+
+
+def check_pairs(values: list[str] | None) -> list[str] | None:
+    """name=value pairs (repeatable options that set items)."""
+    bad = [v for v in values or [] if "=" not in v or not v.split("=", 1)[0].strip()]
+    if bad:
+        raise typer.BadParameter(f"expected name=value, not {', '.join(bad)[:80]}")
+    return values
+
+
+def check_code(value: str | None) -> str | None:
+    """A short code or id from a code list (an edit id, a registry id): letters, digits, - _ ."""
+    import re
+
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9_.\-]{1,32}", value):
+        raise typer.BadParameter(f"'{value[:40]}' is not a code (letters, digits, - _ .)")
     return value
 
 
@@ -118,12 +140,14 @@ def check_host(value: str) -> str:
     return value
 
 
-def choice(*values: str):
-    """A callback that takes one of `values` (and says which there are)."""
+def choice(*values: str, among=None):
+    """A callback that takes one of `values`, or of what `among()` returns (for lists that
+    live in a module too heavy to import before the command runs)."""
 
     def check(value: str | None) -> str | None:
-        if value is not None and value not in values:
-            raise typer.BadParameter(f"'{value[:40]}' is not one of: {', '.join(values)}")
+        allowed = among() if among else values
+        if value is not None and value not in allowed:
+            raise typer.BadParameter(f"'{value[:40]}' is not one of: {', '.join(allowed)}")
         return value
 
     return check

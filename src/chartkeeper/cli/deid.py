@@ -11,7 +11,16 @@ from typing import Annotated
 import orjson
 import typer
 
-from .common import DatabaseOption, DataDirOption, app, audit_cli, console, out, settings_for
+from .common import (
+    DatabaseOption,
+    DataDirOption,
+    app,
+    audit_cli,
+    check_input_file,
+    console,
+    out,
+    settings_for,
+)
 
 deid_app = typer.Typer(
     help="De-identify free text (Safe Harbor) and manage the name and place lists it uses.",
@@ -46,21 +55,33 @@ def _context(key_file: Path | None, gazetteer: Path | None, data_dir: Path | Non
 @deid_app.command("text")
 def text_command(
     source: Annotated[
-        str | None, typer.Argument(help="A text file, or - for standard input (default).")
+        str | None,
+        typer.Argument(
+            callback=check_input_file, help="A text file, or - for standard input (default)."
+        ),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help='Print {"text", "spans": [...]} (one line per note).')
     ] = False,
     batch: Annotated[
         Path | None,
-        typer.Option(help='JSON Lines of {"id", "text", "patient"?}; one result line each.'),
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help='JSON Lines of {"id", "text", "patient"?}; one result line each.',
+        ),
     ] = None,
     key_file: Annotated[
-        Path | None, typer.Option(help="Secret for date shifts (else CHARTKEEPER_DEID_KEY).")
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="Secret for date shifts (else CHARTKEEPER_DEID_KEY)."
+        ),
     ] = None,
     gazetteer: Annotated[
         Path | None,
-        typer.Option(help="A compiled gazetteer file or a names-places folder to build from."),
+        typer.Option(
+            exists=True, help="A compiled gazetteer file or a names-places folder to build from."
+        ),
     ] = None,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
@@ -171,11 +192,19 @@ class _PatientLearner:
 def import_gazetteers(
     folder: Annotated[
         Path,
-        typer.Argument(help="The names-places reference folder (Census names, places, CMS)."),
+        typer.Argument(
+            exists=True,
+            file_okay=False,
+            help="The names-places reference folder (Census names, places, CMS).",
+        ),
     ] = DEFAULT_REFERENCE,
     icd_folder: Annotated[
         Path | None,
-        typer.Option(help="ICD-10-CM index files, for medical words (default: beside FOLDER)."),
+        typer.Option(
+            exists=True,
+            file_okay=False,
+            help="ICD-10-CM index files, for medical words (default: beside FOLDER).",
+        ),
     ] = None,
     data_dir: DataDirOption = None,
 ) -> None:

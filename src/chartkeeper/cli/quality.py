@@ -269,7 +269,10 @@ def mpi_decide(
     ],
     note: Annotated[str, typer.Option(help="Why.")] = "",
     survivor: Annotated[
-        str | None, typer.Option(help="With linked: the Patient id kept (default: the pair's a).")
+        str | None,
+        typer.Option(
+            callback=check_id, help="With linked: the Patient id kept (default: the pair's a)."
+        ),
     ] = None,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,

@@ -124,6 +124,12 @@ def _print_import_summary(report) -> None:
         out.print(errors)
 
 
+def _deid_methods() -> tuple[str, ...]:
+    from chartkeeper.privacy.deid.context import METHODS
+
+    return METHODS
+
+
 @app.command("export")
 def export_command(
     out_dir: Annotated[
@@ -137,7 +143,8 @@ def export_command(
     deidentify: Annotated[
         str | None,
         typer.Option(
-            callback=choice("safe-harbor"), help="'safe-harbor': remove the 18 HIPAA identifiers."
+            callback=choice(among=_deid_methods),
+            help="'safe-harbor': remove the 18 HIPAA identifiers.",
         ),
     ] = None,
     date_shift: Annotated[

@@ -10,10 +10,17 @@ from typing import Annotated
 import typer
 
 from .common import (
+    MAX_ID,
     DatabaseOption,
     DataDirOption,
     app,
     audit_cli,
+    check_code,
+    check_input_file,
+    check_instant,
+    check_output_file,
+    check_pairs,
+    choice,
     console,
     counts_table,
     out,
@@ -28,14 +35,27 @@ registry_app = typer.Typer(
 app.add_typer(registry_app, name="registry")
 
 
+def _statuses() -> tuple[str, ...]:
+    from chartkeeper.registry.casefinding import STATUSES
+
+    return STATUSES
+
+
 @registry_app.command("classify")
 def classify_report(
     file: Annotated[
-        Path | None, typer.Argument(help="A pathology report as text; '-' or none: stdin.")
+        Path | None,
+        typer.Argument(
+            callback=check_input_file, help="A pathology report as text; '-' or none: stdin."
+        ),
     ] = None,
     batch: Annotated[
         Path | None,
-        typer.Option(help='JSON lines {"id", "text"} in; one JSON result a line out.'),
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help='JSON lines {"id", "text"} in; one JSON result a line out.',
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
 ) -> None:
@@ -101,7 +121,12 @@ def _emit(payload, as_json: bool, table=None) -> None:
 
 @registry_app.command("screen")
 def screen(
-    file: Annotated[Path, typer.Argument(help="Report text, or an HL7 v2 ORU^R01 message.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            callback=check_input_file, help="Report text, or an HL7 v2 ORU^R01 message."
+        ),
+    ],
 ) -> None:
     """Is this report (or ORU message) reportable? The words that decided, per SEER rules."""
     from chartkeeper.registry import casefinding
@@ -145,7 +170,10 @@ def casefind(database_url: DatabaseOption = None, data_dir: DataDirOption = None
 @registry_app.command("worklist")
 def worklist(
     status: Annotated[
-        str, typer.Option(help="suspected, abstracting, complete, dismissed.")
+        str,
+        typer.Option(
+            callback=choice(among=_statuses), help="suspected, abstracting, complete, dismissed."
+        ),
     ] = "suspected",
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
     database_url: DatabaseOption = None,
@@ -200,7 +228,7 @@ def _evidence_summary(evidence: list[dict]) -> str:
     return f"{counts}: {first.get('text') or first.get('reason', '')}"
 
 
-CaseArg = Annotated[int, typer.Argument(help="Registry case number.", min=1)]
+CaseArg = Annotated[int, typer.Argument(help="Registry case number.", min=1, max=MAX_ID)]
 
 
 @registry_app.command("accept")
@@ -237,7 +265,11 @@ def show_abstract(
     case: CaseArg,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="naaccrId=value (repeatable); an empty value clears the item."),
+        typer.Option(
+            "--set",
+            callback=check_pairs,
+            help="naaccrId=value (repeatable); an empty value clears the item.",
+        ),
     ] = None,
     prefill: Annotated[bool, typer.Option(help="Refill from the record first.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
@@ -296,7 +328,7 @@ def show_abstract(
 @registry_app.command("override")
 def override(
     case: CaseArg,
-    edit: Annotated[str, typer.Argument(help="Edit id, e.g. CK004.")],
+    edit: Annotated[str, typer.Argument(callback=check_code, help="Edit id, e.g. CK004.")],
     reason: Annotated[str, typer.Option(help="Why the coded values are right.")],
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
@@ -336,11 +368,14 @@ def _day(value: str | None, hint: str):
 
 @registry_app.command("followup")
 def followup_cmd(
-    today: Annotated[str | None, typer.Option(help="As of this date (YYYY-MM-DD).")] = None,
+    today: Annotated[
+        str | None, typer.Option(callback=check_instant, help="As of this date (YYYY-MM-DD).")
+    ] = None,
     reference_date: Annotated[
         str | None,
         typer.Option(
-            help="The registry's reference date: cases diagnosed before it are not counted."
+            callback=check_instant,
+            help="The registry's reference date: cases diagnosed before it are not counted.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
@@ -387,9 +422,19 @@ def followup_cmd(
 
 @registry_app.command("survival")
 def survival_cmd(
-    by: Annotated[str, typer.Option(help="Group by site, stage or site-stage.")] = "site",
-    plot: Annotated[Path | None, typer.Option(help="Write the curves as PNG here.")] = None,
-    today: Annotated[str | None, typer.Option(help="As of this date (YYYY-MM-DD).")] = None,
+    by: Annotated[
+        str,
+        typer.Option(
+            callback=choice("site", "stage", "site-stage"),
+            help="Group by site, stage or site-stage.",
+        ),
+    ] = "site",
+    plot: Annotated[
+        Path | None, typer.Option(callback=check_output_file, help="Write the curves as PNG here.")
+    ] = None,
+    today: Annotated[
+        str | None, typer.Option(callback=check_instant, help="As of this date (YYYY-MM-DD).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
@@ -434,9 +479,16 @@ def survival_cmd(
 
 @registry_app.command("export")
 def export(
-    naaccr_xml: Annotated[Path, typer.Option("--naaccr-xml", help="Write NAACCR XML here.")],
-    record_type: Annotated[str, typer.Option(help="A (full abstract) or I (incidence).")] = "A",
-    registry_id: Annotated[str | None, typer.Option(help="Registry ID (item 40).")] = None,
+    naaccr_xml: Annotated[
+        Path,
+        typer.Option("--naaccr-xml", callback=check_output_file, help="Write NAACCR XML here."),
+    ],
+    record_type: Annotated[
+        str, typer.Option(callback=choice("A", "I"), help="A (full abstract) or I (incidence).")
+    ] = "A",
+    registry_id: Annotated[
+        str | None, typer.Option(callback=check_code, help="Registry ID (item 40).")
+    ] = None,
     include_abstracting: Annotated[
         bool, typer.Option(help="Also cases still being abstracted.")
     ] = False,
@@ -469,7 +521,9 @@ def export(
 
 @registry_app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="A NAACCR XML v26 file.")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="A NAACCR XML v26 file.")
+    ],
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:

@@ -20,6 +20,26 @@ from sqlalchemy.engine import make_url
 WRITE = "chartkeeper_write"  # execution option that marks a connection as a writer
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+def check_url(url: str) -> str:
+    """The backend of a database URL the store can use, or BadRequest saying why not."""
+    from sqlalchemy.exc import ArgumentError
+
+    from chartkeeper.errors import BadRequest
+
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        raise BadRequest(
+            f"'{url[:80]}' is not a database URL (e.g. postgresql+psycopg://user@host/db)"
+        ) from None
+    if backend not in BACKENDS:
+        raise BadRequest(f"chartkeeper stores to {' or '.join(BACKENDS)}, not {backend}")
+    return backend
+
+
 def make_engine(url: str) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url)
