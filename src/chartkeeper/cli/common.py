@@ -56,7 +56,7 @@ def check_input_file(value):
     if value is None or str(value) == "-":
         return value
     if not Path(value).is_file():
-        raise typer.BadParameter(f"no such file: {value}")
+        raise typer.BadParameter(f"{value} is not a file")
     return value
 
 

@@ -66,8 +66,7 @@ def text_command(
     batch: Annotated[
         Path | None,
         typer.Option(
-            exists=True,
-            dir_okay=False,
+            callback=check_input_file,
             help='JSON Lines of {"id", "text", "patient"?}; one result line each.',
         ),
     ] = None,
