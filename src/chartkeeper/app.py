@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from chartkeeper import __version__, web
 from chartkeeper.api import (
+    admin,
     auth,
     bodies,
     bulk,
@@ -14,6 +15,7 @@ from chartkeeper.api import (
     coding,
     coding_work,
     deficiencies,
+    docs,
     fhir,
     merges,
     mpi,
@@ -48,7 +50,8 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
         title="chartkeeper",
         version=__version__,
         summary="Health information management over a FHIR R4 record store.",
-        docs_url="/docs",
+        docs_url=None,  # api.docs serves /docs and /redoc with local assets (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     # Writes through the API re-evaluate chart deficiencies in the same transaction.
@@ -58,8 +61,10 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     app.state.export_worker = ExportWorker(app.state.repo, _guarded_for(app))
     app.state.export_worker.resume()  # Bulk Data jobs a restart interrupted run again
     outcomes.install(app)
+    docs.install(app)
     app.add_middleware(bodies.BodyLimit, max_bytes=settings.max_request_mb * 1_048_576)
     app.include_router(auth.router)
+    app.include_router(admin.router)
     app.include_router(capability.router)
     app.include_router(bulk.router)  # before fhir: `$export` paths must not read as ids
     app.include_router(privacy.router)  # before fhir: AuditEvent is not in the store

@@ -18,6 +18,7 @@ PUBLIC = {
     "/docs/oauth2-redirect",
     "/openapi.json",
     "/redoc",
+    "/docs-assets/{name}",  # Swagger UI and ReDoc scripts (api/docs.py)
 }
 
 

@@ -13,7 +13,7 @@ import typer
 
 from chartkeeper.errors import ChartkeeperError
 
-from . import coding, deid, hl7, paper, privacy, quality, records, registry  # noqa: F401  (each registers commands)
+from . import coding, deid, hl7, paper, privacy, quality, records, registry, users  # noqa: F401  (each registers commands)
 from .common import app, console
 
 __all__ = ["app", "main"]

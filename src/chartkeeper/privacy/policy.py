@@ -34,6 +34,7 @@ WORKLISTS: dict[str, set[str]] = {
     "physician-queries": {"coder", "him", "admin", "clinician"},
     "cancer-registry": {"registrar", "him", "admin"},  # casefinding, abstracts, follow-up
     "paper-records": {"him", "admin"},  # chart tracking, legal holds, retention, destruction
+    "user-accounts": {"admin"},  # list, add, disable, enable, unlock, reset passwords
 }
 
 

@@ -16,7 +16,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from chartkeeper.errors import AuthenticationFailed, BadRequest, Conflict
+from chartkeeper.errors import AuthenticationFailed, BadRequest, Conflict, NotFound
+from chartkeeper.store import users as store_users
 from chartkeeper.store.users import access_token, app_user
 
 ROLES = ("him", "coder", "registrar", "clinician", "auditor", "admin")
@@ -190,3 +191,85 @@ def revoke_token(engine: Engine, token: str) -> None:
             .where(access_token.c.token_hash == _token_hash(token))
             .values(revoked=True)
         )
+
+
+# --- administration: list, disable, enable, unlock, reset a password ----------------------
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account as an administrator sees it (never the password hash)."""
+
+    username: str
+    role: str
+    active: bool
+    created: str
+    failed_sign_ins: int
+    locked_until: str | None
+
+    @property
+    def locked(self) -> bool:
+        return bool(self.locked_until) and self.locked_until > _stamp(_now())
+
+    @property
+    def state(self) -> str:
+        return "disabled" if not self.active else "locked" if self.locked else "active"
+
+    def to_json(self) -> dict:
+        return {
+            "username": self.username,
+            "role": self.role,
+            "state": self.state,
+            "active": self.active,
+            "created": self.created,
+            "failedSignIns": self.failed_sign_ins,
+            "lockedUntil": self.locked_until if self.locked else None,
+        }
+
+
+def list_accounts(engine: Engine) -> list[Account]:
+    return [Account(**row) for row in store_users.list_accounts(engine)]
+
+
+def account(engine: Engine, username: str) -> Account:
+    found = next((a for a in list_accounts(engine) if a.username == username), None)
+    if found is None:
+        raise NotFound(f"there is no user '{username}'")
+    return found
+
+
+def _change(engine: Engine, username: str, revoke_tokens: bool = False, **values) -> Account:
+    if not store_users.update_account(engine, username, revoke_tokens=revoke_tokens, **values):
+        raise NotFound(f"there is no user '{username}'")
+    return account(engine, username)
+
+
+def disable(engine: Engine, username: str, *, by: str | None = None) -> Account:
+    """The account can no longer sign in, and its tokens stop working at once. Kept, not
+    deleted: the audit trail names it. An administrator cannot lock themself out."""
+    if by is not None and by == username:
+        raise BadRequest("you cannot disable your own account; ask another administrator")
+    return _change(engine, username, revoke_tokens=True, active=False)
+
+
+def enable(engine: Engine, username: str) -> Account:
+    return _change(engine, username, active=True, failed_sign_ins=0, locked_until=None)
+
+
+def unlock(engine: Engine, username: str) -> Account:
+    """Lift a lock-out after failed sign-ins (before its 15 minutes are up)."""
+    return _change(engine, username, failed_sign_ins=0, locked_until=None)
+
+
+def set_password(engine: Engine, username: str, password: str) -> Account:
+    """A new password (same strength rules as a new account); every token of the account is
+    revoked, so whoever held the old password is signed off."""
+    check_password_strength(username, password)
+    return _change(
+        engine,
+        username,
+        revoke_tokens=True,
+        password_hash=_hasher.hash(password),
+        failed_sign_ins=0,
+        locked_until=None,
+    )

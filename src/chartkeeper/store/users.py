@@ -35,3 +35,34 @@ access_token = Table(
     Column("last_used", String(STAMP)),  # for log-off after inactivity
 )
 Index("ix_access_token_user", access_token.c.username)
+
+
+# --- account administration: the rows behind `chartkeeper user …` and /admin/users --------
+
+
+def list_accounts(engine) -> list[dict]:
+    """Every account, by username, without its password hash."""
+    from sqlalchemy import select
+
+    u = app_user.c
+    query = select(u.username, u.role, u.active, u.created, u.failed_sign_ins, u.locked_until)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query.order_by(u.username))]
+
+
+def update_account(engine, username: str, *, revoke_tokens: bool = False, **values) -> bool:
+    """Set columns of one account (and, when asked, revoke its tokens in the same
+    transaction); False when there is no such account."""
+    from sqlalchemy import update
+
+    with engine.begin() as conn:
+        changed = conn.execute(
+            update(app_user).where(app_user.c.username == username).values(**values)
+        ).rowcount
+        if changed and revoke_tokens:
+            conn.execute(
+                update(access_token)
+                .where(access_token.c.username == username, access_token.c.revoked.is_(False))
+                .values(revoked=True)
+            )
+    return bool(changed)

@@ -1,0 +1,93 @@
+"""Account administration over HTTP (`/admin/users`): admin role only, every call audited.
+
+The same domain functions as `chartkeeper user …`; refusals are audited by `works`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from chartkeeper.errors import BadRequest
+from chartkeeper.privacy import audit, users
+
+from .auth import audit_alone, client_address, works
+from .bodies import json_object
+
+router = APIRouter(prefix="/admin", tags=["administration"])
+Admin = Annotated[users.User, Depends(works("user-accounts"))]
+
+
+def _audited(request: Request, admin: users.User, action: str, detail: str) -> None:
+    audit_alone(
+        request,
+        audit.AuditEntry(
+            action=f"user-{action}",
+            username=admin.username,
+            role=admin.role,
+            source=client_address(request),
+            detail=detail,
+        ),
+    )
+
+
+def _text(body: dict, name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise BadRequest(f"'{name}' is required, as a string")
+    return value
+
+
+@router.get("/users", summary="Every account: role, state, failed sign-ins")
+def list_users(request: Request, admin: Admin) -> dict:
+    accounts = users.list_accounts(request.app.state.repo.engine)
+    _audited(request, admin, "list", f"{len(accounts)} users")
+    return {"users": [a.to_json() for a in accounts]}
+
+
+@router.post("/users", status_code=201, summary="Add an account")
+async def add_user(request: Request, admin: Admin) -> dict:
+    body = await json_object(request)
+    engine = request.app.state.repo.engine
+    made = users.add_user(
+        engine, _text(body, "username"), _text(body, "password"), _text(body, "role")
+    )
+    _audited(request, admin, "add", f"{made.username} as {made.role}")
+    return users.account(engine, made.username).to_json()
+
+
+@router.get("/users/{username}", summary="One account")
+def get_user(request: Request, username: str, admin: Admin) -> dict:
+    found = users.account(request.app.state.repo.engine, username)
+    _audited(request, admin, "read", username)
+    return found.to_json()
+
+
+@router.post("/users/{username}/disable", summary="Stop an account signing in (tokens revoked)")
+def disable_user(request: Request, username: str, admin: Admin) -> dict:
+    changed = users.disable(request.app.state.repo.engine, username, by=admin.username)
+    _audited(request, admin, "disable", username)
+    return changed.to_json()
+
+
+@router.post("/users/{username}/enable", summary="Let a disabled account sign in again")
+def enable_user(request: Request, username: str, admin: Admin) -> dict:
+    changed = users.enable(request.app.state.repo.engine, username)
+    _audited(request, admin, "enable", username)
+    return changed.to_json()
+
+
+@router.post("/users/{username}/unlock", summary="Lift a lock after failed sign-ins")
+def unlock_user(request: Request, username: str, admin: Admin) -> dict:
+    changed = users.unlock(request.app.state.repo.engine, username)
+    _audited(request, admin, "unlock", username)
+    return changed.to_json()
+
+
+@router.put("/users/{username}/password", summary="Set a new password (tokens revoked)")
+async def set_password(request: Request, username: str, admin: Admin) -> dict:
+    password = _text(await json_object(request), "password")
+    changed = users.set_password(request.app.state.repo.engine, username, password)
+    _audited(request, admin, "password", username)
+    return changed.to_json()
