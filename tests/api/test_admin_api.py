@@ -16,9 +16,9 @@ def _token(client, username: str, password: str):
 def test_only_admin_manages_users_and_refusals_are_audited(module_client):
     client, sign_in = module_client
     for role in ("him", "auditor", "clinician"):
-        answer = client.get("/admin/users", headers=sign_in(role))
+        answer = client.get("/accounts", headers=sign_in(role))
         assert answer.status_code == 403, role
-    assert client.get("/admin/users").status_code == 401
+    assert client.get("/accounts").status_code == 401
     engine = client.app.state.repo.engine
     refused = audit.entries(engine, action="user-accounts", limit=50)
     assert any(r["outcome"] == "denied" and r["username"] == "him" for r in refused)
@@ -28,13 +28,13 @@ def test_admin_lifecycle_of_an_account(module_client):
     client, sign_in = module_client
     admin = sign_in("admin")
     made = client.post(
-        "/admin/users",
+        "/accounts",
         json={"username": "temp.clerk", "password": "temporary clerk pass", "role": "him"},
         headers=admin,
     )
     assert made.status_code == 201, made.text
     assert made.json()["state"] == "active"
-    listed = client.get("/admin/users", headers=admin).json()["users"]
+    listed = client.get("/accounts", headers=admin).json()["users"]
     assert {"temp.clerk", "admin"} <= {u["username"] for u in listed}
     assert all("password" not in str(u).lower() for u in listed)
 
@@ -42,23 +42,23 @@ def test_admin_lifecycle_of_an_account(module_client):
     bearer = {"Authorization": f"Bearer {token}"}
     assert client.get("/fhir/Patient", headers=bearer).status_code == 200
 
-    disabled = client.post("/admin/users/temp.clerk/disable", headers=admin)
+    disabled = client.post("/accounts/temp.clerk/disable", headers=admin)
     assert disabled.json()["state"] == "disabled"
     assert client.get("/fhir/Patient", headers=bearer).status_code == 401  # token revoked
     assert _token(client, "temp.clerk", "temporary clerk pass").status_code == 401
-    assert client.post("/admin/users/temp.clerk/enable", headers=admin).json()["state"] == "active"
+    assert client.post("/accounts/temp.clerk/enable", headers=admin).json()["state"] == "active"
 
     for _ in range(5):
         _token(client, "temp.clerk", "wrong password!!")
-    assert client.get("/admin/users/temp.clerk", headers=admin).json()["state"] == "locked"
+    assert client.get("/accounts/temp.clerk", headers=admin).json()["state"] == "locked"
     assert _token(client, "temp.clerk", "temporary clerk pass").status_code == 401
-    assert client.post("/admin/users/temp.clerk/unlock", headers=admin).json()["state"] == "active"
+    assert client.post("/accounts/temp.clerk/unlock", headers=admin).json()["state"] == "active"
     assert _token(client, "temp.clerk", "temporary clerk pass").status_code == 200
 
-    weak = client.put("/admin/users/temp.clerk/password", json={"password": "short"}, headers=admin)
+    weak = client.put("/accounts/temp.clerk/password", json={"password": "short"}, headers=admin)
     assert weak.status_code == 400
     reset = client.put(
-        "/admin/users/temp.clerk/password", json={"password": NEW_PASSWORD}, headers=admin
+        "/accounts/temp.clerk/password", json={"password": NEW_PASSWORD}, headers=admin
     )
     assert reset.status_code == 200
     assert _token(client, "temp.clerk", "temporary clerk pass").status_code == 401
@@ -72,22 +72,22 @@ def test_admin_lifecycle_of_an_account(module_client):
 @pytest.mark.parametrize(
     ("method", "path", "body", "status"),
     [
-        ("POST", "/admin/users/nobody/disable", None, 404),
-        ("POST", "/admin/users/admin/disable", None, 400),  # not yourself
+        ("POST", "/accounts/nobody/disable", None, 404),
+        ("POST", "/accounts/admin/disable", None, 400),  # not yourself
         (
             "POST",
-            "/admin/users",
+            "/accounts",
             {"username": "x", "password": "long enough pass", "role": "god"},
             400,
         ),
         (
             "POST",
-            "/admin/users",
+            "/accounts",
             {"username": "admin", "password": "long enough pass", "role": "him"},
             409,
         ),
-        ("POST", "/admin/users", {"username": 5}, 400),
-        ("PUT", "/admin/users/him/password", {}, 400),
+        ("POST", "/accounts", {"username": 5}, 400),
+        ("PUT", "/accounts/him/password", {}, 400),
     ],
 )
 def test_admin_mistakes_are_clear(module_client, method, path, body, status):

@@ -1,4 +1,4 @@
-"""Account administration over HTTP (`/admin/users`): admin role only, every call audited.
+"""Account administration over HTTP (`/accounts`): admin role only, every call audited.
 
 The same domain functions as `chartkeeper user …`; refusals are audited by `works`.
 """
@@ -15,7 +15,7 @@ from chartkeeper.privacy import audit, users
 from .auth import audit_alone, client_address, works
 from .bodies import json_object
 
-router = APIRouter(prefix="/admin", tags=["administration"])
+router = APIRouter(prefix="/accounts", tags=["administration"])
 Admin = Annotated[users.User, Depends(works("user-accounts"))]
 
 
@@ -39,14 +39,14 @@ def _text(body: dict, name: str) -> str:
     return value
 
 
-@router.get("/users", summary="Every account: role, state, failed sign-ins")
+@router.get("", summary="Every account: role, state, failed sign-ins")
 def list_users(request: Request, admin: Admin) -> dict:
     accounts = users.list_accounts(request.app.state.repo.engine)
     _audited(request, admin, "list", f"{len(accounts)} users")
     return {"users": [a.to_json() for a in accounts]}
 
 
-@router.post("/users", status_code=201, summary="Add an account")
+@router.post("", status_code=201, summary="Add an account")
 async def add_user(request: Request, admin: Admin) -> dict:
     body = await json_object(request)
     engine = request.app.state.repo.engine
@@ -57,35 +57,35 @@ async def add_user(request: Request, admin: Admin) -> dict:
     return users.account(engine, made.username).to_json()
 
 
-@router.get("/users/{username}", summary="One account")
+@router.get("/{username}", summary="One account")
 def get_user(request: Request, username: str, admin: Admin) -> dict:
     found = users.account(request.app.state.repo.engine, username)
     _audited(request, admin, "read", username)
     return found.to_json()
 
 
-@router.post("/users/{username}/disable", summary="Stop an account signing in (tokens revoked)")
+@router.post("/{username}/disable", summary="Stop an account signing in (tokens revoked)")
 def disable_user(request: Request, username: str, admin: Admin) -> dict:
     changed = users.disable(request.app.state.repo.engine, username, by=admin.username)
     _audited(request, admin, "disable", username)
     return changed.to_json()
 
 
-@router.post("/users/{username}/enable", summary="Let a disabled account sign in again")
+@router.post("/{username}/enable", summary="Let a disabled account sign in again")
 def enable_user(request: Request, username: str, admin: Admin) -> dict:
     changed = users.enable(request.app.state.repo.engine, username)
     _audited(request, admin, "enable", username)
     return changed.to_json()
 
 
-@router.post("/users/{username}/unlock", summary="Lift a lock after failed sign-ins")
+@router.post("/{username}/unlock", summary="Lift a lock after failed sign-ins")
 def unlock_user(request: Request, username: str, admin: Admin) -> dict:
     changed = users.unlock(request.app.state.repo.engine, username)
     _audited(request, admin, "unlock", username)
     return changed.to_json()
 
 
-@router.put("/users/{username}/password", summary="Set a new password (tokens revoked)")
+@router.put("/{username}/password", summary="Set a new password (tokens revoked)")
 async def set_password(request: Request, username: str, admin: Admin) -> dict:
     password = _text(await json_object(request), "password")
     changed = users.set_password(request.app.state.repo.engine, username, password)

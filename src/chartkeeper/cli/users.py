@@ -1,6 +1,6 @@
 """Account administration at the machine: list, disable, enable, unlock, reset a password.
 
-The same domain functions as the admin API (`/admin/users`); each change is audited as the
+The same domain functions as the admin API (`/accounts`); each change is audited as the
 operator (`cli:<login>`).
 """
 
