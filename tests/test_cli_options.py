@@ -15,8 +15,9 @@ import typer
 
 from chartkeeper.cli import app, main
 
-# Strings whose every value is legitimate: words people type, secrets, rule names.
-FREE_TEXT = {"query", "reason", "note", "username", "password", "rule"}
+# Strings whose every value is legitimate (words people type, secrets, rule names), or that
+# the command parses itself and refuses with a usage error (an audit checkpoint).
+FREE_TEXT = {"query", "reason", "note", "username", "password", "rule", "checkpoint"}
 
 
 def _commands(command, path=()):

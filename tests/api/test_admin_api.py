@@ -109,14 +109,14 @@ def test_cli_user_administration(tmp_path, capsys, monkeypatch):
         captured = capsys.readouterr()
         return exited.value.code, captured.out + captured.err
 
-    monkeypatch.setenv("CHARTKEEPER_NEW_PASSWORD", "first clerk passphrase")
+    monkeypatch.setenv("CHARTKEEPER_NEW_PASSWORD", "first desk passphrase 1")
     assert run("user", "add", "clerk", "--role", "him")[0] == 0
     code, text = run("user", "list")
     assert code == 0 and "clerk" in text and "active" in text
     assert "disabled" in run("user", "disable", "clerk")[1]
     assert "active" in run("user", "enable", "clerk")[1]
     assert "active" in run("user", "unlock", "clerk")[1]
-    monkeypatch.setenv("CHARTKEEPER_NEW_PASSWORD", "second clerk passphrase")
+    monkeypatch.setenv("CHARTKEEPER_NEW_PASSWORD", "second desk passphrase 2")
     assert run("user", "password", "clerk")[0] == 0
     code, text = run("user", "disable", "nobody")
     assert code == 1 and "no user 'nobody'" in text
@@ -128,7 +128,7 @@ def test_cli_user_administration(tmp_path, capsys, monkeypatch):
     from chartkeeper.store import open_store
 
     engine = open_store(Settings(data_dir=tmp_path / "d")).engine
-    assert authenticate(engine, "clerk", "second clerk passphrase").role == "him"
+    assert authenticate(engine, "clerk", "second desk passphrase 2").role == "him"
     operator = audit.entries(engine, limit=100)
     assert {"user-disable", "user-enable", "user-unlock", "user-password"} <= {
         r["action"] for r in operator

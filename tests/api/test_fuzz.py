@@ -31,7 +31,7 @@ from chartkeeper.fhir.wire import (
 from chartkeeper.interfaces.bundles import prepare_document
 
 FAST = settings(
-    max_examples=150,
+    max_examples=100,
     derandomize=True,
     deadline=None,
     database=None,
@@ -143,7 +143,7 @@ def test_parse_json_refuses_deep_and_broken_documents():
 # --- schemathesis -------------------------------------------------------------------------
 
 SCHEMA_SETTINGS = settings(
-    max_examples=8,
+    max_examples=5,
     derandomize=True,
     deadline=None,
     database=None,
@@ -160,12 +160,12 @@ def _documented_api() -> dict:
     from chartkeeper.app import create_app
     from chartkeeper.config import Settings
     from chartkeeper.store import Repository
-    from chartkeeper.store.engine import make_engine
+    from chartkeeper.store.engine import make_engine, upgrade
 
     folder = Path(tempfile.mkdtemp(prefix="ck-openapi-"))
-    return create_app(
-        Settings(data_dir=folder), repo=Repository(make_engine("sqlite://"))
-    ).openapi()
+    engine = make_engine(f"sqlite:///{folder / 'store.db'}")
+    upgrade(engine)
+    return create_app(Settings(data_dir=folder), repo=Repository(engine)).openapi()
 
 
 from_app = schemathesis.openapi.from_dict(_documented_api())
