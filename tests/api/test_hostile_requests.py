@@ -213,6 +213,11 @@ CASES = [
     ("unknown type", "GET", "/fhir/NotAType/1", {}),
     ("history since garbage", "GET", "/fhir/Patient/_history?_since=yesterday%27", {}),
     ("birthdate superscript", "GET", f"/fhir/Patient?birthdate={SUP}", {}),
+    ("deficiency 20-digit id", "GET", f"/deficiencies/{BIG}", {}),
+    ("deficiency list 20-digit offset", "GET", f"/deficiencies?offset={BIG}", {}),
+    ("ROI request 20-digit id", "GET", f"/roi/requests/{BIG}", {}),
+    ("MPI review 20-digit id", "GET", f"/mpi/reviews/{BIG}", {}),
+    ("MPI reviews 20-digit limit", "GET", f"/mpi/reviews?limit={BIG}", {}),
     ("coding fy superscript", "GET", f"/coding/search?q=asthma&fy={SUP}", {}),
     ("coding fy 20 digits", "GET", f"/coding/search?q=asthma&fy={BIG}", {}),
 ]

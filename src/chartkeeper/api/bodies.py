@@ -8,12 +8,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import orjson
-from fastapi import Request
+from fastapi import Path, Query, Request
 
 from chartkeeper.errors import BadRequest, ChartkeeperError
 from chartkeeper.fhir.outcome import operation_outcome
-from chartkeeper.fhir.wire import parse_json
+from chartkeeper.fhir.wire import MAX_INT32, parse_json
 
 # application/json is what generic HTTP clients send; FHIR's own is application/fhir+json.
 JSON_TYPES = frozenset({"application/fhir+json", "application/json"})
@@ -135,3 +137,10 @@ class BodyLimit:
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+# Numbers in paths and queries: bounded like the INTEGER columns they are looked up in, so
+# a 20-digit id is a 400 from validation, not an overflow in the database.
+RowId = Annotated[int, Path(ge=1, le=MAX_INT32, description="A row id (1 to 2147483647).")]
+Limit = Annotated[int, Query(ge=1, le=1000, description="How many rows (1-1000).")]
+Offset = Annotated[int, Query(ge=0, le=MAX_INT32, description="Rows to skip.")]

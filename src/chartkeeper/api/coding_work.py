@@ -19,7 +19,7 @@ from chartkeeper.errors import BadRequest
 from chartkeeper.privacy.users import User
 
 from .auth import store, works
-from .bodies import json_object
+from .bodies import RowId, json_object
 
 router = APIRouter(prefix="/coding", tags=["coding workflow"])
 Coder = Annotated[User, Depends(works("coding"))]
@@ -93,13 +93,13 @@ def queries(
 
 
 @router.post("/queries/{query_id}/answer", summary="Answer a query ({'answer': ...})")
-async def answer(request: Request, query_id: int, user: QueryUser) -> dict:
+async def answer(request: Request, query_id: RowId, user: QueryUser) -> dict:
     text = _text(await json_object(request), "answer")
     return workflow.answer_query(store(request), query_id, text, by=user.username).as_json()
 
 
 @router.post("/queries/{query_id}/withdraw", summary="Withdraw an open query")
-def withdraw(request: Request, query_id: int, user: Coder) -> dict:
+def withdraw(request: Request, query_id: RowId, user: Coder) -> dict:
     return workflow.withdraw_query(store(request), query_id, by=user.username).as_json()
 
 

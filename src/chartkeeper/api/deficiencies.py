@@ -18,7 +18,7 @@ from chartkeeper.privacy.users import User
 from chartkeeper.quality import deficiencies as dq
 
 from .auth import store, works
-from .bodies import json_object
+from .bodies import Limit, Offset, RowId, json_object
 
 router = APIRouter(prefix="/deficiencies", tags=["deficiencies"])
 Worker = Annotated[User, Depends(works("deficiencies"))]
@@ -32,8 +32,8 @@ def worklist(
     status: str = "open",
     patient: str | None = None,
     rule: str | None = None,
-    limit: int = 200,
-    offset: int = 0,
+    limit: Limit = 200,
+    offset: Offset = 0,
 ) -> list[dict]:
     found = dq.list_deficiencies(
         store(request),
@@ -67,12 +67,12 @@ async def reevaluate(request: Request, _user: Worker) -> dict:
 
 
 @router.get("/{deficiency_id}", summary="One deficiency, with its notes")
-def get_one(request: Request, deficiency_id: int, _user: Worker) -> dict:
+def get_one(request: Request, deficiency_id: RowId, _user: Worker) -> dict:
     return dq.get_deficiency(store(request), deficiency_id).as_json()
 
 
 @router.post("/{deficiency_id}/assign", summary="Reassign ({'assignee': ..., 'reason': ...})")
-async def assign(request: Request, deficiency_id: int, user: Worker) -> dict:
+async def assign(request: Request, deficiency_id: RowId, user: Worker) -> dict:
     body = await json_object(request)
     if "assignee" not in body:
         raise BadRequest("'assignee' is required (a Practitioner reference, a username or null)")
@@ -86,7 +86,7 @@ async def assign(request: Request, deficiency_id: int, user: Worker) -> dict:
 
 
 @router.post("/{deficiency_id}/notes", summary="Add a note ({'text': ...})")
-async def add_note(request: Request, deficiency_id: int, user: Worker) -> dict:
+async def add_note(request: Request, deficiency_id: RowId, user: Worker) -> dict:
     text = (await json_object(request)).get("text")
     if not isinstance(text, str):
         raise BadRequest("'text' is required in the body")

@@ -17,7 +17,7 @@ from chartkeeper.quality.merge import get_merge, merge_patients, merges_of
 from chartkeeper.quality.unmerge import unmerge_patients
 
 from .auth import store, works
-from .bodies import json_object
+from .bodies import RowId, json_object
 from .outcomes import FHIRResponse
 
 Indexer = Annotated[User, Depends(works("patient-index"))]
@@ -59,7 +59,7 @@ async def merge(request: Request, user: Indexer):
 
 
 @router.post("/merges/{merge_id}/$unmerge")
-async def unmerge(request: Request, merge_id: int, user: Indexer):
+async def unmerge(request: Request, merge_id: RowId, user: Indexer):
     (reason,) = await _fields(request, "reason")
     with store(request).transaction() as tx:
         unmerge_patients(tx, merge_id, reason=reason, by=user.username)
@@ -75,7 +75,7 @@ def merges(request: Request, patient: str, _user: Indexer):
 
 
 @router.get("/merges/{merge_id}")
-def merge_record(request: Request, merge_id: int, _user: Indexer):
+def merge_record(request: Request, merge_id: RowId, _user: Indexer):
     with store(request).reading() as tx:
         record = get_merge(tx, merge_id)
     return FHIRResponse(_record(record), media_type="application/json")

@@ -11,7 +11,7 @@ from chartkeeper.privacy.users import User
 from chartkeeper.quality.mpi import decide, get_review, list_reviews
 
 from .auth import store, works
-from .bodies import json_object
+from .bodies import Limit, Offset, RowId, json_object
 from .outcomes import FHIRResponse
 
 router = APIRouter(prefix="/mpi", tags=["patient index"], include_in_schema=False)
@@ -27,20 +27,20 @@ def reviews(
     request: Request,
     _user: ReviewerDependency,
     status: str = "open",
-    limit: int = 100,
-    offset: int = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ):
     items = list_reviews(store(request), status=status, limit=min(limit, 1000), offset=offset)
     return _json([asdict(i) for i in items])
 
 
 @router.get("/reviews/{item_id}")
-def review(request: Request, item_id: int, _user: ReviewerDependency):
+def review(request: Request, item_id: RowId, _user: ReviewerDependency):
     return _json(asdict(get_review(store(request), item_id)))
 
 
 @router.post("/reviews/{item_id}/decision")
-async def decision(request: Request, item_id: int, user: ReviewerDependency):
+async def decision(request: Request, item_id: RowId, user: ReviewerDependency):
     body = await json_object(request)
     item = decide(
         store(request),

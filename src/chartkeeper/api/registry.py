@@ -22,7 +22,7 @@ from chartkeeper.registry import abstract, casefinding, edits, followup, surviva
 from chartkeeper.registry.classify import classify
 
 from .auth import store, works
-from .bodies import json_object
+from .bodies import RowId, json_object
 
 router = APIRouter(prefix="/registry", tags=["cancer registry"])
 Registrar = Annotated[User, Depends(works("cancer-registry"))]
@@ -65,7 +65,7 @@ def cases(request: Request, _user: Registrar, status: str = "suspected") -> list
 
 
 @router.get("/cases/{case_id}", summary="One case: its abstract, failing edits and activity")
-def case(request: Request, case_id: int, _user: Registrar) -> dict:
+def case(request: Request, case_id: RowId, _user: Registrar) -> dict:
     found = casefinding.get(store(request), case_id)
     items = abstract.public_items(found)
     return {
@@ -76,20 +76,20 @@ def case(request: Request, case_id: int, _user: Registrar) -> dict:
 
 
 @router.post("/cases/{case_id}/accept", summary="Accept a suspected case; abstract prefilled")
-def accept(request: Request, case_id: int, user: Registrar) -> dict:
+def accept(request: Request, case_id: RowId, user: Registrar) -> dict:
     done = casefinding.accept(store(request), case_id, by=user.username)
     return {"id": case_id, "status": done["status"], "items": abstract.public_items(done)}
 
 
 @router.post("/cases/{case_id}/dismiss", summary="Dismiss a suspected case ({'reason'})")
-async def dismiss(request: Request, case_id: int, user: Registrar) -> dict:
+async def dismiss(request: Request, case_id: RowId, user: Registrar) -> dict:
     reason = _text(await json_object(request), "reason")
     done = casefinding.dismiss(store(request), case_id, by=user.username, reason=reason)
     return {"id": case_id, "status": done["status"]}
 
 
 @router.patch("/cases/{case_id}/items", summary="Edit abstract items ({naaccrId: value})")
-async def edit_items(request: Request, case_id: int, user: Registrar) -> dict:
+async def edit_items(request: Request, case_id: RowId, user: Registrar) -> dict:
     body = await json_object(request)
     done = abstract.edit_items(store(request), case_id, body, by=user.username)
     items = abstract.public_items(done)
@@ -101,7 +101,7 @@ async def edit_items(request: Request, case_id: int, user: Registrar) -> dict:
 
 
 @router.post("/cases/{case_id}/overrides", summary="Override an edit ({'edit', 'reason'})")
-async def override(request: Request, case_id: int, user: Registrar) -> dict:
+async def override(request: Request, case_id: RowId, user: Registrar) -> dict:
     body = await json_object(request)
     done = abstract.override(
         store(request), case_id, _text(body, "edit"), _text(body, "reason"), by=user.username
@@ -110,7 +110,7 @@ async def override(request: Request, case_id: int, user: Registrar) -> dict:
 
 
 @router.post("/cases/{case_id}/complete", summary="Complete the abstract (edits pass)")
-def complete(request: Request, case_id: int, user: Registrar) -> dict:
+def complete(request: Request, case_id: RowId, user: Registrar) -> dict:
     done = abstract.complete(store(request), case_id, by=user.username)
     return {"id": case_id, "status": done["status"]}
 

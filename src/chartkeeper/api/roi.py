@@ -24,7 +24,7 @@ from chartkeeper.privacy.users import User
 from chartkeeper.store import Repository
 
 from .auth import store, works
-from .bodies import json_object
+from .bodies import RowId, json_object
 from .outcomes import FHIRResponse
 
 router = APIRouter(prefix="/roi", tags=["release of information"])
@@ -43,7 +43,7 @@ def _text(body: dict, name: str) -> str:
     return value
 
 
-def _disclosing(request: Request, request_id: int) -> Repository:
+def _disclosing(request: Request, request_id: RowId) -> Repository:
     """The store for a disclosure, audited under the request's purpose of use rather than
     the caller's X-Purpose-Of-Use header: the audit trail then says why records left."""
     purpose = disclosures.get_request(_desk(request), request_id).purpose
@@ -68,24 +68,24 @@ def list_requests(
 
 
 @router.get("/requests/{request_id}", summary="One request, with its history and worksheet")
-def get_request(request: Request, request_id: int, _user: HimUser) -> dict:
+def get_request(request: Request, request_id: RowId, _user: HimUser) -> dict:
     return disclosures.get_request(_desk(request), request_id).as_json()
 
 
 @router.post("/requests/{request_id}/validate", summary="Check it against the authorization")
-def validate_request(request: Request, request_id: int, user: HimUser) -> dict:
+def validate_request(request: Request, request_id: RowId, user: HimUser) -> dict:
     return disclosures.validate_request(store(request), request_id, by=user.username).as_json()
 
 
 @router.post("/requests/{request_id}/deny", summary="Deny, with the reason")
-async def deny_request(request: Request, request_id: int, user: HimUser) -> dict:
+async def deny_request(request: Request, request_id: RowId, user: HimUser) -> dict:
     reason = _text(await json_object(request), "reason")
     repo = store(request)
     return disclosures.deny_request(repo, request_id, reason=reason, by=user.username).as_json()
 
 
 @router.post("/requests/{request_id}/fulfil", summary="Disclose: returns the packet Bundle")
-def fulfil(request: Request, request_id: int, user: HimUser) -> FHIRResponse:
+def fulfil(request: Request, request_id: RowId, user: HimUser) -> FHIRResponse:
     done = disclosures.fulfil(
         _disclosing(request, request_id),
         request_id,
@@ -97,13 +97,13 @@ def fulfil(request: Request, request_id: int, user: HimUser) -> FHIRResponse:
 
 
 @router.get("/requests/{request_id}/packet", summary="The packet Bundle, as disclosed")
-def packet_bundle(request: Request, request_id: int, _user: HimUser) -> FHIRResponse:
+def packet_bundle(request: Request, request_id: RowId, _user: HimUser) -> FHIRResponse:
     path = disclosures.packet_file(store(request), request_id, "json")
     return FHIRResponse(orjson.loads(path.read_bytes()))
 
 
 @router.get("/requests/{request_id}/packet.pdf", summary="The packet PDF, as disclosed")
-def packet_pdf(request: Request, request_id: int, _user: HimUser) -> FileResponse:
+def packet_pdf(request: Request, request_id: RowId, _user: HimUser) -> FileResponse:
     path = disclosures.packet_file(store(request), request_id, "pdf")
     return FileResponse(path, media_type="application/pdf", filename=path.name)
 
@@ -151,19 +151,19 @@ def list_amendments(
 
 
 @router.get("/amendments/{amendment_id}", summary="One amendment request, with its deadline")
-def get_amendment(request: Request, amendment_id: int, _user: HimUser) -> dict:
+def get_amendment(request: Request, amendment_id: RowId, _user: HimUser) -> dict:
     return amendments.get_amendment(_desk(request), amendment_id).as_json()
 
 
 @router.post("/amendments/{amendment_id}/extend", summary="The one 30-day extension")
-async def extend_amendment(request: Request, amendment_id: int, user: HimUser) -> dict:
+async def extend_amendment(request: Request, amendment_id: RowId, user: HimUser) -> dict:
     reason = _text(await json_object(request), "reason")
     repo = store(request)
     return amendments.extend(repo, amendment_id, reason=reason, by=user.username).as_json()
 
 
 @router.post("/amendments/{amendment_id}/accept", summary="Amend the record")
-async def accept_amendment(request: Request, amendment_id: int, user: HimUser) -> dict:
+async def accept_amendment(request: Request, amendment_id: RowId, user: HimUser) -> dict:
     resource = (await json_object(request)).get("resource")
     if resource is not None and not isinstance(resource, dict):
         raise BadRequest("'resource' must be the amended FHIR resource")
@@ -172,7 +172,7 @@ async def accept_amendment(request: Request, amendment_id: int, user: HimUser) -
 
 
 @router.post("/amendments/{amendment_id}/deny", summary="Deny, with the reason")
-async def deny_amendment(request: Request, amendment_id: int, user: HimUser) -> dict:
+async def deny_amendment(request: Request, amendment_id: RowId, user: HimUser) -> dict:
     body = await json_object(request)
     done = amendments.deny(
         store(request),
@@ -185,13 +185,13 @@ async def deny_amendment(request: Request, amendment_id: int, user: HimUser) -> 
 
 
 @router.post("/amendments/{amendment_id}/disagree", summary="File the statement of disagreement")
-async def disagree(request: Request, amendment_id: int, _user: HimUser) -> dict:
+async def disagree(request: Request, amendment_id: RowId, _user: HimUser) -> dict:
     statement = _text(await json_object(request), "statement")
     return amendments.disagree(store(request), amendment_id, statement=statement).as_json()
 
 
 @router.post("/amendments/{amendment_id}/rebut", summary="The provider's rebuttal")
-async def rebut(request: Request, amendment_id: int, user: HimUser) -> dict:
+async def rebut(request: Request, amendment_id: RowId, user: HimUser) -> dict:
     rebuttal = _text(await json_object(request), "rebuttal")
     repo = store(request)
     return amendments.rebut(repo, amendment_id, rebuttal=rebuttal, by=user.username).as_json()
