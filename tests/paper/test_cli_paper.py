@@ -84,6 +84,8 @@ def test_chart_tracking_on_the_command_line(tmp_path):
     late = json.loads(call("overdue", "--today", "2999-01-05", "--json").stdout)
     assert [v["barcode"] for v in late] == [barcode]
     call("in", barcode, "--location", "Shelf 12")
+    assert json.loads(call("pull-list", "--date", "2030-01-01", "--json").stdout) == []
+    call("pull-list", "--date", "someday", code=2)
     moves = json.loads(call("history", barcode, "--json").stdout)["custody"]
     assert [m["action"] for m in moves] == ["create", "check-out", "check-in"]
 

@@ -50,3 +50,27 @@ def test_bad_input(repo):
     with pytest.raises(BadRequest, match="past"):
         tracking.check_out(repo, vol["barcode"], to="X", location="Y",
                            due=date(2000, 1, 1), by="clerk")  # fmt: skip
+
+
+def test_pull_list_from_appointments(repo):
+    _patient(repo, "p1", "1970-01-01", "2024-03-01")
+    _patient(repo, "p2", "1970-01-01", "2024-03-01")
+    vol = tracking.create_volume(repo, "p1", location="Shelf 4", by="clerk")
+    for aid, pid, start, status in [
+        ("a1", "p1", "2030-05-02T09:00:00Z", "booked"),
+        ("a2", "p2", "2030-05-02T10:00:00Z", "cancelled"),
+        ("a3", "p2", "2030-05-03T10:00:00Z", "booked"),
+    ]:
+        repo.update(
+            {
+                "resourceType": "Appointment",
+                "id": aid,
+                "status": status,
+                "start": start,
+                "end": start.replace("T09", "T09").replace(":00:00Z", ":30:00Z"),
+                "participant": [{"actor": {"reference": f"Patient/{pid}"}, "status": "accepted"}],
+            }
+        )
+    (row,) = tracking.pull_list(repo, date(2030, 5, 2))
+    assert row["patient_id"] == "p1" and row["volumes"][0]["barcode"] == vol["barcode"]
+    assert row["volumes"][0]["location"] == "Shelf 4"

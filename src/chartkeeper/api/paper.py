@@ -130,6 +130,11 @@ def overdue(request: Request, _user: FileRoom, today: str | None = None) -> list
     return tracking.overdue(store(request), today=_day(today, "today"))
 
 
+@router.get("/volumes/pull-list", summary="Charts to pull for a clinic day's appointments")
+def pull_list(request: Request, _user: FileRoom, day: str) -> list[dict]:
+    return tracking.pull_list(store(request), _day(day, "day"))
+
+
 @router.get("/volumes/{barcode}", summary="A volume and its custody history")
 def volume_history(request: Request, _user: FileRoom, barcode: str) -> dict:
     return tracking.history(store(request), barcode)

