@@ -305,11 +305,12 @@ def _run(args, base: str) -> dict:
     pids, cids = _seed(base, headers, args.patients, args.counters)
     baseline = _baseline(base, args.clients, args.baseline_seconds)
     tally, lock = Tally(), threading.Lock()
+    tokens = [_sign_in(base, "loadtest") for _ in range(args.clients)]  # before the clock
     until = time.monotonic() + args.seconds
     threads = [
         threading.Thread(
             target=_client_loop,
-            args=(base, _sign_in(base, "loadtest"), pids, cids, until, args.seed + i, tally, lock),
+            args=(base, tokens[i], pids, cids, until, args.seed + i, tally, lock),
         )
         for i in range(args.clients)
     ]
