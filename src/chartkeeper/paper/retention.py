@@ -156,7 +156,8 @@ class RecordGroup:
         return asdict(self)
 
 
-def _display(patient: dict) -> tuple[str, str]:
+def patient_display(patient: dict) -> tuple[str, str]:
+    """(given family, MRN) as the worklists and labels show a patient."""
     name = (patient.get("name") or [{}])[0]
     shown = " ".join([*name.get("given", []), name.get("family", "")]).strip()
     mrn = next(
@@ -227,7 +228,7 @@ def _review(tx, rules: Rules, as_of: date, jurisdiction: str | None) -> list[Rec
             due[record_type] = (until, rule)
         if not any(until <= as_of for until, _r in due.values()):
             continue
-        name, mrn = _display(patient)
+        name, mrn = patient_display(patient)
         by_type: dict[str, RecordGroup] = {}
         for (rtype, rid), version, body in _compartment(inside, pid):
             record_type = rules.record_type_of(rtype)

@@ -15,6 +15,7 @@ from datetime import date
 
 from chartkeeper.errors import BadRequest, Conflict, NotFound
 from chartkeeper.fhir.search_params import utc_now
+from chartkeeper.paper.retention import patient_display
 from chartkeeper.store import Repository
 from chartkeeper.store import paper as table
 from chartkeeper.store.chart import current_versions, live_ids
@@ -152,13 +153,10 @@ def label_pdf(repo: Repository, barcodes: list[str]) -> bytes:
     pdf.set_auto_page_break(False)
     for volume in found:
         patient = patients[volume["patient_id"]]
+        given_family, mrn = patient_display(patient)
         name = (patient.get("name") or [{}])[0]
         shown = f"{name.get('family', '').upper()}, {' '.join(name.get('given', []))}".strip(", ")
-        mrn = next(
-            (i.get("value", "") for i in patient.get("identifier") or []
-             if any(c.get("code") == "MR" for c in (i.get("type") or {}).get("coding", []))),
-            "",
-        )  # fmt: skip
+        shown = shown or given_family
         pdf.add_page()
         pdf.set_font("helvetica", "B", 12)
         pdf.set_xy(4, 4)
