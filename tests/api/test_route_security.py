@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from chartkeeper.privacy.users import User, issue_token
+from chartkeeper.web import WEB_PREFIXES
 
 # Routes that hold no patient data and must stay open (FHIR requires /metadata to be public).
 PUBLIC = {
@@ -40,11 +41,15 @@ def _concrete(path: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: {"resource_type": "Patient"}.get(m.group(1), "x1"), path)
 
 
+def _is_workbench(path: str) -> bool:
+    return path == "/" or path.startswith(WEB_PREFIXES)
+
+
 def test_every_route_is_listed_and_protected(client, repo):
     routes = list(_routes(client.app))
     assert len(routes) >= 20  # the list really is the app's, not an empty walk
     expired = issue_token(repo.engine, User("him", "him"), timedelta(seconds=-1)).token
-    protected = [(m, p) for m, p in routes if p not in PUBLIC]
+    protected = [(m, p) for m, p in routes if p not in PUBLIC and not _is_workbench(p)]
     for method, path in protected:
         url = _concrete(path)
         for headers in (
@@ -74,3 +79,19 @@ def test_public_routes_serve_no_patient_data(client, him):
     )
     for path in ("/fhir/metadata", "/openapi.json", "/docs"):
         assert "Qzxwvutsr" not in client.get(path).text
+
+
+def test_workbench_pages_never_answer_a_stranger(client):
+    """The workbench's pages answer an anonymous visitor with the sign-in page (a redirect or
+    401), never with content; only its static assets (no patient data) are public."""
+    routes = [(m, p) for m, p in _routes(client.app) if _is_workbench(p)]
+    assert any(p.startswith("/chart") for _, p in routes)
+    for method, path in routes:
+        if path == "/signin" or path.startswith("/static"):
+            continue
+        answer = client.request(method, _concrete(path), follow_redirects=False)
+        assert answer.status_code in (303, 307, 401, 403), (
+            f"{method} {path} -> {answer.status_code}"
+        )
+        if answer.status_code in (303, 307):
+            assert answer.headers["location"].startswith("/signin"), path
