@@ -267,3 +267,25 @@ def test_bad_if_match_and_emergency_access_to_nobody(client, him):
     reason = {"reason": "unconscious in the emergency department"}
     nobody = client.post("/fhir/Patient/nobody/$break-the-glass", json=reason, headers=him)
     _assert_outcome(nobody, 404, "not-found")
+
+
+def test_patient_search_on_every_clinical_type_returns_only_that_patients(client, him):
+    """`patient` comes from the R4 definitions (Immunization.patient, CarePlan.subject…);
+    before, an unknown `patient` was ignored and every patient's records came back."""
+    for pid in ("imm-a", "imm-b"):
+        client.put(f"/fhir/Patient/{pid}", json=_patient(id=pid), headers=him)
+        immunization = {
+            "resourceType": "Immunization",
+            "id": f"shot-{pid}",
+            "status": "completed",
+            "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "08"}]},
+            "patient": {"reference": f"Patient/{pid}"},
+            "occurrenceDateTime": "2024-01-02",
+        }
+        put = client.put(f"/fhir/Immunization/shot-{pid}", json=immunization, headers=him)
+        assert put.status_code in (200, 201), put.text
+    found = client.get("/fhir/Immunization?patient=imm-a", headers=him).json()
+    assert [e["resource"]["id"] for e in found["entry"]] == ["shot-imm-a"]
+    found = client.get("/fhir/Immunization?patient=Patient/imm-b", headers=him).json()
+    assert [e["resource"]["id"] for e in found["entry"]] == ["shot-imm-b"]
+    assert client.get("/fhir/Immunization?patient=nobody", headers=him).json()["total"] == 0

@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from chartkeeper.fhir.references import parse_relative
+from chartkeeper.fhir.search_params_r4 import R4_PATIENT_SUBJECT
 
 TOKEN, STRING, DATE, QUANTITY, REFERENCE = "token", "string", "date", "quantity", "reference"
 
@@ -142,6 +143,33 @@ SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
         SearchParam("name", STRING, ("name",)),
     ),
 }
+
+
+def _add_r4_patient_subject() -> None:
+    """`patient` and `subject` on every R4 type that defines them, from the generated
+    official definitions: a type without them would be unsearchable by patient, and a
+    client's `patient=` would be refused rather than answered."""
+    for rtype, defs in R4_PATIENT_SUBJECT.items():
+        params = SEARCH_PARAMS.setdefault(rtype, {})
+        subject = defs.get("subject")
+        if subject and "subject" not in params:
+            params["subject"] = SearchParam("subject", REFERENCE, subject[0])
+        patient = defs.get("patient")
+        if patient and "patient" not in params:
+            paths, target = patient
+            # Same elements as `subject`: answered from its rows, not indexed twice.
+            same = "subject" in params and params["subject"].paths == paths
+            params["patient"] = SearchParam(
+                "patient",
+                REFERENCE,
+                paths,
+                index_as="subject" if same else None,
+                target_type=target,
+            )
+
+
+_add_r4_patient_subject()
+
 
 # Parameters every type has; answered from the resource table itself, not an index table.
 COMMON_PARAMS = _params(
