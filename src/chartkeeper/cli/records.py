@@ -46,6 +46,20 @@ def db_upgrade(database_url: DatabaseOption = None, data_dir: DataDirOption = No
     out.print(f"schema at revision {current_revision(engine)} on {engine.url.render_as_string()}")
 
 
+@db_app.command("reindex")
+def db_reindex(database_url: DatabaseOption = None, data_dir: DataDirOption = None) -> None:
+    """Rebuild the search index of every resource (after search parameters changed)."""
+    from chartkeeper.store.engine import make_engine
+    from chartkeeper.store.reindex import count_current, reindex_all
+
+    settings = settings_for(database_url, data_dir)
+    engine = make_engine(settings.effective_database_url)
+    with progress_bar() as bar:
+        task = bar.add_task("reindexing", total=count_current(engine))
+        done = reindex_all(engine, lambda n: bar.advance(task, n))
+    out.print(f"reindexed {done} resources")
+
+
 @app.command("import")
 def import_command(
     paths: Annotated[
