@@ -53,7 +53,8 @@ def reindex_all(engine: Engine, on_batch: Callable[[int], None] = lambda n: None
                     )
                 )
             extracted = [
-                (k, search_params.extract(orjson.loads(r.content))) for k, r in zip(keys, rows, strict=True)
+                (k, search_params.extract(orjson.loads(r.content)))
+                for k, r in zip(keys, rows, strict=True)
             ]
             for kind, table in INDEX_TABLES.items():
                 bulk_insert(
