@@ -289,3 +289,16 @@ def test_patient_search_on_every_clinical_type_returns_only_that_patients(client
     found = client.get("/fhir/Immunization?patient=Patient/imm-b", headers=him).json()
     assert [e["resource"]["id"] for e in found["entry"]] == ["shot-imm-b"]
     assert client.get("/fhir/Immunization?patient=nobody", headers=him).json()["total"] == 0
+
+
+def test_summary_count_and_elements(client, him):
+    client.put("/fhir/Patient/sum-a", json=_patient(id="sum-a"), headers=him)
+    counted = client.get("/fhir/Patient?_id=sum-a&_summary=count", headers=him).json()
+    assert counted["total"] == 1 and not [e for e in counted.get("entry", []) if "resource" in e]
+    _assert_outcome(
+        client.get("/fhir/Patient?_summary=text", headers=him), 400, "invalid", "_summary"
+    )
+    only = client.get("/fhir/Patient?_id=sum-a&_elements=gender", headers=him).json()
+    res = only["entry"][0]["resource"]
+    assert set(res) <= {"resourceType", "id", "meta", "gender"} and "name" not in res
+    assert any(t["code"] == "SUBSETTED" for t in res["meta"]["tag"])

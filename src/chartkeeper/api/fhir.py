@@ -263,14 +263,38 @@ def _supported(request: Request, resource_type: str, params: list) -> tuple[list
     return known, ignored
 
 
+def _subsetted(res: dict, elements: list[str]) -> dict:
+    """`_elements`: the named top-level elements plus the mandatory ones, tagged SUBSETTED
+    so nobody takes the partial resource for the whole record."""
+    keep = {"resourceType", "id", "meta", *elements}
+    out = {k: v for k, v in res.items() if k in keep}
+    meta = dict(out.get("meta", {}))
+    subsetted = {
+        "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+        "code": "SUBSETTED",
+    }
+    meta["tag"] = [*meta.get("tag", []), subsetted]
+    out["meta"] = meta
+    return out
+
+
 def _searchset(request: Request, repo: Repository, resource_type: str, params: list) -> dict:
     params, ignored = _supported(request, resource_type, params)
     includes = [v for k, v in params if k == "_include"]
     revincludes = [v for k, v in params if k == "_revinclude"]
+    summary = {v for k, v in params if k == "_summary"}
+    if summary - {"count", "false"}:
+        raise InvalidSearch(f"_summary={','.join(sorted(summary))}: only count and false")
+    if "count" in summary:  # the total alone: no resource leaves the store
+        params = [(k, v) for k, v in params if k != "_count"] + [("_count", "0")]
+        includes = revincludes = []
+    elements = [e.strip() for k, v in params if k == "_elements" for e in v.split(",")]
     with repo.reading() as tx:
         page = tx.search(resource_type, params)
         ids = [r["id"] for r in page.resources]
         extra = _included(tx, resource_type, ids, includes, revincludes)
+    if elements:
+        page.resources[:] = [_subsetted(r, elements) for r in page.resources]
     base = _base(request)
     entries = [
         {
