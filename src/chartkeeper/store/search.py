@@ -48,6 +48,8 @@ RESULT_PARAMS = {
     "_offset",
     "_sort",
     "_total",
+    # fhirpy's count() sends Aidbox's `_totalMethod=count`; our totals are always exact.
+    "_totalMethod",
     "_include",
     "_revinclude",
     "_format",
