@@ -614,6 +614,7 @@ def import_paths(
         record(item, report)
     known: frozenset[tuple[str, str]] = frozenset()
     promised: dict[tuple[str, str], str] = {}  # target accepted on promise -> unit source
+    on_promise = False
     while deferred:
         retry, deferred = deferred, []
         for item in retry:
@@ -625,7 +626,10 @@ def import_paths(
                 )
             record(item, report)
         if len(deferred) == len(retry):
-            if not known:  # no order works: accept what the rest of the import declares
+            if not on_promise:  # no order works: accept what the rest of the import declares
+                # A flag, not `known`'s truth: the declared set may be empty, and testing
+                # it again would retry the same units for ever.
+                on_promise = True
                 known = frozenset(_declared(repo, deferred))
                 continue
             for item in deferred:  # no progress even so: report them as they stand
