@@ -318,7 +318,7 @@ def test_spec_transaction_bundle_with_conditional_entries(repo, tmp_path):
     # As published, it updates Patient/123a "if at version 2": on an empty store that fails,
     # and the whole transaction with it.
     report = import_paths(repo, [path], check_references=False)
-    assert not report.ok and "Patient/123a does not exist" in report.errors[0].reason
+    assert not report.ok and "Patient/123a is not in the store" in report.errors[0].reason
     assert repo.search("Patient", []).total == 0
     bundle = json.loads(path.read_text())
     for entry in bundle["entry"]:
