@@ -187,9 +187,17 @@ def test_merge_repoints_every_reference_in_every_type(repo):
         assert repo.read("Observation", rid)["meta"]["versionId"] == "1"
     with repo.reading() as tx:
         # Left: the survivor's link, and a note that only mentions the id in its text.
-        assert find_references(tx, "old") == {
+        # Left: the survivor's link, a note that only mentions the id in its text, and the
+        # Provenance records that name the old chart on purpose (a versioned target, and the
+        # merge's own record).
+        left = find_references(tx, "old")
+        assert {k for k in left if k[0] != "Provenance"} == {
             ("Patient", "new"),
             ("Observation", "lookalike"),
+        }
+        assert {k for k in left if k[0] == "Provenance"} <= {
+            ("Provenance", "prov"),
+            ("Provenance", result.provenance["id"]),
         }
 
     source, survivor = repo.read("Patient", "old"), repo.read("Patient", "new")
