@@ -167,3 +167,18 @@ def test_type_history_spans_resources(repo):
         ("a", "delete"),
     }
     assert history[0]["method"] == "delete"
+
+
+def test_streaming_content_leaves_the_transaction_usable_for_writes(repo):
+    """iter_content streams with yield_per on its own statement only: a write after it,
+    in the same transaction, must not run through a server-side cursor (PostgreSQL)."""
+    repo.update(patient("p1"))
+    repo.update(patient("p2"))
+    with repo.transaction() as tx:
+        streamed = list(tx.iter_content("Patient"))
+        tx.update(patient("p1", family="Tran"))
+        tx.delete("Patient", "p2")
+    assert len(streamed) == 2
+    assert repo.read("Patient", "p1")["name"][0]["family"] == "Tran"
+    with pytest.raises(Gone):
+        repo.read("Patient", "p2")

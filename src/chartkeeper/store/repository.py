@@ -413,8 +413,11 @@ class Transaction:
             )
         if hidden:
             query = query.where(not_hidden(resource_type, hidden))
-        query = query.order_by(c.id)
-        yield from self.conn.execution_options(yield_per=1000).execute(query).scalars()
+        # yield_per on the statement, not the connection: Connection.execution_options
+        # changes the transaction's own connection, and on PostgreSQL every later
+        # statement in it (an UPDATE) would then be sent through a server-side cursor.
+        query = query.order_by(c.id).execution_options(yield_per=1000)
+        yield from self.conn.execute(query).scalars()
 
     def exists(self, resource_type: str, resource_id: str) -> bool:
         return bool(self.live_keys([(resource_type, resource_id)]))
