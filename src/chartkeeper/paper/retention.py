@@ -29,7 +29,7 @@ from chartkeeper.fhir.references import iter_references, parse_relative
 from chartkeeper.fhir.search_params import utc_now
 from chartkeeper.store import Repository
 from chartkeeper.store import paper as table
-from chartkeeper.store.chart import current_versions, find_references, live_ids
+from chartkeeper.store.chart import current_versions, find_references
 
 RULES_FILE = Path(__file__).with_name("retention_rules.toml")
 METHODS = ("electronic-purge", "shredding", "pulping", "incineration", "degaussing")
@@ -172,11 +172,8 @@ def patient_display(patient: dict) -> tuple[str, str]:
 
 
 def _live(tx, resource_type: str) -> list[dict]:
-    """Every live resource of a type, read in chunks. Not `Transaction.iter_content`: its
-    `yield_per` stays set on the connection, and on PostgreSQL every later statement in
-    the transaction (our deletes) would then run through a server-side cursor and fail."""
-    found = current_versions(tx, [(resource_type, i) for i in live_ids(tx, resource_type)])
-    return [body for _key, (_v, body) in sorted(found.items()) if body is not None]
+    """Every live resource of a type, by id (read whole: the review writes as it goes)."""
+    return [orjson.loads(content) for content in tx.iter_content(resource_type)]
 
 
 def _last_encounters(tx) -> dict[str, date]:
