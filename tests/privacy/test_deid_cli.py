@@ -124,3 +124,20 @@ def test_import_gazetteers_names_a_missing_file(tmp_path, missing):
     assert result.exit_code == 1 and missing in result.output
     result = cli(tmp_path, "import-gazetteers", str(tmp_path / "nowhere"))
     assert result.exit_code == 2
+
+
+def test_gazetteer_option_is_this_run_only(tmp_path, monkeypatch):
+    """--gazetteer reaches the scrubber through Settings, not by rewriting the environment
+    (which would leak into every later command in the same process)."""
+    monkeypatch.delenv("CHARTKEEPER_DEID_GAZETTEER", raising=False)
+    folder = _tiny_reference(tmp_path / "names-places")
+    result = runner.invoke(
+        app,
+        ["deid", "text", "-", "--gazetteer", str(folder), "--data-dir", str(tmp_path / "d")],
+        input="SEEN BY ZYLSTRA FROM FRAMINGHAM",
+    )
+    assert result.exit_code == 0, result.output
+    assert "ZYLSTRA" not in result.stdout and "FRAMINGHAM" not in result.stdout
+    import os
+
+    assert "CHARTKEEPER_DEID_GAZETTEER" not in os.environ

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -10,6 +9,8 @@ from typing import Annotated
 
 import orjson
 import typer
+
+from chartkeeper.config import Settings
 
 from .common import (
     DatabaseOption,
@@ -38,12 +39,11 @@ def _context(key_file: Path | None, gazetteer: Path | None, data_dir: Path | Non
     key_text = key_file.read_text().strip() if key_file else settings_for(None, None).deid_key
     # Plain Safe Harbor tags need no secret; one is drawn for this run when none is given.
     key = parse_key(key_text or new_key())
-    if gazetteer is not None:
-        if not gazetteer.exists():
-            raise typer.BadParameter(f"{gazetteer} does not exist", param_hint="--gazetteer")
-        os.environ["CHARTKEEPER_DEID_GAZETTEER"] = str(gazetteer)
-    settings = settings_for(None, data_dir)
-    gaz = load_gazetteer(settings.data_dir)
+    if gazetteer is not None and not gazetteer.exists():
+        raise typer.BadParameter(f"{gazetteer} does not exist", param_hint="--gazetteer")
+    # --gazetteer is this run's Settings.deid_gazetteer (it wins over the environment).
+    settings = Settings.from_env(data_dir=data_dir, deid_gazetteer=gazetteer and str(gazetteer))
+    gaz = load_gazetteer(settings.data_dir, settings.deid_gazetteer)
     if not gaz.loaded:
         console.print(
             "[yellow]no gazetteer imported: names and places from the built-in lists only "

@@ -235,7 +235,7 @@ def _export_deidentified(repo, out_dir, types, method, date_shift, key_file, set
             date_shift=date_shift,
             types=types,
             on_resource=lambda: progress.advance(task),
-            gazetteer=load_gazetteer(settings.data_dir),
+            gazetteer=load_gazetteer(settings.data_dir, settings.deid_gazetteer),
         )
     out.print(
         counts_table(

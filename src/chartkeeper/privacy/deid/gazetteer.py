@@ -349,16 +349,18 @@ def gazetteer_path(data_dir: Path) -> Path:
     return Path(data_dir) / "deid" / FILE_NAME
 
 
-def load_gazetteer(data_dir: Path | None = None) -> Gazetteer:
-    """The gazetteer to use: `$CHARTKEEPER_DEID_GAZETTEER` (a compiled file, or a reference
-    folder to build from), else the one imported into `data_dir`, else the empty one
-    (the built-in word lists alone). Loaded once per process."""
+def load_gazetteer(data_dir: Path | None = None, source: str | Path | None = None) -> Gazetteer:
+    """The gazetteer to use: `source` (`Settings.deid_gazetteer`: a compiled file, or a
+    reference folder to build from; None: `$CHARTKEEPER_DEID_GAZETTEER`), else the one
+    imported into `data_dir`, else the empty one (the built-in word lists alone). Loaded
+    once per process."""
     candidates: Iterable[Path] = []
-    from chartkeeper.config import Settings
+    if source is None:
+        from chartkeeper.config import Settings
 
-    env = Settings.from_env().deid_gazetteer  # CHARTKEEPER_DEID_GAZETTEER
-    if env:
-        candidates = [Path(env)]
+        source = Settings.from_env().deid_gazetteer  # CHARTKEEPER_DEID_GAZETTEER
+    if source:
+        candidates = [Path(source)]
     elif data_dir is not None:
         candidates = [gazetteer_path(data_dir)]
     for path in candidates:
