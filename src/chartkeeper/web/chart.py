@@ -17,9 +17,10 @@ from chartkeeper.coding.workflow import USER_SYSTEM
 from chartkeeper.errors import BadRequest
 from chartkeeper.privacy import policy
 from chartkeeper.privacy.access import break_glass
+from chartkeeper.privacy.people import People, human_name, mrn_of, ref_id
 
 from .plots import trend_png
-from .render import People, human_name, mrn_of, redirect, ref_id, render, secure
+from .render import redirect, render, secure
 from .session import check_csrf, client_address, current_session, store
 
 router = APIRouter(prefix="/chart", include_in_schema=False)

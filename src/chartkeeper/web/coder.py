@@ -15,8 +15,9 @@ from chartkeeper.coding.claims import prepare_claim
 from chartkeeper.coding.drg import group, grouping_input, read_coded_stay
 from chartkeeper.coding.edits import check_claim
 from chartkeeper.errors import BadRequest, ChartkeeperError
+from chartkeeper.privacy.people import People
 
-from .render import People, redirect, render, secure
+from .render import redirect, render, secure
 from .session import check_csrf, current_session, require_work, store
 
 router = APIRouter(prefix="/coder", include_in_schema=False)

@@ -11,12 +11,13 @@ from fastapi.responses import FileResponse, Response
 
 from chartkeeper.errors import BadRequest
 from chartkeeper.privacy import amendments, disclosures
+from chartkeeper.privacy.people import People, human_name, mrn_of
 from chartkeeper.quality import deficiencies as dq
 from chartkeeper.quality.merge import get_merge, merges_of
 from chartkeeper.quality.mpi import decide, get_review, list_reviews
 from chartkeeper.quality.unmerge import unmerge_patients
 
-from .render import People, human_name, mrn_of, redirect, render, secure
+from .render import redirect, render, secure
 from .session import check_csrf, current_session, require_work, store
 
 router = APIRouter(prefix="/him", include_in_schema=False)

@@ -11,8 +11,9 @@ from fastapi.responses import Response
 from chartkeeper.errors import Forbidden
 from chartkeeper.privacy import audit, policy, users
 from chartkeeper.privacy.access import btg_report
+from chartkeeper.privacy.people import People
 
-from .render import People, redirect, render
+from .render import redirect, render
 from .session import audit_alone, check_csrf, client_address, current_session, store
 
 router = APIRouter(include_in_schema=False)

@@ -1,10 +1,10 @@
-"""Rendering pages: the Jinja2 environment, the security headers every page carries, and
-how people and records are named on screen (names, MRNs and birth dates, never bare ids).
+"""Rendering pages: the Jinja2 environment, the security headers every page carries and
+the navigation. How people are named on screen (names, MRNs and birth dates, never bare
+ids) is `chartkeeper.privacy.people`, shared with the API, CLI and paper labels.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from importlib import resources
 
@@ -13,7 +13,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from chartkeeper.privacy import policy
-from chartkeeper.store import Repository
 
 from .session import CSRF_FIELD
 
@@ -38,7 +37,6 @@ env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-MRN_TYPE = "MR"
 
 # What each worklist is called in the navigation, and where it lives.
 WORKLIST_PAGES = (
@@ -91,74 +89,6 @@ def navigation(user) -> list[tuple[str, str]]:
 
 def static_file(name: str) -> bytes:
     return (resources.files("chartkeeper.web") / "static" / name).read_bytes()
-
-
-# --- naming people and records ------------------------------------------------------------
-
-
-def human_name(res: dict | None) -> str:
-    if not res:
-        return ""
-    names = res.get("name") or []
-    if isinstance(names, str):  # Organization, Location
-        return names
-    name = next((n for n in names if n.get("use") == "official"), names[0] if names else None)
-    if not name:
-        return ""
-    if name.get("text"):
-        return name["text"]
-    given = " ".join(name.get("given", []))
-    family = name.get("family", "")
-    return f"{family}, {given}".strip(", ") if family else given
-
-
-def mrn_of(patient: dict | None) -> str:
-    for ident in (patient or {}).get("identifier", []):
-        codes = [c.get("code") for c in (ident.get("type") or {}).get("coding", [])]
-        if MRN_TYPE in codes:
-            return ident.get("value", "")
-    return ""
-
-
-def ref_id(reference: str | None) -> str:
-    return (reference or "").rsplit("/", 1)[-1]
-
-
-class People:
-    """Patients and practitioners named for display, read once per page through the guarded
-    store (so each read is audited, and a record the user may not see stays unnamed)."""
-
-    def __init__(self, repo: Repository, refs: Iterable[str | None]):
-        keys = set()
-        for ref in refs:
-            if ref and "/" in ref:
-                rtype, rid = ref.split("/", 1)
-                keys.add((rtype, rid.rsplit("/", 1)[-1]))
-        self.found: dict[str, dict] = {}
-        if keys:
-            with repo.reading() as tx:
-                for res in tx.read_many(sorted(keys)):
-                    self.found[f"{res['resourceType']}/{res['id']}"] = res
-
-    def patient(self, patient_id: str | None) -> dict:
-        ref = patient_id if patient_id and "/" in patient_id else f"Patient/{patient_id}"
-        res = self.found.get(ref)
-        if res is None:
-            return {"id": ref_id(ref), "name": "(record not shown)", "mrn": "", "birth": ""}
-        return {
-            "id": res["id"],
-            "name": human_name(res) or "(no name)",
-            "mrn": mrn_of(res),
-            "birth": res.get("birthDate", ""),
-            "gender": res.get("gender", ""),
-            "merged": any(link.get("type") == "replaced-by" for link in res.get("link", [])),
-        }
-
-    def name(self, ref: str | None) -> str:
-        if not ref:
-            return "HIM pool"
-        res = self.found.get(ref)
-        return human_name(res) if res else ref if "/" not in ref else "(not shown)"
 
 
 def age_days(stamp: str | None, now: datetime | None = None) -> int | None:

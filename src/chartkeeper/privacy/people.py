@@ -1,0 +1,115 @@
+"""Naming people for display: patients by name, MRN and birth date, providers by name.
+
+Every worklist (web, API, CLI, paper labels) shows people this way rather than by id. The
+records are read once per list through the store the caller holds, so with a guarded store
+each read is audited and a record the user may not see stays unnamed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from chartkeeper.store import Repository
+
+MRN_TYPE = "MR"
+NOT_SHOWN = "(record not shown)"
+
+
+def human_name(res: dict | None) -> str:
+    """The official (else first) name as "Family, Given"; a plain string name as it is."""
+    if not res:
+        return ""
+    names = res.get("name") or []
+    if isinstance(names, str):  # Organization, Location
+        return names
+    name = next((n for n in names if n.get("use") == "official"), names[0] if names else None)
+    if not name:
+        return ""
+    if name.get("text"):
+        return name["text"]
+    given = " ".join(name.get("given", []))
+    family = name.get("family", "")
+    return f"{family}, {given}".strip(", ") if family else given
+
+
+def mrn_of(patient: dict | None) -> str:
+    for ident in (patient or {}).get("identifier", []):
+        codes = [c.get("code") for c in (ident.get("type") or {}).get("coding", [])]
+        if MRN_TYPE in codes:
+            return ident.get("value", "")
+    return ""
+
+
+def ref_id(reference: str | None) -> str:
+    return (reference or "").rsplit("/", 1)[-1]
+
+
+class People:
+    """Patients and practitioners named for display, read once per list through the store
+    given (so with a guarded store each read is audited, and a record the user may not
+    see stays unnamed)."""
+
+    def __init__(self, repo: Repository, refs: Iterable[str | None]):
+        keys = set()
+        for ref in refs:
+            if ref and "/" in ref:
+                rtype, rid = ref.split("/", 1)
+                keys.add((rtype, rid.rsplit("/", 1)[-1]))
+        self.found: dict[str, dict] = {}
+        if keys:
+            with repo.reading() as tx:
+                for res in tx.read_many(sorted(keys)):
+                    self.found[f"{res['resourceType']}/{res['id']}"] = res
+
+    def patient(self, patient_id: str | None) -> dict:
+        ref = patient_id if patient_id and "/" in patient_id else f"Patient/{patient_id}"
+        res = self.found.get(ref)
+        if res is None:
+            return {"id": ref_id(ref), "name": NOT_SHOWN, "mrn": "", "birth": ""}
+        return {
+            "id": res["id"],
+            "name": human_name(res) or "(no name)",
+            "mrn": mrn_of(res),
+            "birth": res.get("birthDate", ""),
+            "gender": res.get("gender", ""),
+            "merged": any(link.get("type") == "replaced-by" for link in res.get("link", [])),
+        }
+
+    def name(self, ref: str | None) -> str:
+        if not ref:
+            return "HIM pool"
+        res = self.found.get(ref)
+        return human_name(res) if res else ref if "/" not in ref else "(not shown)"
+
+
+def _patient_ref(value: str | None) -> str | None:
+    return value if not value or "/" in value else f"Patient/{value}"
+
+
+def named(
+    repo: Repository,
+    rows: list[dict],
+    patients: Iterable[str] = ("patient_id",),
+    providers: Iterable[str] = (),
+) -> list[dict]:
+    """Worklist rows (as JSON) with the people beside their ids: for each patient field
+    `x_id` (or `x`) the fields `x_name`, `x_mrn` and `x_birth_date`; for each provider
+    field `x` the field `x_name`. The rows' own fields are kept as they were."""
+    patients, providers = tuple(patients), tuple(providers)
+    people = People(
+        repo,
+        [_patient_ref(row.get(f)) for row in rows for f in patients]
+        + [row.get(f) for row in rows for f in providers],
+    )
+    for row in rows:
+        for f in patients:
+            if row.get(f) is None:
+                continue
+            shown = people.patient(row[f])
+            stem = f.removesuffix("_id")
+            row[f"{stem}_name"] = shown["name"]
+            row[f"{stem}_mrn"] = shown["mrn"]
+            row[f"{stem}_birth_date"] = shown["birth"]
+        for f in providers:
+            row[f"{f}_name"] = people.name(row.get(f)) if row.get(f) else None
+    return rows
