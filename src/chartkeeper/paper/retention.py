@@ -27,6 +27,7 @@ import orjson
 from chartkeeper.errors import BadRequest, NotFound
 from chartkeeper.fhir.references import iter_references, parse_relative
 from chartkeeper.fhir.search_params import utc_now
+from chartkeeper.privacy.people import human_name, mrn_of
 from chartkeeper.store import Repository
 from chartkeeper.store import paper as table
 from chartkeeper.store.chart import current_versions, find_references
@@ -156,21 +157,6 @@ class RecordGroup:
         return asdict(self)
 
 
-def patient_display(patient: dict) -> tuple[str, str]:
-    """(given family, MRN) as the worklists and labels show a patient."""
-    name = (patient.get("name") or [{}])[0]
-    shown = " ".join([*name.get("given", []), name.get("family", "")]).strip()
-    mrn = next(
-        (
-            i.get("value", "")
-            for i in patient.get("identifier") or []
-            if any(c.get("code") == "MR" for c in (i.get("type") or {}).get("coding", []))
-        ),
-        "",
-    )
-    return shown, mrn
-
-
 def _live(tx, resource_type: str) -> list[dict]:
     """Every live resource of a type, by id (read whole: the review writes as it goes)."""
     return [orjson.loads(content) for content in tx.iter_content(resource_type)]
@@ -225,7 +211,7 @@ def _review(tx, rules: Rules, as_of: date, jurisdiction: str | None) -> list[Rec
             due[record_type] = (until, rule)
         if not any(until <= as_of for until, _r in due.values()):
             continue
-        name, mrn = patient_display(patient)
+        name, mrn = human_name(patient), mrn_of(patient)
         by_type: dict[str, RecordGroup] = {}
         for (rtype, rid), version, body in _compartment(inside, pid):
             record_type = rules.record_type_of(rtype)

@@ -15,7 +15,7 @@ from datetime import date
 
 from chartkeeper.errors import BadRequest, Conflict, NotFound
 from chartkeeper.fhir.search_params import utc_now
-from chartkeeper.paper.retention import patient_display
+from chartkeeper.privacy.people import human_name, mrn_of
 from chartkeeper.store import Repository
 from chartkeeper.store import paper as table
 from chartkeeper.store.chart import current_versions, live_ids
@@ -153,10 +153,10 @@ def label_pdf(repo: Repository, barcodes: list[str]) -> bytes:
     pdf.set_auto_page_break(False)
     for volume in found:
         patient = patients[volume["patient_id"]]
-        given_family, mrn = patient_display(patient)
-        name = (patient.get("name") or [{}])[0]
-        shown = f"{name.get('family', '').upper()}, {' '.join(name.get('given', []))}".strip(", ")
-        shown = shown or given_family
+        # Labels print the family name in capitals, as chart folders are filed by it.
+        family, _, given = human_name(patient).partition(", ")
+        shown = f"{family.upper()}, {given}".strip(", ")
+        mrn = mrn_of(patient)
         pdf.add_page()
         pdf.set_font("helvetica", "B", 12)
         pdf.set_xy(4, 4)
