@@ -46,6 +46,7 @@ def test_bad_input_is_a_clear_4xx(client, repo, him):
         ("/paper/destruction", {"method": "shredding", "as_of": "soon"}),
         ("/paper/destruction", {"method": "shredding", "execute": "yes"}),
         ("/paper/holds/99/release", {"reason": "x"}),
+        ("/paper/volumes", {"patient": "nobody", "location": "Shelf 1"}),
     ]:
         answer = client.post(path, json=body, headers=him)
         assert 400 <= answer.status_code < 500, (path, body, answer.text)
@@ -67,6 +68,8 @@ def test_chart_tracking_over_http(client, repo, him, sign_in):
     assert label.headers["content-type"] == "application/pdf"
     back = {"location": "Shelf 1"}
     assert client.post(f"/paper/volumes/{code}/check-in", json=back, headers=him).is_success
+    not_out = client.post(f"/paper/volumes/{code}/check-in", json=back, headers=him)
+    assert not_out.status_code == 409 and "not out" in not_out.text
     moves = client.get(f"/paper/volumes/{code}", headers=him).json()["custody"]
     assert [m["action"] for m in moves] == ["create", "check-out", "check-in"]
     assert client.get(f"/paper/volumes/{code}", headers=sign_in("coder")).status_code == 403

@@ -98,3 +98,45 @@ def _barcode(data_dir) -> str:
         return tracking.volumes(repo, "a")[0]["barcode"]
     finally:
         repo.engine.dispose()
+
+
+def test_refusals_are_one_line_and_change_nothing(tmp_path, capsys):
+    """A corrupt rules file (exit 2); a hold or volume for nobody, check-in of a volume
+    on the shelf (exit 1, the domain's refusal): one line each, nothing written."""
+    from chartkeeper.cli import main
+
+    repo = open_store(Settings(data_dir=tmp_path))
+    _patient(repo, "a", "1950-01-01", "2010-03-01")
+    repo.engine.dispose()
+
+    def refused(code: int, *args: str) -> str:
+        with pytest.raises(SystemExit) as exited:
+            main(["paper", *args, "--data-dir", str(tmp_path)])
+        err = capsys.readouterr().err
+        assert exited.value.code == code, err
+        assert "Traceback" not in err and err.startswith("error:"), err
+        return err
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text("default_jurisdiction = [\n")
+    assert "TOML" in refused(2, "retention", "--rules", str(rules))
+    assert "TOML" in refused(2, "destroy", "--method", "shredding", "--rules", str(rules),
+                             "--as-of", "2025-06-01", "--execute")  # fmt: skip
+    assert "nobody" in refused(1, "hold", "place", "nobody", "--reason", "subpoena")
+    assert "nobody" in refused(1, "chart", "new", "nobody", "--location", "Shelf 1")
+    ok = CliRunner().invoke(app, ["paper", "chart", "new", "a", "--location", "Shelf 1",
+                                  "--data-dir", str(tmp_path)])  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    barcode = _barcode(tmp_path)
+    assert "not out" in refused(1, "chart", "in", barcode, "--location", "Shelf 1")
+    repo = open_store(Settings(data_dir=tmp_path))
+    try:
+        from chartkeeper.paper import retention, tracking
+
+        assert retention.holds(repo) == [] and retention.certificates(repo) == []
+        assert [v["barcode"] for v in tracking.volumes(repo, "a")] == [barcode]
+        moves = tracking.history(repo, barcode)["custody"]
+        assert [m["action"] for m in moves] == ["create"]
+        assert repo.read("Encounter", "a-e1")["id"] == "a-e1"
+    finally:
+        repo.engine.dispose()

@@ -136,3 +136,21 @@ def test_jurisdiction_from_address(repo):
     _patient(repo, "il", "1950-01-01", "2010-03-01", state="IL")
     (group,) = retention.eligible(repo, as_of=AS_OF)
     assert group.jurisdiction == "US-IL"
+
+
+def test_destruction_that_fails_midway_leaves_the_store_as_it_was(record, monkeypatch):
+    """The deletes, the content purge and the certificate are one transaction."""
+    from chartkeeper.store import paper as table
+
+    def refuse(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(table, "insert_certificate", refuse)
+    with pytest.raises(RuntimeError, match="disk full"):
+        retention.destroy(record, by="him1", method="shredding", as_of=AS_OF, dry_run=False)
+    assert record.read("Patient", "old")["id"] == "old"
+    assert record.read("Encounter", "old-e1")["id"] == "old-e1"
+    assert len(record.history("Condition", "old-c1")) == 1  # no delete, nothing purged
+    assert retention.certificates(record) == []
+    still = retention.eligible(record, as_of=AS_OF)
+    assert {"old", "held"} <= {g.patient_id for g in still}
