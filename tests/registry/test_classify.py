@@ -137,6 +137,21 @@ def test_cli_classify_file_and_batch(tmp_path):
     assert missing.exit_code == 2
 
 
+def test_cli_batch_reports_bad_lines_and_keeps_the_others(tmp_path):
+    """The batch reader de-identification uses: a bad line is an error row (and named on
+    stderr), an undecodable byte in a report is replaced as for a single FILE."""
+    batch = tmp_path / "b.jsonl"
+    report = "FINAL DIAGNOSIS: Prostate, biopsy: adenocarcinoma \xe9".encode("latin-1")
+    batch.write_bytes(b'{"id": "a", "text": "' + report + b'"}\n{broken\n\n[1]\n')
+    done = CliRunner().invoke(app, ["registry", "classify", "--batch", str(batch)])
+    assert done.exit_code == 0, done.output
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert rows[0]["id"] == "a" and rows[0]["primary_site"] == "C61.9"
+    assert rows[1] == {"id": None, "line": 2, "error": rows[1]["error"]}
+    assert "not JSON" in rows[1]["error"] and rows[2]["line"] == 4
+    assert "line 2" in done.stderr and "1 report(s) classified, 2 line(s)" in done.stderr
+
+
 def test_self_written_reports_site_accuracy():
     """Self-written reports (synth.pathreports): a floor against regressions, not a claim."""
     reports = make_reports(120, seed=7)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 import typer
 from rich.console import Console
@@ -217,6 +219,37 @@ def progress_bar(*extra_columns) -> Progress:
         console=console,
         transient=False,
     )
+
+
+def jsonl_batch(
+    path: Path,
+    results: Callable[[BinaryIO], Iterator[dict]],
+    what: str,
+    *,
+    text_only: bool = False,
+) -> tuple[int, int]:
+    """Run a JSON Lines batch (`chartkeeper.jsonl`) under a progress bar: each result goes to
+    stdout as one JSON line (with text_only: its 'text' alone, bad lines left out), each bad
+    line is named on stderr. Returns (lines done, lines with errors)."""
+    import orjson
+
+    with path.open("rb") as fh:
+        total = sum(1 for line in fh if line.strip())
+    errors = done = 0
+    write = sys.stdout.write
+    with path.open("rb") as fh, progress_bar() as progress:
+        task = progress.add_task(what, total=total)
+        for result in results(fh):
+            done += 1
+            if "error" in result:
+                errors += 1
+                console.print(f"[red]line {result['line']}[/red]: {result['error']}")
+            if not text_only:
+                write(orjson.dumps(result).decode() + "\n")
+            elif "error" not in result:
+                write(result["text"].rstrip("\n") + "\n")
+            progress.advance(task)
+    return done, errors
 
 
 def audit_cli(repo, settings: Settings, action: str, detail: str, outcome: str = "success") -> None:

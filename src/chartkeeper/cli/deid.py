@@ -19,6 +19,7 @@ from .common import (
     audit_cli,
     check_input_file,
     console,
+    jsonl_batch,
     out,
     settings_for,
 )
@@ -119,25 +120,14 @@ def text_command(
 def _batch(path: Path, ctx, as_json: bool, database_url, data_dir) -> None:
     from chartkeeper.privacy.deid.batch import scrub_lines
 
-    from .common import progress_bar
-
     store = _PatientLearner(ctx, database_url, data_dir)
-    total = sum(1 for line in path.open("rb") if line.strip())
-    errors = done = 0
     started = time.perf_counter()
-    write = sys.stdout.write
-    with path.open("rb") as fh, progress_bar() as progress:
-        task = progress.add_task("de-identifying", total=total)
-        for result in scrub_lines(fh, ctx, learn_patient=store.learn):
-            done += 1
-            if "error" in result:
-                errors += 1
-                console.print(f"[red]line {result['line']}[/red]: {result['error']}")
-            if as_json:
-                write(orjson.dumps(result).decode() + "\n")
-            elif "error" not in result:
-                write(result["text"].rstrip("\n") + "\n")
-            progress.advance(task)
+    done, errors = jsonl_batch(
+        path,
+        lambda fh: scrub_lines(fh, ctx, learn_patient=store.learn),
+        "de-identifying",
+        text_only=not as_json,
+    )
     elapsed = time.perf_counter() - started
     console.print(
         f"{done - errors} note(s) de-identified, {errors} line(s) with errors, "

@@ -23,6 +23,7 @@ from .common import (
     choice,
     console,
     counts_table,
+    jsonl_batch,
     out,
     repo_for,
     settings_for,
@@ -68,9 +69,13 @@ def classify_report(
             raise typer.BadParameter("give a FILE or --batch, not both")
         if not batch.is_file():
             raise typer.BadParameter(f"no such file: {batch}", param_hint="--batch")
-        with batch.open(encoding="utf-8", errors="replace") as lines:
-            for result in classify_lines(lines):
-                print(json.dumps(result))
+        # Reports are read as text with undecodable bytes replaced, as a single FILE is.
+        done, errors = jsonl_batch(
+            batch,
+            lambda fh: classify_lines(line.decode("utf-8", "replace") for line in fh),
+            "classifying",
+        )
+        console.print(f"{done - errors} report(s) classified, {errors} line(s) with errors")
         return
     if file is None or str(file) == "-":
         text = sys.stdin.read()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import orjson
+from chartkeeper.jsonl import BadLine, map_text_lines
 
 from .context import DeidContext
 from .text import Finding, scrub_text
@@ -32,30 +32,6 @@ def scrub_one(text: str, ctx: DeidContext, patient: str | None = None) -> dict[s
     return {"text": clean, "spans": spans_json(findings)}
 
 
-class BadLine(ValueError):
-    """A batch line that is not a usable note; the message says why."""
-
-
-def parse_line(raw: bytes) -> tuple[Any, str, str | None]:
-    """(id, text, patient) of one JSON Lines record, or BadLine saying what is wrong."""
-    if b"\x00" in raw:
-        raise BadLine("binary content (a NUL byte), not a JSON text line")
-    try:
-        record = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadLine(f"not JSON: {exc}") from None
-    if not isinstance(record, dict):
-        raise BadLine(f"a JSON {type(record).__name__}, expected an object with 'text'")
-    text = record.get("text")
-    if not isinstance(text, str):
-        what = "no 'text'" if text is None else f"'text' is a {type(text).__name__}"
-        raise BadLine(f"{what}; each line needs a string 'text'")
-    patient = record.get("patient")
-    if patient is not None and not isinstance(patient, str):
-        raise BadLine("'patient' must be a Patient id (a string)")
-    return record.get("id"), text, patient
-
-
 def scrub_lines(
     lines: Iterable[bytes],
     ctx: DeidContext,
@@ -68,27 +44,15 @@ def scrub_lines(
     error message (unknown patient, no store); the line is then reported, not scrubbed
     without the record it asked for.
     """
-    for number, raw in enumerate(lines, start=1):
-        raw = raw.strip()
-        if not raw:
-            continue
-        try:
-            note_id, text, patient = parse_line(raw)
-        except BadLine as exc:
-            yield {"id": _id_of(raw), "line": number, "error": str(exc)}
-            continue
+
+    def scrub(record: dict[str, Any]) -> dict[str, Any]:
+        patient = record.get("patient")
         if patient is not None:
+            if not isinstance(patient, str):
+                raise BadLine("'patient' must be a Patient id (a string)")
             problem = learn_patient(patient) if learn_patient else "no record store to read"
             if problem:
-                yield {"id": note_id, "line": number, "error": f"patient {patient}: {problem}"}
-                continue
-        yield {"id": note_id, **scrub_one(text, ctx, patient)}
+                raise BadLine(f"patient {patient}: {problem}")
+        return {"id": record.get("id"), **scrub_one(record["text"], ctx, patient)}
 
-
-def _id_of(raw: bytes) -> Any:
-    """The id of a line whose text is unusable, when the line is JSON at all."""
-    try:
-        record = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    return record.get("id") if isinstance(record, dict) else None
+    return map_text_lines(lines, scrub)
