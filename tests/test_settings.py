@@ -8,10 +8,11 @@ import re
 from dataclasses import fields
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
-from chartkeeper.cli import app
-from chartkeeper.config import Settings
+from chartkeeper.cli import app, main
+from chartkeeper.config import SettingError, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIABLE = re.compile(r"CHARTKEEPER_[A-Z0-9_]*[A-Z0-9]")
@@ -47,3 +48,30 @@ def test_secrets_are_never_shown(monkeypatch):
     listed = CliRunner().invoke(app, ["settings"], env={"COLUMNS": "300"})
     assert "s3cret" not in listed.output and "(set)" in listed.output
     assert "s3cret" not in repr(Settings.from_env())
+
+
+NUMERIC = [f.name for f in fields(Settings) if type(f.default) is int]
+
+
+def test_every_numeric_setting_refuses_text_with_one_line(monkeypatch):
+    assert NUMERIC, "the settings have counts (minutes, MB)"
+    for name in NUMERIC:
+        variable = f"CHARTKEEPER_{name.upper()}"
+        for bad, why in [("abc", "is not a whole number"), ("1.5", "is not a whole number"),
+                         ("-5", "cannot be negative")]:  # fmt: skip
+            monkeypatch.setenv(variable, bad)
+            with pytest.raises(SettingError, match=f"{variable}='{re.escape(bad)}' {why}"):
+                Settings.from_env()
+        monkeypatch.setenv(variable, " 30 ")
+        assert getattr(Settings.from_env(), name) == 30
+        monkeypatch.delenv(variable)
+
+
+def test_a_bad_setting_is_exit_2_in_the_cli(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("CHARTKEEPER_TOKEN_MINUTES", "abc")
+    with pytest.raises(SystemExit) as exited:
+        main(["paper", "hold", "list", "--data-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2, err
+    assert err.strip() == "error: CHARTKEEPER_TOKEN_MINUTES='abc' is not a whole number"
+    assert not (tmp_path / "chartkeeper.db").exists()  # refused before the store was opened

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 
+class SettingError(ValueError):
+    """A `CHARTKEEPER_*` variable whose value the setting cannot take (the CLI exits 2)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(
@@ -81,8 +85,9 @@ class Settings:
             if overrides.get(f.name) is not None:
                 values[f.name] = overrides[f.name]
                 continue
-            raw = os.environ.get(f"CHARTKEEPER_{f.name.upper()}")
-            values[f.name] = f.default if raw in (None, "") else type(f.default)(raw)
+            name = f"CHARTKEEPER_{f.name.upper()}"
+            raw = os.environ.get(name)
+            values[f.name] = f.default if raw in (None, "") else _parse(name, f.default, raw)
         return cls(**values)  # type: ignore[arg-type]
 
     @property
@@ -90,3 +95,16 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'chartkeeper.db').resolve()}"
+
+
+def _parse(name: str, default: object, raw: str) -> object:
+    """The variable's text as its setting's type: a count is a whole number, 0 or more."""
+    if isinstance(default, bool) or not isinstance(default, int):
+        return type(default)(raw)
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingError(f"{name}={raw!r} is not a whole number") from None
+    if value < 0:
+        raise SettingError(f"{name}={raw!r} cannot be negative")
+    return value

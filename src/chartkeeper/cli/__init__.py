@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import typer
 
+from chartkeeper.config import SettingError
 from chartkeeper.errors import ChartkeeperError
 
 from . import coding, deid, hl7, paper, privacy, quality, records, registry, users  # noqa: F401  (each registers commands)
@@ -31,6 +32,9 @@ def main(argv: list[str] | None = None) -> None:
             exc.show()
         else:
             console.print(f"[red]error:[/red] {_usage_line(exc)}", highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+    except SettingError as exc:  # a bad CHARTKEEPER_* variable is a usage error too
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
     except typer.Abort:
         console.print("aborted")
