@@ -36,3 +36,34 @@ def test_reindex_restores_rows_a_store_lacks(repo):
     ]
     assert reindex_all(repo.engine) == 4  # idempotent: no duplicate rows
     assert repo.search("Immunization", [("patient", "b")]).total == 1
+
+
+def test_reindex_from_the_command_line(repo, database_url, tmp_path, capsys):
+    """`chartkeeper db reindex` on both backends: the rows come back, the run is audited,
+    and a store not made yet is made (and has nothing to reindex) rather than a traceback."""
+    import pytest
+
+    from chartkeeper.cli import main
+    from chartkeeper.privacy.audit import entries
+
+    repo.update({"resourceType": "Patient", "id": "a"})
+    repo.update(_shot("a"))
+    with repo.engine.begin() as conn:
+        for table in INDEX_TABLES.values():
+            conn.execute(delete(table))
+
+    def reindex(*args: str) -> str:
+        with pytest.raises(SystemExit) as exited:
+            main(["db", "reindex", *args])
+        captured = capsys.readouterr()
+        assert exited.value.code == 0, captured.err
+        return captured.out
+
+    out = reindex("--database-url", database_url, "--data-dir", str(tmp_path))
+    assert "reindexed 2 resources" in out
+    assert [r["id"] for r in repo.search("Immunization", [("patient", "a")]).resources] == [
+        "shot-a"
+    ]
+    (audited,) = entries(repo.engine, action="db-reindex")
+    assert audited["detail"] == "2 resources" and audited["outcome"] == "success"
+    assert "reindexed 0 resources" in reindex("--data-dir", str(tmp_path / "new"))

@@ -49,14 +49,15 @@ def db_upgrade(database_url: DatabaseOption = None, data_dir: DataDirOption = No
 @db_app.command("reindex")
 def db_reindex(database_url: DatabaseOption = None, data_dir: DataDirOption = None) -> None:
     """Rebuild the search index of every resource (after search parameters changed)."""
-    from chartkeeper.store.engine import make_engine
     from chartkeeper.store.reindex import count_current, reindex_all
 
-    settings = settings_for(database_url, data_dir)
-    engine = make_engine(settings.effective_database_url)
+    # Opened as every command opens the store: migrated first, so the index tables the
+    # rebuild fills are the current ones (and a store not made yet is made, empty).
+    repo = repo_for(database_url, data_dir)
     with progress_bar() as bar:
-        task = bar.add_task("reindexing", total=count_current(engine))
-        done = reindex_all(engine, lambda n: bar.advance(task, n))
+        task = bar.add_task("reindexing", total=count_current(repo.engine))
+        done = reindex_all(repo.engine, lambda n: bar.advance(task, n))
+    audit_cli(repo, settings_for(database_url, data_dir), "db-reindex", f"{done} resources")
     out.print(f"reindexed {done} resources")
 
 
