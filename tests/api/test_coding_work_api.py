@@ -25,8 +25,14 @@ def work_client(client, repo):
             [
                 PutItem(r)
                 for r in [
-                    {"resourceType": "Patient", "id": "p1"},
-                    {"resourceType": "Practitioner", "id": "dr1"},
+                    {
+                        "resourceType": "Patient",
+                        "id": "p1",
+                        "name": [{"family": "Okafor", "given": ["Ben"]}],
+                        "birthDate": "1950-02-03",
+                        "identifier": [{"type": {"coding": [{"code": "MR"}]}, "value": "M-1"}],
+                    },
+                    {"resourceType": "Practitioner", "id": "dr1", "name": [{"family": "Lee"}]},
                     {
                         "resourceType": "Encounter",
                         "id": "e1",
@@ -72,6 +78,9 @@ def test_coding_an_encounter_over_http(work_client, sign_in):
     coder = sign_in("coder")
     queue = work_client.get("/coding/queue", headers=coder).json()
     assert [q["encounter_id"] for q in queue] == ["e1"]
+    # Issue 9 item 7: the worklist names the patient beside the id.
+    assert queue[0]["patient_id"] == "p1" and queue[0]["patient_name"] == "Okafor, Ben"
+    assert (queue[0]["patient_mrn"], queue[0]["patient_birth_date"]) == ("M-1", "1950-02-03")
     found = work_client.get("/coding/encounters/e1/suggestions", headers=coder).json()
     by_code = {s["code"]: s for s in found["suggestions"]}
     assert by_code["I10"]["status"] == "suggested" and by_code["R07.9"]["status"] == "excluded"
@@ -85,6 +94,9 @@ def test_coding_an_encounter_over_http(work_client, sign_in):
     )
     assert asked.status_code == 200, asked.text
     qid = asked.json()["id"]
+    [listed] = work_client.get("/coding/queries", headers=coder).json()
+    assert listed["practitioner"] == "Practitioner/dr1" and listed["practitioner_name"] == "Lee"
+    assert listed["patient_name"] == "Okafor, Ben"
     clinician = sign_in("clinician")
     answered = work_client.post(
         f"/coding/queries/{qid}/answer", json={"answer": "Stage 3a."}, headers=clinician

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from chartkeeper.coding import cac, workflow
 from chartkeeper.errors import BadRequest
+from chartkeeper.privacy.people import named
 from chartkeeper.privacy.users import User
 
 from .auth import store, works
@@ -35,7 +36,8 @@ def _text(body: dict, name: str) -> str:
 
 @router.get("/queue", summary="Encounters ready to code: finished, every note final and signed")
 def coding_queue(request: Request, _user: Coder) -> list[dict]:
-    return [item.__dict__ for item in workflow.queue(store(request))]
+    repo = store(request)
+    return named(repo, [dict(item.__dict__) for item in workflow.queue(repo)])
 
 
 @router.get("/encounters/{encounter_id}/suggestions", summary="Codes suggested from the notes")
@@ -86,10 +88,11 @@ def queries(
     encounter: str | None = None,
     practitioner: str | None = None,
 ) -> list[dict]:
+    repo = store(request)
     found = workflow.list_queries(
-        store(request), status=status, encounter_id=encounter, practitioner=practitioner
+        repo, status=status, encounter_id=encounter, practitioner=practitioner
     )
-    return [q.as_json() for q in found]
+    return named(repo, [q.as_json() for q in found], providers=("practitioner",))
 
 
 @router.post("/queries/{query_id}/answer", summary="Answer a query ({'answer': ...})")

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from chartkeeper.errors import BadRequest
+from chartkeeper.privacy.people import named
 from chartkeeper.privacy.users import User
 from chartkeeper.quality import deficiencies as dq
 
@@ -35,8 +36,9 @@ def worklist(
     limit: Limit = 200,
     offset: Offset = 0,
 ) -> list[dict]:
+    repo = store(request)
     found = dq.list_deficiencies(
-        store(request),
+        repo,
         assignee=assignee,
         status=status,
         patient=patient,
@@ -44,7 +46,7 @@ def worklist(
         limit=limit,
         offset=offset,
     )
-    return [d.as_json() for d in found]
+    return named(repo, [d.as_json() for d in found], providers=("responsible",))
 
 
 @router.get("/report", summary="Counts, ageing, delinquent records and completeness")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from chartkeeper.privacy.people import named
 from chartkeeper.privacy.users import User
 from chartkeeper.quality.mpi import decide, get_review, list_reviews
 
@@ -30,8 +31,9 @@ def reviews(
     limit: Limit = 100,
     offset: Offset = 0,
 ):
-    items = list_reviews(store(request), status=status, limit=min(limit, 1000), offset=offset)
-    return _json([asdict(i) for i in items])
+    repo = store(request)
+    items = list_reviews(repo, status=status, limit=min(limit, 1000), offset=offset)
+    return _json(named(repo, [asdict(i) for i in items], patients=("a", "b")))
 
 
 @router.get("/reviews/{item_id}")

@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse
 
 from chartkeeper.errors import BadRequest
 from chartkeeper.privacy import amendments, disclosures
+from chartkeeper.privacy.people import named
 from chartkeeper.privacy.users import User
 from chartkeeper.store import Repository
 
@@ -64,7 +65,8 @@ def list_requests(
     request: Request, _user: HimUser, patient: str | None = None, status: str | None = None
 ) -> list[dict]:
     found = disclosures.list_requests(_desk(request), patient_id=patient, status=status)
-    return [r.as_json() for r in found]
+    # Named through the user's own (guarded, audited) store, not the desk's.
+    return named(store(request), [r.as_json() for r in found])
 
 
 @router.get("/requests/{request_id}", summary="One request, with its history and worksheet")
@@ -147,7 +149,7 @@ def list_amendments(
     request: Request, _user: HimUser, patient: str | None = None, status: str | None = None
 ) -> list[dict]:
     found = amendments.list_amendments(_desk(request), patient_id=patient, status=status)
-    return [a.as_json() for a in found]
+    return named(store(request), [a.as_json() for a in found])
 
 
 @router.get("/amendments/{amendment_id}", summary="One amendment request, with its deadline")

@@ -245,16 +245,21 @@ def coding_queue(database_url: DatabaseOption = None, data_dir: DataDirOption = 
     from rich.table import Table
 
     from chartkeeper.coding.workflow import queue
+    from chartkeeper.privacy.people import People
 
-    items = queue(repo_for(database_url, data_dir))
+    repo = repo_for(database_url, data_dir)
+    items = queue(repo)
+    people = People(repo, [f"Patient/{i.patient_id}" for i in items if i.patient_id])
     table = Table(title=f"ready to code: {len(items)}")
-    for column in ("encounter", "patient", "class", "discharged", "DNFB days", "open queries"):
+    columns = ("encounter", "patient", "name", "class", "discharged", "DNFB days", "open queries")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for i in items:
         days = f"{i.dnfb_days:.1f}" if i.dnfb_days is not None else ""
         table.add_row(
             i.encounter_id,
             i.patient_id or "",
+            people.label(i.patient_id) if i.patient_id else "",
             i.encounter_class or "",
             (i.discharged or "")[:10],
             days,

@@ -244,13 +244,17 @@ def roi_list(
 ) -> None:
     """Release-of-information requests, the worklist of the ROI desk."""
     from chartkeeper.privacy.disclosures import list_requests
+    from chartkeeper.privacy.people import People
 
-    requests = list_requests(repo_for(database_url, data_dir), patient_id=patient, status=status)
+    repo = repo_for(database_url, data_dir)
+    requests = list_requests(repo, patient_id=patient, status=status)
+    people = People(repo, [f"Patient/{r.patient_id}" for r in requests])
     table = Table(title=f"ROI requests: {len(requests)}")
-    for column in ("id", "patient", "requester", "purpose", "status"):
+    for column in ("id", "patient", "name", "requester", "purpose", "status"):
         table.add_column(column, overflow="fold")
     for r in requests:
-        table.add_row(str(r.id), r.patient_id, r.requester.name, r.purpose, r.status)
+        shown = people.label(r.patient_id)
+        table.add_row(str(r.id), r.patient_id, shown, r.requester.name, r.purpose, r.status)
     out.print(table)
 
 

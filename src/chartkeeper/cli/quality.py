@@ -78,18 +78,22 @@ def deficiencies_list(
     data_dir: DataDirOption = None,
 ) -> None:
     """The deficiency worklist, oldest first."""
+    from chartkeeper.privacy.people import People
     from chartkeeper.quality.deficiencies import list_deficiencies
 
+    repo = repo_for(database_url, data_dir)
     rows = list_deficiencies(
-        repo_for(database_url, data_dir),
+        repo,
         assignee=assignee,
         status=status,
         patient=patient,
         rule=rule,
         limit=1000,
     )
+    people = People(repo, [f"Patient/{d.patient_id}" for d in rows] + [d.responsible for d in rows])
     table = Table(title=f"deficiencies: {len(rows)}")
-    for column in ("id", "rule", "severity", "patient", "encounter", "assigned to", "age (days)"):
+    columns = ("id", "rule", "severity", "patient", "name", "encounter", "provider", "assigned to")
+    for column in (*columns, "age (days)"):
         table.add_column(column, overflow="fold")
     for d in rows:
         table.add_row(
@@ -97,7 +101,9 @@ def deficiencies_list(
             d.rule_id,
             d.severity,
             d.patient_id,
+            people.label(d.patient_id),
             d.encounter_id or "",
+            people.name(d.responsible) if d.responsible else "",
             d.assignee or "HIM pool",
             str(d.age_days()),
         )
@@ -249,15 +255,18 @@ def mpi_queue(
     data_dir: DataDirOption = None,
 ) -> None:
     """The manual review queue: pairs the index is unsure of, most probable first."""
+    from chartkeeper.privacy.people import People
     from chartkeeper.quality.mpi import list_reviews
 
     repo, _by = him_repo(database_url, data_dir)
     items = list_reviews(repo, status=status, limit=limit)
     table = Table(title=f"possible duplicates ({status}): {len(items)}")
-    for column in ("id", "a", "b", "probability", "status"):
+    people = People(repo, [ref for i in items for ref in (i.a, i.b)])
+    for column in ("id", "a", "a's name", "b", "b's name", "probability", "status"):
         table.add_column(column, overflow="fold")
     for i in items:
-        table.add_row(str(i.id), i.a, i.b, f"{i.probability:.3f}", i.status)
+        a, b = people.label(i.a), people.label(i.b)
+        table.add_row(str(i.id), i.a, a, i.b, b, f"{i.probability:.3f}", i.status)
     out.print(table)
 
 

@@ -75,6 +75,15 @@ class People:
             "merged": any(link.get("type") == "replaced-by" for link in res.get("link", [])),
         }
 
+    def label(self, patient_id: str | None) -> str:
+        """One line for a table cell: name, MRN and birth date."""
+        shown = self.patient(patient_id)
+        return "  ".join(
+            [shown["name"]]
+            + ([f"MRN {shown['mrn']}"] if shown["mrn"] else [])
+            + ([f"born {shown['birth']}"] if shown["birth"] else [])
+        )
+
     def name(self, ref: str | None) -> str:
         if not ref:
             return "HIM pool"
