@@ -15,10 +15,15 @@ from typing import Annotated
 import typer
 
 from .common import (
+    MAX_ID,
     DatabaseOption,
     DataDirOption,
     app,
     audit_cli,
+    check_code,
+    check_id,
+    check_output_file,
+    choice,
     console,
     out,
     repo_for,
@@ -46,21 +51,52 @@ def _repo(database_url: str | None, data_dir: Path | None):
     return repo_for(database_url, data_dir), settings_for(database_url, data_dir)
 
 
-def _day(value: str | None, hint: str, default: date | None = None) -> date | None:
-    if value is None:
-        return default
+# --- option checks (tests/test_cli_options.py): a bad value is one line and exit 2 ---------
+
+
+def check_day(value: str | None) -> date | None:
+    """A calendar date, YYYY-MM-DD (the command gets a `date`)."""
+    if value is None or isinstance(value, date):
+        return value
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter("a date, YYYY-MM-DD", param_hint=hint) from None
+        raise typer.BadParameter(f"'{value[:40]}' is not a date, YYYY-MM-DD") from None
+
+
+def check_required(value: str | None) -> str | None:
+    """Words a person types (a reason, a location): anything but blank."""
+    if value is not None and not value.strip():
+        raise typer.BadParameter("required, not blank")
+    return value
+
+
+def check_barcode(value: str | list[str] | None):
+    """A chart volume barcode as scanned (V + letters and digits); the domain upper-cases it."""
+    if isinstance(value, list):
+        return [check_barcode(v) for v in value]
+    return check_code(value.strip()) if value is not None else None
+
+
+def _methods() -> tuple[str, ...]:
+    from chartkeeper.paper import retention
+
+    return retention.METHODS
+
+
+PatientArgument = Annotated[str, typer.Argument(callback=check_id, help="Patient id.")]
+BarcodeArgument = Annotated[
+    str, typer.Argument(callback=check_barcode, help="Volume barcode (scan it).")
+]
+LocationOption = Annotated[
+    str, typer.Option(callback=check_required, help="File-room location (shelf, room).")
+]
 
 
 def _rules(path: Path | None):
     from chartkeeper.errors import BadRequest
     from chartkeeper.paper import retention
 
-    if path is not None and not path.is_file():
-        raise typer.BadParameter(f"no such file: {path}", param_hint="--rules")
     try:
         return retention.load_rules(path)
     except BadRequest as exc:
@@ -68,14 +104,26 @@ def _rules(path: Path | None):
 
 
 RulesOption = Annotated[
-    Path | None, typer.Option("--rules", help="Retention rules TOML; default: the packaged set.")
+    Path | None,
+    typer.Option(
+        "--rules",
+        exists=True,
+        dir_okay=False,
+        help="Retention rules TOML; default: the packaged set.",
+    ),
 ]
 AsOfOption = Annotated[
-    str | None, typer.Option("--as-of", help="Judge retention on this date (default today).")
+    str | None,
+    typer.Option(
+        "--as-of", callback=check_day, help="Judge retention on this date (default today)."
+    ),
 ]
 JurisdictionOption = Annotated[
     str | None,
-    typer.Option(help="Apply this jurisdiction's rules to everyone (default: by address)."),
+    typer.Option(
+        callback=check_code,
+        help="Apply this jurisdiction's rules to everyone (default: by address).",
+    ),
 ]
 
 
@@ -107,7 +155,7 @@ def retention_list(
     """Records past their retention period: eligible for destruction unless held."""
     from chartkeeper.paper import retention
 
-    day = _day(as_of, "--as-of", date.today())
+    day = as_of or date.today()
     loaded = _rules(rules)
     repo, settings = _repo(database_url, data_dir)
     groups = [g.as_json() for g in retention.eligible(repo, as_of=day, jurisdiction=jurisdiction,
@@ -122,7 +170,11 @@ def retention_list(
 @paper_app.command("destroy")
 def destroy_cmd(
     method: Annotated[
-        str, typer.Option(help="electronic-purge, shredding, pulping, incineration, degaussing.")
+        str,
+        typer.Option(
+            callback=choice(among=_methods),
+            help="electronic-purge, shredding, pulping, incineration, degaussing.",
+        ),
     ],
     execute: Annotated[
         bool, typer.Option("--execute", help="Destroy for real (default: a dry run).")
@@ -137,9 +189,7 @@ def destroy_cmd(
     """Destroy every record past retention that no legal hold protects; a certificate."""
     from chartkeeper.paper import retention
 
-    if method not in retention.METHODS:
-        raise typer.BadParameter(f"one of {', '.join(retention.METHODS)}", param_hint="--method")
-    day = _day(as_of, "--as-of", date.today())
+    day = as_of or date.today()
     if day > date.today():
         raise typer.BadParameter("not a future date", param_hint="--as-of")
     loaded = _rules(rules)
@@ -166,7 +216,9 @@ def destroy_cmd(
 
 @paper_app.command("certificate")
 def certificate_cmd(
-    number: Annotated[int | None, typer.Argument(help="Certificate number; none: list.")] = None,
+    number: Annotated[
+        int | None, typer.Argument(min=1, max=MAX_ID, help="Certificate number; none: list.")
+    ] = None,
     as_json: JsonOption = False,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
@@ -195,17 +247,20 @@ def certificate_cmd(
 
 @hold_app.command("place")
 def hold_place(
-    patient: Annotated[str, typer.Argument(help="Patient id.")],
-    reason: Annotated[str, typer.Option(help="Why (litigation, subpoena, investigation).")],
-    case: Annotated[str | None, typer.Option(help="Case or matter reference.")] = None,
+    patient: PatientArgument,
+    reason: Annotated[
+        str,
+        typer.Option(callback=check_required, help="Why (litigation, subpoena, investigation)."),
+    ],
+    case: Annotated[
+        str | None, typer.Option(callback=check_required, help="Case or matter reference.")
+    ] = None,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Place a legal hold on a patient's records: no destruction touches them."""
     from chartkeeper.paper import retention
 
-    if not reason.strip():
-        raise typer.BadParameter("a reason is required", param_hint="--reason")
     repo, settings = _repo(database_url, data_dir)
     hold = retention.place_hold(repo, patient, reason=reason, by=_operator(), case_ref=case)
     audit_cli(repo, settings, "paper-hold-place", f"hold {hold['id']} on Patient/{patient}")
@@ -214,16 +269,14 @@ def hold_place(
 
 @hold_app.command("release")
 def hold_release(
-    hold: Annotated[int, typer.Argument(help="Hold number.")],
-    reason: Annotated[str, typer.Option(help="Why the hold ends.")],
+    hold: Annotated[int, typer.Argument(min=1, max=MAX_ID, help="Hold number.")],
+    reason: Annotated[str, typer.Option(callback=check_required, help="Why the hold ends.")],
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Release a legal hold (the records become subject to retention again)."""
     from chartkeeper.paper import retention
 
-    if not reason.strip():
-        raise typer.BadParameter("a reason is required", param_hint="--reason")
     repo, settings = _repo(database_url, data_dir)
     released = retention.release_hold(repo, hold, reason=reason, by=_operator())
     audit_cli(repo, settings, "paper-hold-release", f"hold {hold}")
@@ -261,10 +314,10 @@ chart_app = typer.Typer(help="Chart tracking: volumes, labels, custody.", no_arg
 paper_app.add_typer(chart_app, name="chart")
 
 
-def _due(value: str) -> date:
-    day = _day(value, "--due")
+def check_due(value: str) -> date:
+    day = check_day(value)
     if day < date.today():
-        raise typer.BadParameter("not a past date", param_hint="--due")
+        raise typer.BadParameter("not a past date")
     return day
 
 
@@ -276,17 +329,18 @@ def _print_volume(volume: dict) -> None:
 
 @chart_app.command("new")
 def chart_new(
-    patient: Annotated[str, typer.Argument(help="Patient id.")],
-    location: Annotated[str, typer.Option(help="File-room location (shelf, room).")],
-    label: Annotated[Path | None, typer.Option(help="Write its barcode label PDF here.")] = None,
+    patient: PatientArgument,
+    location: LocationOption,
+    label: Annotated[
+        Path | None,
+        typer.Option(callback=check_output_file, help="Write its barcode label PDF here."),
+    ] = None,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Start a new paper chart volume for a patient (and print its label)."""
     from chartkeeper.paper import tracking
 
-    if not location.strip():
-        raise typer.BadParameter("a location is required", param_hint="--location")
     repo, settings = _repo(database_url, data_dir)
     volume = tracking.create_volume(repo, patient, location=location, by=_operator())
     audit_cli(repo, settings, "paper-volume-create", f"{volume['barcode']} Patient/{patient}")
@@ -297,8 +351,10 @@ def chart_new(
 
 @chart_app.command("label")
 def chart_label(
-    barcodes: Annotated[list[str], typer.Argument(help="Volume barcodes.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="PDF file to write.")],
+    barcodes: Annotated[list[str], typer.Argument(callback=check_barcode, help="Volume barcodes.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", callback=check_output_file, help="PDF file to write.")
+    ],
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -313,10 +369,10 @@ def chart_label(
 
 @chart_app.command("out")
 def chart_out(
-    barcode: Annotated[str, typer.Argument(help="Volume barcode (scan it).")],
-    to: Annotated[str, typer.Option(help="Who takes the chart.")],
-    location: Annotated[str, typer.Option(help="Where it goes.")],
-    due: Annotated[str, typer.Option(help="Due back (YYYY-MM-DD).")],
+    barcode: BarcodeArgument,
+    to: Annotated[str, typer.Option(callback=check_required, help="Who takes the chart.")],
+    location: Annotated[str, typer.Option(callback=check_required, help="Where it goes.")],
+    due: Annotated[str, typer.Option(callback=check_due, help="Due back (YYYY-MM-DD).")],
     transfer: Annotated[
         bool, typer.Option("--transfer", help="It is out already: hand it on.")
     ] = False,
@@ -326,18 +382,17 @@ def chart_out(
     """Check a chart volume out to a person and location, or transfer it onward."""
     from chartkeeper.paper import tracking
 
-    day = _due(due)
     repo, settings = _repo(database_url, data_dir)
     move = tracking.transfer if transfer else tracking.check_out
-    volume = move(repo, barcode, to=to, location=location, due=day, by=_operator())
+    volume = move(repo, barcode, to=to, location=location, due=due, by=_operator())
     audit_cli(repo, settings, "paper-transfer" if transfer else "paper-check-out", barcode)
     _print_volume(volume)
 
 
 @chart_app.command("in")
 def chart_in(
-    barcode: Annotated[str, typer.Argument(help="Volume barcode (scan it).")],
-    location: Annotated[str, typer.Option(help="File-room location it goes back to.")],
+    barcode: BarcodeArgument,
+    location: LocationOption,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -352,7 +407,9 @@ def chart_in(
 
 @chart_app.command("overdue")
 def chart_overdue(
-    today: Annotated[str | None, typer.Option(help="As of this date (YYYY-MM-DD).")] = None,
+    today: Annotated[
+        str | None, typer.Option(callback=check_day, help="As of this date (YYYY-MM-DD).")
+    ] = None,
     as_json: JsonOption = False,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
@@ -362,7 +419,7 @@ def chart_overdue(
 
     from chartkeeper.paper import tracking
 
-    day = _day(today, "--today", date.today())
+    day = today or date.today()
     repo, settings = _repo(database_url, data_dir)
     rows = tracking.overdue(repo, today=day)
     audit_cli(repo, settings, "paper-overdue", f"{len(rows)} overdue")
@@ -380,7 +437,7 @@ def chart_overdue(
 
 @chart_app.command("history")
 def chart_history(
-    barcode: Annotated[str, typer.Argument(help="Volume barcode.")],
+    barcode: BarcodeArgument,
     as_json: JsonOption = False,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
@@ -403,7 +460,8 @@ def chart_history(
 @chart_app.command("pull-list")
 def chart_pull_list(
     day: Annotated[
-        str | None, typer.Option("--date", help="Clinic day (default tomorrow).")
+        str | None,
+        typer.Option("--date", callback=check_day, help="Clinic day (default tomorrow)."),
     ] = None,
     as_json: JsonOption = False,
     database_url: DatabaseOption = None,
@@ -416,7 +474,7 @@ def chart_pull_list(
 
     from chartkeeper.paper import tracking
 
-    when = _day(day, "--date", date.today() + timedelta(days=1))
+    when = day or date.today() + timedelta(days=1)
     repo, settings = _repo(database_url, data_dir)
     rows = tracking.pull_list(repo, when)
     audit_cli(repo, settings, "paper-pull-list", f"{len(rows)} appointments on {when}")
