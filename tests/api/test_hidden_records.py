@@ -273,6 +273,25 @@ def test_the_audit_search_takes_a_patient_literally(client, sign_in, part2):
     assert client.get("/fhir/AuditEvent?patient=pt", headers=auditor).json()["total"] >= 1
 
 
+def test_the_audit_search_refuses_what_it_cannot_filter_on(client, sign_in, part2):
+    """Ignoring `entity=` or `patient:missing` would answer with everyone's trail: refused as
+    the FHIR search router refuses them, or ignored and reported when asked to be lenient."""
+    auditor, clinician = sign_in("auditor"), sign_in("clinician")
+    client.get("/fhir/Patient/pt", headers=clinician)
+    for query in ("entity=Patient/pt&shoe=9", "patient:missing=true"):
+        refused = client.get(f"/fhir/AuditEvent?{query}", headers=auditor)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["resourceType"] == "OperationOutcome"
+        assert "does not support the search parameter" in refused.text
+        assert "patient" in refused.json()["issue"][0]["diagnostics"]  # what is supported
+    assert "entity, shoe" in client.get("/fhir/AuditEvent?entity=x&shoe=9", headers=auditor).text
+    lenient = client.get(
+        "/fhir/AuditEvent?patient=pt&entity=x", headers=auditor | {"Prefer": "handling=lenient"}
+    ).json()
+    assert lenient["entry"][-1]["search"]["mode"] == "outcome" and "entity" in str(lenient)
+    assert lenient["total"] >= 1  # the patient filter still applied
+
+
 def test_break_the_glass_opens_a_labelled_patient_for_the_grant_only(client, sign_in, part2):
     part2.update({"resourceType": "Patient", "id": "vip", "meta": {"security": [ETH]}})
     part2.update(_obs("vip-obs", "vip", [ETH]))

@@ -242,25 +242,49 @@ def vread(
 # --- bundles ---------------------------------------------------------------------------
 
 
-def _supported(request: Request, resource_type: str, params: list) -> tuple[list, list[str]]:
+def supported_params(
+    request: Request, resource_type: str, params: list, only: frozenset[str] | None = None
+) -> tuple[list, list[str]]:
     """Unknown or unsupported parameters are refused with a 400 naming them all: ignoring
     one (`Immunization?patient=X`) would answer with every patient's records. A client
-    that sends `Prefer: handling=lenient` gets them ignored and reported in the Bundle."""
+    that sends `Prefer: handling=lenient` gets them ignored and reported in the Bundle.
+
+    `only`: the parameters a type served outside the resource store understands (the
+    audit trail's AuditEvent); otherwise the store's search parameters for the type."""
+    if only is None:
+        supported = set(sp.params_for(resource_type)) | set(sp.COMMON_PARAMS)
+
+        def accepts(name: str) -> bool:
+            bare = name.split(":")[0]
+            return bare in RESULT_PARAMS or sp.lookup(resource_type, bare) is not None
+    else:  # no modifiers there either
+        supported, accepts = only, only.__contains__
     known, ignored = [], []
     for name, value in params:
-        bare = name.split(":")[0]
-        if bare in RESULT_PARAMS or sp.lookup(resource_type, bare) is not None:
+        if accepts(name):
             known.append((name, value))
         else:
             ignored.append(name)
     if ignored and "handling=lenient" not in request.headers.get("prefer", ""):
-        supported = sorted(set(sp.params_for(resource_type)) | set(sp.COMMON_PARAMS))
         raise InvalidSearch(
             f"{resource_type} does not support the search parameter(s) "
-            f"{', '.join(sorted(set(ignored)))}; supported: {', '.join(supported)} "
+            f"{', '.join(sorted(set(ignored)))}; supported: {', '.join(sorted(supported))} "
             "(send 'Prefer: handling=lenient' to have unknown parameters ignored)"
         )
     return known, ignored
+
+
+def ignored_outcome(ignored: list[str]) -> list[dict]:
+    """The searchset entry that tells a lenient client what was ignored (none if nothing)."""
+    if not ignored:
+        return []
+    note = f"ignored unknown search parameters: {', '.join(sorted(set(ignored)))}"
+    return [
+        {
+            "resource": operation_outcome("not-supported", note, severity="warning"),
+            "search": {"mode": "outcome"},
+        }
+    ]
 
 
 def _subsetted(res: dict, elements: list[str]) -> dict:
@@ -279,7 +303,7 @@ def _subsetted(res: dict, elements: list[str]) -> dict:
 
 
 def _searchset(request: Request, repo: Repository, resource_type: str, params: list) -> dict:
-    params, ignored = _supported(request, resource_type, params)
+    params, ignored = supported_params(request, resource_type, params)
     includes = [v for k, v in params if k == "_include"]
     revincludes = [v for k, v in params if k == "_revinclude"]
     summary = {v for k, v in params if k == "_summary"}
@@ -312,14 +336,7 @@ def _searchset(request: Request, repo: Repository, resource_type: str, params: l
         }
         for r in extra
     ]
-    if ignored:
-        note = f"ignored unknown search parameters: {', '.join(sorted(set(ignored)))}"
-        entries.append(
-            {
-                "resource": operation_outcome("not-supported", note, severity="warning"),
-                "search": {"mode": "outcome"},
-            }
-        )
+    entries += ignored_outcome(ignored)
     return {
         "resourceType": "Bundle",
         "type": "searchset",

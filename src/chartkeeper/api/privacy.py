@@ -18,9 +18,12 @@ from chartkeeper.privacy.users import User
 
 from .auth import audit_alone, authorized, client_address
 from .bodies import json_object
+from .fhir import ignored_outcome, supported_params
 from .outcomes import FHIRResponse, error_response
 
 router = APIRouter(prefix="/fhir", tags=["audit"], include_in_schema=False)
+# What `audit.entries` can answer; anything else is refused as the FHIR search router does.
+AUDIT_EVENT_PARAMS = frozenset({"patient", "agent", "subtype", "date", "_count", "_offset"})
 
 
 def _engine(request: Request):
@@ -43,7 +46,10 @@ def _audit_access(request: Request, user: User, action: str, **what) -> None:
 
 @router.get("/AuditEvent")
 def audit_events(request: Request, user: Annotated[User, Depends(authorized("search"))]):
-    params = request.query_params
+    known, ignored = supported_params(
+        request, "AuditEvent", list(request.query_params.multi_items()), AUDIT_EVENT_PARAMS
+    )
+    params = dict(known)
     count = whole_number(params.get("_count", "100"), "_count", error=InvalidSearch)
     offset = whole_number(params.get("_offset", "0"), "_offset", error=InvalidSearch)
     patient = params.get("patient", "").removeprefix("Patient/") or None
@@ -59,7 +65,12 @@ def audit_events(request: Request, user: Annotated[User, Depends(authorized("sea
     _audit_access(request, user, "search", detail=f"AuditEvent?{request.url.query}")
     entries = [{"resource": audit.as_audit_event(r)} for r in rows]
     return FHIRResponse(
-        {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
+        {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": len(entries),
+            "entry": entries + ignored_outcome(ignored),
+        }
     )
 
 
