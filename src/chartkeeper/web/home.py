@@ -234,6 +234,6 @@ def worklist_cards(request: Request, user: users.User) -> list[dict]:
             len(audit.entries(engine, break_glass=True, action="break-glass", limit=1000)),
             "grants",
         )
-    if user.role == "admin":
+    if user.role in policy.WORKLISTS["user-accounts"]:
         card("Users and roles", "/admin/users", None, "")
     return cards

@@ -14,7 +14,14 @@ from chartkeeper.privacy.access import btg_report
 from chartkeeper.privacy.people import People
 
 from .render import redirect, render
-from .session import audit_alone, check_csrf, client_address, current_session, store
+from .session import (
+    audit_alone,
+    check_csrf,
+    client_address,
+    current_session,
+    require_work,
+    store,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,15 +68,19 @@ def _patients(row: dict) -> list[str]:
     return list(value)
 
 
+def _privacy_page(request: Request, chain: dict | None) -> Response:
+    """The privacy page: the latest 50 audit entries, and the chain check if one was run."""
+    rows, people = _rows(request, audit.entries(request.app.state.repo.engine, limit=50))
+    return render(
+        request, "privacy.html", rows=rows, people=people, patients_of=_patients, chain=chain
+    )
+
+
 @router.get("/privacy")
 def privacy_home(request: Request) -> Response:
-    _auditor(request)
-    recent = audit.entries(request.app.state.repo.engine, limit=50)
-    _note(request, request.state.user, "search", detail="AuditEvent (workbench, latest 50)")
-    rows, people = _rows(request, recent)
-    return render(
-        request, "privacy.html", rows=rows, people=people, patients_of=_patients, chain=None
-    )
+    session = _auditor(request)
+    _note(request, session.user, "search", detail="AuditEvent (workbench, latest 50)")
+    return _privacy_page(request, chain=None)
 
 
 @router.post("/privacy/verify")
@@ -78,16 +89,7 @@ async def verify_chain(request: Request) -> Response:
     await check_csrf(request, session)
     problems = audit.verify(request.app.state.repo.engine, request.app.state.audit_key)
     _note(request, session.user, "audit-verify", detail=f"{len(problems)} problems")
-    recent = audit.entries(request.app.state.repo.engine, limit=50)
-    rows, people = _rows(request, recent)
-    return render(
-        request,
-        "privacy.html",
-        rows=rows,
-        people=people,
-        patients_of=_patients,
-        chain={"ok": not problems, "problems": problems},
-    )
+    return _privacy_page(request, chain={"ok": not problems, "problems": problems})
 
 
 @router.get("/privacy/access/{patient_id}")
@@ -136,21 +138,11 @@ def break_glass_report(request: Request) -> Response:
 
 def _admin(request: Request):
     session = current_session(request)
-    if session.user.role != "admin":
-        _note(
-            request,
-            session.user,
-            "user-admin",
-            outcome="denied",
-            detail=f"{request.url.path}: role '{session.user.role}' is not admin",
-        )
-        raise Forbidden(f"role '{session.user.role}' may not manage users")
+    require_work(request, session.user, "user-accounts")
     return session
 
 
-@router.get("/admin/users")
-def user_admin(request: Request) -> Response:
-    _admin(request)
+def _users_page(request: Request, added: users.User | None) -> Response:
     return render(
         request,
         "users.html",
@@ -158,8 +150,14 @@ def user_admin(request: Request) -> Response:
         policy=policy.POLICY,
         worklists=policy.WORKLISTS,
         labels=policy.ROLE_LABELS,
-        added=None,
+        added=added,
     )
+
+
+@router.get("/admin/users")
+def user_admin(request: Request) -> Response:
+    _admin(request)
+    return _users_page(request, added=None)
 
 
 @router.post("/admin/users")
@@ -173,12 +171,4 @@ async def add_user(request: Request) -> Response:
         str(form.get("role", "")),
     )
     _note(request, session.user, "user-add", detail=f"{made.username} as {made.role}")
-    return render(
-        request,
-        "users.html",
-        roles=users.ROLES,
-        policy=policy.POLICY,
-        worklists=policy.WORKLISTS,
-        labels=policy.ROLE_LABELS,
-        added=made,
-    )
+    return _users_page(request, added=made)

@@ -82,7 +82,7 @@ def navigation(user) -> list[tuple[str, str]]:
             items.append((label, url))
     if policy.allows(user, "search", "AuditEvent"):
         items.append(("Privacy and audit", "/privacy"))
-    if user.role == "admin":
+    if user.role in policy.WORKLISTS["user-accounts"]:
         items.append(("Users", "/admin/users"))
     return items
 
