@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 
 from chartkeeper.errors import BadRequest, Conflict, NotFound
+from chartkeeper.privacy.people import mrn_of
 from chartkeeper.registry import classify as classifier
 from chartkeeper.registry import lexicon, primaries, reference
 from chartkeeper.store import Repository
@@ -544,17 +545,9 @@ def _summary(case: dict) -> dict:
 
 def patient_summary(patient: dict) -> dict:
     name = (patient.get("name") or [{}])[0]
-    mrn = next(
-        (
-            i.get("value")
-            for i in patient.get("identifier", [])
-            if any(c.get("code") == "MR" for c in (i.get("type") or {}).get("coding", []))
-        ),
-        None,
-    )
     return {
         "patient_name": " ".join([*name.get("given", []), name.get("family", "")]).strip() or None,
-        "mrn": mrn,
+        "mrn": mrn_of(patient) or None,
         "birth_date": patient.get("birthDate"),
     }
 
