@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_workflow import _record
+from test_registry_workflow import _record
 from typer.testing import CliRunner
 
 from chartkeeper.cli import app
