@@ -32,6 +32,10 @@ def _audited(request: Request, admin: users.User, action: str, detail: str) -> N
     )
 
 
+def _engine(request: Request):
+    return request.app.state.repo.engine
+
+
 def _text(body: dict, name: str) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value:
@@ -41,7 +45,7 @@ def _text(body: dict, name: str) -> str:
 
 @router.get("", summary="Every account: role, state, failed sign-ins")
 def list_users(request: Request, admin: Admin) -> dict:
-    accounts = users.list_accounts(request.app.state.repo.engine)
+    accounts = users.list_accounts(_engine(request))
     _audited(request, admin, "list", f"{len(accounts)} users")
     return {"users": [a.to_json() for a in accounts]}
 
@@ -49,7 +53,7 @@ def list_users(request: Request, admin: Admin) -> dict:
 @router.post("", status_code=201, summary="Add an account")
 async def add_user(request: Request, admin: Admin) -> dict:
     body = await json_object(request)
-    engine = request.app.state.repo.engine
+    engine = _engine(request)
     made = users.add_user(
         engine, _text(body, "username"), _text(body, "password"), _text(body, "role")
     )
@@ -57,37 +61,36 @@ async def add_user(request: Request, admin: Admin) -> dict:
     return users.account(engine, made.username).to_json()
 
 
+def _changed(request: Request, admin: users.User, action: str, account: users.Account) -> dict:
+    """An account as the domain function (`privacy.users`, as the CLI) read or changed it,
+    audited."""
+    _audited(request, admin, action, account.username)
+    return account.to_json()
+
+
 @router.get("/{username}", summary="One account")
 def get_user(request: Request, username: str, admin: Admin) -> dict:
-    found = users.account(request.app.state.repo.engine, username)
-    _audited(request, admin, "read", username)
-    return found.to_json()
+    return _changed(request, admin, "read", users.account(_engine(request), username))
 
 
 @router.post("/{username}/disable", summary="Stop an account signing in (tokens revoked)")
 def disable_user(request: Request, username: str, admin: Admin) -> dict:
-    changed = users.disable(request.app.state.repo.engine, username, by=admin.username)
-    _audited(request, admin, "disable", username)
-    return changed.to_json()
+    changed = users.disable(_engine(request), username, by=admin.username)
+    return _changed(request, admin, "disable", changed)
 
 
 @router.post("/{username}/enable", summary="Let a disabled account sign in again")
 def enable_user(request: Request, username: str, admin: Admin) -> dict:
-    changed = users.enable(request.app.state.repo.engine, username)
-    _audited(request, admin, "enable", username)
-    return changed.to_json()
+    return _changed(request, admin, "enable", users.enable(_engine(request), username))
 
 
 @router.post("/{username}/unlock", summary="Lift a lock after failed sign-ins")
 def unlock_user(request: Request, username: str, admin: Admin) -> dict:
-    changed = users.unlock(request.app.state.repo.engine, username)
-    _audited(request, admin, "unlock", username)
-    return changed.to_json()
+    return _changed(request, admin, "unlock", users.unlock(_engine(request), username))
 
 
 @router.put("/{username}/password", summary="Set a new password (tokens revoked)")
 async def set_password(request: Request, username: str, admin: Admin) -> dict:
     password = _text(await json_object(request), "password")
-    changed = users.set_password(request.app.state.repo.engine, username, password)
-    _audited(request, admin, "password", username)
-    return changed.to_json()
+    changed = users.set_password(_engine(request), username, password)
+    return _changed(request, admin, "password", changed)
