@@ -29,6 +29,9 @@ def test_retention_hold_and_destruction_on_the_command_line(tmp_path):
     assert [g["mrn"] for g in listed] == ["MRN-a", "MRN-b"]
     call("hold", "place", "b", "--reason", "subpoena", "--case", "CV-9")
     (hold,) = json.loads(call("hold", "list", "--json").stdout)
+    table = call("hold", "list").stdout  # the table a person reads
+    assert "legal holds: 1" in table and "CV-9" in table and "subpoena" in table
+    assert "MRN-b" in call("retention", "--as-of", "2025-06-01").stdout
     dry = json.loads(
         call("destroy", "--method", "shredding", "--as-of", "2025-06-01", "--json").stdout
     )
@@ -83,6 +86,8 @@ def test_chart_tracking_on_the_command_line(tmp_path):
     call("out", barcode, "--to", "X", "--location", "Y", "--due", "2000-01-01", code=2)
     late = json.loads(call("overdue", "--today", "2999-01-05", "--json").stdout)
     assert [v["barcode"] for v in late] == [barcode]
+    table = call("overdue", "--today", "2999-01-05").stdout
+    assert "overdue charts: 1" in table and barcode in table and "Dr Lee" in table
     call("in", barcode, "--location", "Shelf 12")
     assert json.loads(call("pull-list", "--date", "2030-01-01", "--json").stdout) == []
     call("pull-list", "--date", "someday", code=2)

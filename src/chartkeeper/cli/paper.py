@@ -127,20 +127,27 @@ JurisdictionOption = Annotated[
 ]
 
 
-def _records_table(title: str, groups: list[dict]):
+def _table(title: str, columns: tuple[str, ...], rows):
+    """A rich table of `rows` (each a sequence of strings, one per column)."""
     from rich.table import Table
 
     table = Table(title=title)
-    for column in ("MRN", "patient", "born", "record type", "rule", "last seen", "keep until",
-                   "resources", "hold"):  # fmt: skip
+    for column in columns:
         table.add_column(column)
-    for g in groups:
-        table.add_row(
-            g["mrn"], g["name"], g["birth_date"] or "", g["record_type"], g["jurisdiction"],
-            g["last_encounter"], g["retain_until"], str(len(g["resources"])),
-            "HELD" if g["held"] else "",
-        )  # fmt: skip
+    for row in rows:
+        table.add_row(*row)
     return table
+
+
+def _records_table(title: str, groups: list[dict]):
+    columns = ("MRN", "patient", "born", "record type", "rule", "last seen", "keep until",
+               "resources", "hold")  # fmt: skip
+    return _table(title, columns, (
+        (g["mrn"], g["name"], g["birth_date"] or "", g["record_type"], g["jurisdiction"],
+         g["last_encounter"], g["retain_until"], str(len(g["resources"])),
+         "HELD" if g["held"] else "")
+        for g in groups
+    ))  # fmt: skip
 
 
 @paper_app.command("retention")
@@ -291,8 +298,6 @@ def hold_list(
     data_dir: DataDirOption = None,
 ) -> None:
     """Legal holds, active ones by default."""
-    from rich.table import Table
-
     from chartkeeper.paper import retention
 
     repo, settings = _repo(database_url, data_dir)
@@ -301,13 +306,12 @@ def hold_list(
     if as_json:
         print(json.dumps(rows))
         return
-    table = Table(title=f"legal holds: {len(rows)}")
-    for column in ("hold", "patient", "case", "reason", "placed", "by", "released"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(str(r["id"]), r["patient_id"], r["case_ref"] or "", r["reason"],
-                      r["placed"], r["placed_by"], r["released"] or "")  # fmt: skip
-    out.print(table)
+    columns = ("hold", "patient", "case", "reason", "placed", "by", "released")
+    out.print(_table(f"legal holds: {len(rows)}", columns, (
+        (str(r["id"]), r["patient_id"], r["case_ref"] or "", r["reason"], r["placed"],
+         r["placed_by"], r["released"] or "")
+        for r in rows
+    )))  # fmt: skip
 
 
 chart_app = typer.Typer(help="Chart tracking: volumes, labels, custody.", no_args_is_help=True)
@@ -415,8 +419,6 @@ def chart_overdue(
     data_dir: DataDirOption = None,
 ) -> None:
     """Chart volumes out past their due date, most overdue first."""
-    from rich.table import Table
-
     from chartkeeper.paper import tracking
 
     day = today or date.today()
@@ -426,13 +428,12 @@ def chart_overdue(
     if as_json:
         print(json.dumps(rows))
         return
-    table = Table(title=f"overdue charts: {len(rows)}")
-    for column in ("barcode", "patient", "vol", "with", "at", "due", "days"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(r["barcode"], r["patient_id"], str(r["volume_no"]), r["custodian"] or "",
-                      r["location"], r["due"], str(r["days_overdue"]))  # fmt: skip
-    out.print(table)
+    columns = ("barcode", "patient", "vol", "with", "at", "due", "days")
+    out.print(_table(f"overdue charts: {len(rows)}", columns, (
+        (r["barcode"], r["patient_id"], str(r["volume_no"]), r["custodian"] or "",
+         r["location"], r["due"], str(r["days_overdue"]))
+        for r in rows
+    )))  # fmt: skip
 
 
 @chart_app.command("history")
@@ -470,8 +471,6 @@ def chart_pull_list(
     """Charts to pull for a clinic day's appointments, with where each volume is now."""
     from datetime import timedelta
 
-    from rich.table import Table
-
     from chartkeeper.paper import tracking
 
     when = day or date.today() + timedelta(days=1)
@@ -481,11 +480,10 @@ def chart_pull_list(
     if as_json:
         print(json.dumps(rows))
         return
-    table = Table(title=f"pull list for {when}: {len(rows)} appointments")
-    for column in ("time", "patient", "volume", "status", "where"):
-        table.add_column(column)
-    for r in rows:
-        for v in r["volumes"] or [{"barcode": "(no paper chart)", "status": "", "location": ""}]:
-            table.add_row(str(r["start"])[11:16], r["patient_id"], v["barcode"], v["status"],
-                          v["location"])  # fmt: skip
-    out.print(table)
+    none = [{"barcode": "(no paper chart)", "status": "", "location": ""}]
+    columns = ("time", "patient", "volume", "status", "where")
+    out.print(_table(f"pull list for {when}: {len(rows)} appointments", columns, (
+        (str(r["start"])[11:16], r["patient_id"], v["barcode"], v["status"], v["location"])
+        for r in rows
+        for v in r["volumes"] or none
+    )))  # fmt: skip
