@@ -26,11 +26,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 
 import orjson
 
 from chartkeeper.errors import BadRequest, Conflict, Gone, NotFound
+from chartkeeper.fhir.search_params import utc_now
 from chartkeeper.store import PutItem, Repository, Transaction
 from chartkeeper.store import mpi as store
 
@@ -39,10 +39,6 @@ from .scan import CandidatePair, Thresholds, scan
 
 STATUSES = ("open", "linked", "not-a-match")
 VERDICTS = ("linked", "not-a-match")
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass
@@ -108,7 +104,7 @@ def enqueue(repo: Repository, pairs: Iterable[CandidatePair]) -> int:
     """Store a scan's decisions: "review" pairs are queued (or refreshed while open), "link"
     pairs are stored as linked (reviewer "mpi-scan") with their Patient.link pair, in one
     transaction. Returns how many rows were added or changed."""
-    now, count = _now(), 0
+    now, count = utc_now(), 0
     decided = {_key(p.a, p.b): p for p in pairs if p.decision in ("review", "link")}
     with repo.transaction() as tx:
         known = store.statuses_of(tx, list(decided))
@@ -208,7 +204,7 @@ def decide(
         elif survivor:
             raise BadRequest("a survivor is named only with the verdict linked")
         store.update_item(
-            tx, item_id, status=verdict, decided=_now(), reviewer=reviewer, note=note or None
+            tx, item_id, status=verdict, decided=utc_now(), reviewer=reviewer, note=note or None
         )
         item = _get(tx, item_id)
         _audit(tx, "mpi-review-decide", [item], detail)
