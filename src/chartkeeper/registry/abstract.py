@@ -19,7 +19,7 @@ Items are keyed by NAACCR naaccrId; with the dictionary present only its items a
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from chartkeeper.errors import BadRequest, Conflict, InvalidSearch, NotFound
 from chartkeeper.registry import casefinding, reference
@@ -304,10 +304,6 @@ def _sequence(cases: list[dict], case_id: int) -> tuple[int, int]:
     return (ids.index(case_id) + 1 if case_id in ids else len(ids) + 1), max(1, len(ids))
 
 
-def _stamp(now: datetime | None) -> str:
-    return (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def prefill(repo: Repository, case_id: int, *, by: str, now: datetime | None = None) -> dict:
     """(Re)fill the abstract from the record; items the registrar already entered are kept."""
     with repo.reading() as tx:
@@ -320,7 +316,7 @@ def prefill(repo: Repository, case_id: int, *, by: str, now: datetime | None = N
     entered = case.get("items", {}).get("_entered", [])
     merged = {**items, **{k: case["items"][k] for k in entered if k in case["items"]}}
     merged["_entered"] = entered
-    stamp = _stamp(now)
+    stamp = casefinding.utc_stamp(now)
     values = {
         "items": merged,
         "updated": stamp,
@@ -365,7 +361,7 @@ def edit_items(
             problems.append(f"{key}: longer than {known[key].length}")
     if problems:
         raise BadRequest("; ".join(problems))
-    stamp = _stamp(now)
+    stamp = casefinding.utc_stamp(now)
     with repo.transaction() as tx:
         case = tables.get_case(tx, case_id)
         if case is None:
@@ -435,7 +431,7 @@ def override(
         raise BadRequest(f"no edit {edit_id}; edits are {', '.join(edits.EDITS)}")
     if not reason or not reason.strip():
         raise BadRequest("an override needs a reason")
-    stamp = _stamp(now)
+    stamp = casefinding.utc_stamp(now)
     with repo.transaction() as tx:
         case = tables.get_case(tx, case_id)
         if case is None:
@@ -462,7 +458,7 @@ def complete(repo: Repository, case_id: int, *, by: str, now: datetime | None = 
     """Mark the abstract complete: every edit passes or is overridden."""
     from chartkeeper.registry import edits
 
-    stamp = _stamp(now)
+    stamp = casefinding.utc_stamp(now)
     with repo.transaction() as tx:
         case = tables.get_case(tx, case_id)
         if case is None:
@@ -533,7 +529,7 @@ def receive(
 ) -> dict:
     """Store abstracts from another registry or a re-import (one transaction). A tumour
     already held (same patient, site, morphology and diagnosis date) is updated, not added."""
-    stamp = _stamp(now)
+    stamp = casefinding.utc_stamp(now)
     added, updated = [], []
     with repo.transaction() as tx:
         # Our own Patient ID Numbers first: a file we wrote comes back to the same patients.

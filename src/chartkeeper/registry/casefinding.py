@@ -369,7 +369,8 @@ def find(repo: Repository) -> tuple[list[Finding], int]:
 # --- the worklist ------------------------------------------------------------------------------
 
 
-def _now(now: datetime | None = None) -> str:
+def utc_stamp(now: datetime | None = None) -> str:
+    """`now` (default: this moment) as the store writes instants; the abstract uses it too."""
     return (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -425,7 +426,7 @@ def _better(case: dict, finding: Finding) -> dict:
 def run(repo: Repository, *, by: str, now: datetime | None = None) -> CasefindingRun:
     """Screen the record and put new suspected cases on the worklist (idempotent)."""
     findings, screened = find(repo)
-    stamp = _now(now)
+    stamp = utc_stamp(now)
     new, joined, dismissed = [], 0, 0
     # Pathology first, so a diagnosis code joins the case its report opened.
     findings.sort(key=lambda f: (f.patient_id, f.source != "pathology", f.diagnosed or ""))
@@ -563,7 +564,7 @@ def _transition(
     extra: dict | None = None,
     now: datetime | None = None,
 ) -> dict:
-    stamp = _now(now)
+    stamp = utc_stamp(now)
     with repo.transaction() as tx:
         case = tables.get_case(tx, case_id)
         if case is None:
