@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import orjson
-from sqlalchemy import Engine, and_, delete, func, select, tuple_
+from sqlalchemy import Engine, func, select, tuple_
 
 from chartkeeper.fhir import search_params
-from chartkeeper.store.dialect import bulk_insert
-from chartkeeper.store.engine import durable_write
-from chartkeeper.store.resources import INDEX_TABLES, current, resource, resource_history
+from chartkeeper.store.repository import Repository
+from chartkeeper.store.resources import current, resource, resource_history
 
 BATCH = 500
 
@@ -29,11 +28,14 @@ def count_current(engine: Engine) -> int:
 
 
 def reindex_all(engine: Engine, on_batch: Callable[[int], None] = lambda n: None) -> int:
-    """Re-extract the index rows of every current resource; returns how many."""
+    """Re-extract the index rows of every current resource; returns how many. The rows
+    are replaced by the same step a write uses (Transaction._reindex), a batch a
+    transaction."""
+    repo = Repository(engine)
     done, after = 0, ("", "")
     while True:
-        with durable_write(engine) as conn:
-            rows = conn.execute(
+        with repo.transaction() as tx:
+            rows = tx.conn.execute(
                 select(resource.c.resource_type, resource.c.id, resource_history.c.content)
                 .select_from(current)
                 .where(
@@ -45,23 +47,12 @@ def reindex_all(engine: Engine, on_batch: Callable[[int], None] = lambda n: None
             ).all()
             if not rows:
                 return done
-            keys = [(r.resource_type, r.id) for r in rows]
-            for table in INDEX_TABLES.values():
-                conn.execute(
-                    delete(table).where(
-                        and_(tuple_(table.c.resource_type, table.c.resource_id).in_(keys))
-                    )
-                )
-            extracted = [
-                (k, search_params.extract(orjson.loads(r.content)))
-                for k, r in zip(keys, rows, strict=True)
-            ]
-            for kind, table in INDEX_TABLES.items():
-                bulk_insert(
-                    conn,
-                    table,
-                    [(t, i, *row) for (t, i), idx in extracted for row in getattr(idx, kind)],
-                )
+            tx._reindex(
+                [
+                    ((r.resource_type, r.id), search_params.extract(orjson.loads(r.content)), True)
+                    for r in rows
+                ]
+            )
         done += len(rows)
-        after = keys[-1]
+        after = (rows[-1].resource_type, rows[-1].id)
         on_batch(len(rows))
