@@ -13,12 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from chartkeeper.errors import AuthenticationFailed, BadRequest, Conflict, NotFound
 from chartkeeper.store import users as store_users
-from chartkeeper.store.users import access_token, app_user
+from chartkeeper.store.engine import Engine
 
 ROLES = ("him", "coder", "registrar", "clinician", "auditor", "admin")
 MIN_PASSWORD_LENGTH = 12
@@ -77,11 +75,8 @@ def add_user(engine: Engine, username: str, password: str, role: str) -> User:
         "active": True,
         "created": _stamp(_now()),
     }
-    try:
-        with engine.begin() as conn:
-            conn.execute(insert(app_user), [row])
-    except IntegrityError:
-        raise Conflict(f"user '{username}' exists already") from None
+    if not store_users.insert_user(engine, row):
+        raise Conflict(f"user '{username}' exists already")
     return User(username, role)
 
 
@@ -101,8 +96,7 @@ def authenticate(engine: Engine, username: str, password: str) -> User:
     checked before the password so a locked account cannot be probed.
     """
     now = _stamp(_now())
-    with engine.connect() as conn:
-        row = conn.execute(select(app_user).where(app_user.c.username == username)).first()
+    row = store_users.user_row(engine, username)
     if row is not None and row.locked_until and row.locked_until > now:
         raise AuthenticationFailed(
             f"the account is locked until {row.locked_until[:19]}Z after repeated failed sign-ins"
@@ -116,53 +110,38 @@ def authenticate(engine: Engine, username: str, password: str) -> User:
     if not row.active:
         raise AuthenticationFailed("wrong username or password")
     if row.failed_sign_ins:
-        with engine.begin() as conn:
-            conn.execute(
-                update(app_user)
-                .where(app_user.c.username == username)
-                .values(failed_sign_ins=0, locked_until=None)
-            )
+        store_users.update_account(engine, username, failed_sign_ins=0, locked_until=None)
     return User(row.username, row.role)
 
 
 def _count_failure(engine: Engine, username: str, failures: int) -> None:
     locked = _stamp(_now() + LOCKOUT) if failures >= MAX_FAILED_SIGN_INS else None
-    values = {"failed_sign_ins": 0 if locked else failures, "locked_until": locked}
-    with engine.begin() as conn:
-        conn.execute(update(app_user).where(app_user.c.username == username).values(**values))
+    store_users.update_account(
+        engine, username, failed_sign_ins=0 if locked else failures, locked_until=locked
+    )
 
 
 def issue_token(engine: Engine, user: User, lifetime: timedelta) -> IssuedToken:
     token = secrets.token_urlsafe(32)
     issued = _now()
-    with engine.begin() as conn:
-        conn.execute(
-            insert(access_token),
-            [
-                {
-                    "token_hash": _token_hash(token),
-                    "username": user.username,
-                    "issued": _stamp(issued),
-                    "expires": _stamp(issued + lifetime),
-                    "revoked": False,
-                    "last_used": _stamp(issued),
-                }
-            ],
-        )
+    store_users.insert_token(
+        engine,
+        {
+            "token_hash": _token_hash(token),
+            "username": user.username,
+            "issued": _stamp(issued),
+            "expires": _stamp(issued + lifetime),
+            "revoked": False,
+            "last_used": _stamp(issued),
+        },
+    )
     return IssuedToken(token, issued + lifetime, user)
 
 
 def user_for_token(engine: Engine, token: str, idle: timedelta | None = None) -> User:
     """The token's user. `idle`: sign off a token unused for that long (automatic log-off,
     45 CFR 164.312(a)(2)(iii)); each use restarts the clock."""
-    t, u = access_token.c, app_user.c
-    query = (
-        select(t.expires, t.revoked, t.issued, t.last_used, u.username, u.role, u.active)
-        .join_from(access_token, app_user, t.username == u.username)
-        .where(t.token_hash == _token_hash(token))
-    )
-    with engine.connect() as conn:
-        row = conn.execute(query).first()
+    row = store_users.token_row(engine, _token_hash(token))
     if row is None or row.revoked or not row.active:
         raise AuthenticationFailed("the access token is not valid; sign in again")
     now = _now()
@@ -175,22 +154,12 @@ def user_for_token(engine: Engine, token: str, idle: timedelta | None = None) ->
             "without activity; sign in again"
         )
     if last <= _stamp(now - timedelta(seconds=30)):  # not a write on every request
-        with engine.begin() as conn:
-            conn.execute(
-                update(access_token)
-                .where(t.token_hash == _token_hash(token))
-                .values(last_used=_stamp(now))
-            )
+        store_users.update_token(engine, _token_hash(token), last_used=_stamp(now))
     return User(row.username, row.role)
 
 
 def revoke_token(engine: Engine, token: str) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            update(access_token)
-            .where(access_token.c.token_hash == _token_hash(token))
-            .values(revoked=True)
-        )
+    store_users.update_token(engine, _token_hash(token), revoked=True)
 
 
 # --- administration: list, disable, enable, unlock, reset a password ----------------------
@@ -232,10 +201,10 @@ def list_accounts(engine: Engine) -> list[Account]:
 
 
 def account(engine: Engine, username: str) -> Account:
-    found = next((a for a in list_accounts(engine) if a.username == username), None)
-    if found is None:
+    rows = store_users.list_accounts(engine, username)
+    if not rows:
         raise NotFound(f"there is no user '{username}'")
-    return found
+    return Account(**rows[0])
 
 
 def _change(engine: Engine, username: str, revoke_tokens: bool = False, **values) -> Account:

@@ -6,7 +6,19 @@ this module only reads and writes the rows.
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Index, Integer, String, Table
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Engine,
+    Index,
+    Integer,
+    String,
+    Table,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
 
 from chartkeeper.store.base import STAMP, metadata
 
@@ -37,24 +49,38 @@ access_token = Table(
 Index("ix_access_token_user", access_token.c.username)
 
 
-# --- account administration: the rows behind `chartkeeper user …` and /admin/users --------
+# --- the rows behind sign-in and `chartkeeper user …` / /accounts ----------------------------
 
 
-def list_accounts(engine) -> list[dict]:
-    """Every account, by username, without its password hash."""
-    from sqlalchemy import select
+def insert_user(engine: Engine, row: dict) -> bool:
+    """Add an account; False when the username is taken."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(app_user), [row])
+    except IntegrityError:
+        return False
+    return True
 
+
+def user_row(engine: Engine, username: str):
+    """The whole account row (hash included, for sign-in), or None."""
+    with engine.connect() as conn:
+        return conn.execute(select(app_user).where(app_user.c.username == username)).first()
+
+
+def list_accounts(engine: Engine, username: str | None = None) -> list[dict]:
+    """Every account (or the one named), by username, without its password hash."""
     u = app_user.c
     query = select(u.username, u.role, u.active, u.created, u.failed_sign_ins, u.locked_until)
+    if username is not None:
+        query = query.where(u.username == username)
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query.order_by(u.username))]
 
 
-def update_account(engine, username: str, *, revoke_tokens: bool = False, **values) -> bool:
+def update_account(engine: Engine, username: str, *, revoke_tokens: bool = False, **values) -> bool:
     """Set columns of one account (and, when asked, revoke its tokens in the same
     transaction); False when there is no such account."""
-    from sqlalchemy import update
-
     with engine.begin() as conn:
         changed = conn.execute(
             update(app_user).where(app_user.c.username == username).values(**values)
@@ -66,3 +92,27 @@ def update_account(engine, username: str, *, revoke_tokens: bool = False, **valu
                 .values(revoked=True)
             )
     return bool(changed)
+
+
+def insert_token(engine: Engine, row: dict) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(access_token), [row])
+
+
+def token_row(engine: Engine, token_hash: str):
+    """The token's times with its account's name, role and state, or None."""
+    t, u = access_token.c, app_user.c
+    query = (
+        select(t.expires, t.revoked, t.issued, t.last_used, u.username, u.role, u.active)
+        .join_from(access_token, app_user, t.username == u.username)
+        .where(t.token_hash == token_hash)
+    )
+    with engine.connect() as conn:
+        return conn.execute(query).first()
+
+
+def update_token(engine: Engine, token_hash: str, **values) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(access_token).where(access_token.c.token_hash == token_hash).values(**values)
+        )
