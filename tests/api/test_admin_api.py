@@ -88,6 +88,13 @@ def test_admin_lifecycle_of_an_account(module_client):
         ),
         ("POST", "/accounts", {"username": 5}, 400),
         ("PUT", "/accounts/him/password", {}, 400),
+        ("PUT", "/accounts/him/password", {"password": ""}, 400),
+        ("PUT", "/accounts/him/password", {"password": "short"}, 400),
+        ("PUT", "/accounts/nobody/password", {"password": "long enough passphrase 9"}, 404),
+        ("POST", "/accounts/nobody/enable", None, 404),
+        ("POST", "/accounts/nobody/unlock", None, 404),
+        ("POST", "/accounts", {"username": "newbie", "password": "short", "role": "him"}, 400),
+        ("POST", "/accounts", {"username": "newbie", "password": "", "role": "him"}, 400),
     ],
 )
 def test_admin_mistakes_are_clear(module_client, method, path, body, status):
@@ -122,6 +129,17 @@ def test_cli_user_administration(tmp_path, capsys, monkeypatch):
     assert code == 1 and "no user 'nobody'" in text
     code, text = run("user", "disable", "has space")
     assert code == 2 and len(text.strip().splitlines()) == 1
+    for name in ("enable", "unlock", "password"):
+        code, text = run("user", name, "nobody")
+        assert code == 1 and "no user 'nobody'" in text, (name, text)
+    for weak in ("short", "clerk clerk clerk 1"):  # too short; contains the name
+        monkeypatch.setenv("CHARTKEEPER_NEW_PASSWORD", weak)
+        code, text = run("user", "password", "clerk")
+        assert code in (1, 2) and "Traceback" not in text and len(text.strip().splitlines()) == 1
+        monkeypatch.setenv("CHARTKEEPER_NEW_PASSWORD", weak.replace("clerk", "temp"))
+        code, text = run("user", "add", "temp", "--role", "him")
+        assert code in (1, 2) and "Traceback" not in text, text
+    assert "temp" not in run("user", "list")[1]  # the refused account was not made
 
     from chartkeeper.config import Settings
     from chartkeeper.privacy.users import authenticate
