@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from chartkeeper.coding.cac import is_inpatient, service_date
 from chartkeeper.coding.drg import CodedStay, DrgResult, GroupingError, group, grouping_input
 from chartkeeper.coding.drg import read_coded_stay as _read_stay
-from chartkeeper.errors import NotFound
+from chartkeeper.coding.edits import check_claim
+from chartkeeper.errors import ChartkeeperError, NotFound
 
 __all__ = [
     "DEMO_PAYER",
@@ -460,3 +462,43 @@ def _cc(system: str, code: str, display: str | None = None) -> dict:
     if display:
         coding["display"] = display
     return {"coding": [coding]}
+
+
+def review_coded_stay(repo, stay: CodedStay, data_dir) -> dict:
+    """Edits, the MS-DRG (inpatient) and the claim for what is coded now, as the coding
+    screen shows them; a part that fails is named in `problems`, the others still run."""
+    codes = [code for _, code, _ in stay.diagnoses]
+    result: dict = {"edits": [], "drg": None, "claim": None, "claim_edits": [], "problems": []}
+    when = service_date(stay.encounter)
+
+    def attempt(what: str, work) -> None:
+        # Each part stands alone: a stay the grouper cannot take still gets its edits and claim.
+        try:
+            work()
+        except ChartkeeperError as exc:
+            result["problems"].append(f"{what}: {exc.message}")
+
+    def edits() -> None:
+        result["edits"] = check_claim(
+            codes,
+            patient_age=stay.age,
+            patient_sex=stay.patient.get("gender"),
+            inpatient=is_inpatient(stay.encounter),
+            date_of_service=when,
+            principal=codes[0],
+            poa={c: p for _, c, p in stay.diagnoses if p},
+            data_dir=data_dir,
+        )
+
+    def drg() -> None:
+        result["drg"] = group(grouping_input(stay))
+
+    def claim() -> None:
+        result["claim"], result["claim_edits"] = prepare_claim(repo, stay.encounter["id"])
+
+    if when:
+        attempt("code edits", edits)
+    if is_inpatient(stay.encounter) and stay.end:
+        attempt("MS-DRG", drg)
+    attempt("claim", claim)
+    return result

@@ -11,10 +11,9 @@ from fastapi.responses import Response
 from markupsafe import Markup, escape
 
 from chartkeeper.coding import cac, search, workflow
-from chartkeeper.coding.claims import prepare_claim
-from chartkeeper.coding.drg import group, grouping_input, read_coded_stay
-from chartkeeper.coding.edits import check_claim
-from chartkeeper.errors import BadRequest, ChartkeeperError
+from chartkeeper.coding.claims import review_coded_stay
+from chartkeeper.coding.drg import read_coded_stay
+from chartkeeper.errors import BadRequest
 from chartkeeper.privacy.people import People
 
 from .render import redirect, render, secure
@@ -80,7 +79,7 @@ def coding_screen(request: Request, encounter_id: str) -> Response:
             }
         )
     coded = [code for _, code, _ in stay.diagnoses]
-    outcome = _outcome(repo, stay, data_dir) if coded else None
+    outcome = review_coded_stay(repo, stay, data_dir) if coded else None
     people = People(
         repo,
         [f"Patient/{patient['id']}"]
@@ -112,45 +111,6 @@ def coding_screen(request: Request, encounter_id: str) -> Response:
             s.code for s in suggestions if s.status == "suggested" and s.kind == "diagnosis"
         ],
     )
-
-
-def _outcome(repo, stay, data_dir) -> dict:
-    """Edits, the MS-DRG (inpatient) and the claim for what is coded now."""
-    codes = [code for _, code, _ in stay.diagnoses]
-    result: dict = {"edits": [], "drg": None, "claim": None, "claim_edits": [], "problems": []}
-    when = cac.service_date(stay.encounter)
-
-    def attempt(what: str, work) -> None:
-        # Each part stands alone: a stay the grouper cannot take still gets its edits and claim.
-        try:
-            work()
-        except ChartkeeperError as exc:
-            result["problems"].append(f"{what}: {exc.message}")
-
-    def edits() -> None:
-        result["edits"] = check_claim(
-            codes,
-            patient_age=stay.age,
-            patient_sex=stay.patient.get("gender"),
-            inpatient=cac.is_inpatient(stay.encounter),
-            date_of_service=when,
-            principal=codes[0],
-            poa={c: p for _, c, p in stay.diagnoses if p},
-            data_dir=data_dir,
-        )
-
-    def drg() -> None:
-        result["drg"] = group(grouping_input(stay))
-
-    def claim() -> None:
-        result["claim"], result["claim_edits"] = prepare_claim(repo, stay.encounter["id"])
-
-    if when:
-        attempt("code edits", edits)
-    if cac.is_inpatient(stay.encounter) and stay.end:
-        attempt("MS-DRG", drg)
-    attempt("claim", claim)
-    return result
 
 
 def _code_list(text, kind: str) -> list[dict]:
