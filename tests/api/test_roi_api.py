@@ -95,6 +95,9 @@ def test_him_and_admin_log_validate_fulfil_and_account(api, sign_in, repo, role)
     assert made.status_code == 201, made.text
     request_id = made.json()["id"]
     assert made.json()["status"] == "logged" and made.json()["logged_by"] == role
+    # The ROI worklist names the patient beside the id (issue 9 item 7).
+    [row] = api.get("/roi/requests", headers=headers).json()
+    assert row["patient_id"] == "p9" and row["patient_name"] == "Maren Ostby"
     checked = api.post(f"/roi/requests/{request_id}/validate", headers=headers)
     assert checked.json()["status"] == "validated", checked.text
     done = api.post(f"/roi/requests/{request_id}/fulfil", headers=headers)
