@@ -103,6 +103,8 @@ BAD = [
         "--due",
     ),
     (["paper", "chart", "pull-list", "--date", "tomorrow"], "--date"),
+    (["registry", "followup", "--today", "2026-01-01T08:00"], "--today"),
+    (["registry", "survival", "--today", "soon"], "--today"),
 ]
 
 

@@ -105,6 +105,18 @@ def check_instant(value: str | None) -> str | None:
     return value
 
 
+def check_day(value: str | None):
+    """A calendar date, YYYY-MM-DD (the command gets a `datetime.date`)."""
+    from datetime import date
+
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value[:40]}' is not a date, YYYY-MM-DD") from None
+
+
 def check_year_or_date(value: str | None):
     if value is None:
         return None

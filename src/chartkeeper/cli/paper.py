@@ -21,6 +21,7 @@ from .common import (
     app,
     audit_cli,
     check_code,
+    check_day,
     check_id,
     check_output_file,
     choice,
@@ -52,16 +53,6 @@ def _repo(database_url: str | None, data_dir: Path | None):
 
 
 # --- option checks (tests/test_cli_options.py): a bad value is one line and exit 2 ---------
-
-
-def check_day(value: str | None) -> date | None:
-    """A calendar date, YYYY-MM-DD (the command gets a `date`)."""
-    if value is None or isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"'{value[:40]}' is not a date, YYYY-MM-DD") from None
 
 
 def check_required(value: str | None) -> str | None:

@@ -16,8 +16,8 @@ from .common import (
     app,
     audit_cli,
     check_code,
+    check_day,
     check_input_file,
-    check_instant,
     check_output_file,
     check_pairs,
     choice,
@@ -360,26 +360,15 @@ def complete(
     console.print(f"case {case}: complete")
 
 
-def _day(value: str | None, hint: str):
-    from datetime import date
-
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter("a date, YYYY-MM-DD", param_hint=hint) from None
-
-
 @registry_app.command("followup")
 def followup_cmd(
     today: Annotated[
-        str | None, typer.Option(callback=check_instant, help="As of this date (YYYY-MM-DD).")
+        str | None, typer.Option(callback=check_day, help="As of this date (YYYY-MM-DD).")
     ] = None,
     reference_date: Annotated[
         str | None,
         typer.Option(
-            callback=check_instant,
+            callback=check_day,
             help="The registry's reference date: cases diagnosed before it are not counted.",
         ),
     ] = None,
@@ -392,7 +381,7 @@ def followup_cmd(
 
     from chartkeeper.registry import followup
 
-    as_of, since = _day(today, "--today"), _day(reference_date, "--reference-date")
+    as_of, since = today, reference_date
     repo, settings = _repo(database_url, data_dir)
     due = followup.due_list(repo, today=as_of)
     rates = followup.rates(repo, today=as_of, reference_date=since)
@@ -438,7 +427,7 @@ def survival_cmd(
         Path | None, typer.Option(callback=check_output_file, help="Write the curves as PNG here.")
     ] = None,
     today: Annotated[
-        str | None, typer.Option(callback=check_instant, help="As of this date (YYYY-MM-DD).")
+        str | None, typer.Option(callback=check_day, help="As of this date (YYYY-MM-DD).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
     database_url: DatabaseOption = None,
@@ -449,10 +438,8 @@ def survival_cmd(
 
     from chartkeeper.registry import survival
 
-    if by not in ("site", "stage", "site-stage"):
-        raise typer.BadParameter("site, stage or site-stage", param_hint="--by")
     repo, settings = _repo(database_url, data_dir)
-    cases = survival.from_registry(repo, by=by, today=_day(today, "--today"))
+    cases = survival.from_registry(repo, by=by, today=today)
     audit_cli(repo, settings, "registry-survival", f"{len(cases)} cases by {by}")
     if not cases:
         console.print("no cases with a diagnosis date and a last contact yet")
