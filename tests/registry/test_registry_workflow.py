@@ -357,3 +357,53 @@ def test_kaplan_meier_matches_a_hand_computed_example():
     assert png.startswith(b"\x89PNG")
     with pytest.raises(BadRequest):
         survival.survival_time("2020-01-01", "2019-01-01", False)
+
+
+def test_refused_naaccr_imports_and_unknown_cases_change_nothing(repo):
+    """An invalid NAACCR document (schema, unknown item, too long a value) stores nothing;
+    accepting, dismissing or overriding an edit on a case that is not there is a 404."""
+    from sqlalchemy import func, select
+
+    from chartkeeper.errors import NotFound
+    from chartkeeper.registry import edits
+    from chartkeeper.store.registry import registry_case
+    from chartkeeper.store.resources import resource
+
+    _record(repo, "p4")
+    (case_id,) = casefinding.run(repo, by="reg1").new_cases
+    casefinding.accept(repo, case_id, by="reg1")
+    abstract.complete(repo, case_id, by="reg1")
+    xml, _ = naaccr.export_cases(repo, registry_id="1234567890")
+
+    def counts() -> tuple[int, int, str]:
+        with repo.engine.connect() as conn:
+            cases = conn.execute(select(func.count()).select_from(registry_case)).scalar()
+            stored = conn.execute(select(func.count()).select_from(resource)).scalar()
+        return cases, stored, casefinding.get(repo, case_id)["status"]
+
+    before = counts()
+    import re
+
+    item = re.search(rb'<Item naaccrId="primarySite"[^>]*>C504</Item>', xml).group()
+    for bad, why in [
+        (b"<NaaccrData/>", r"XSD|well-formed"),  # not the schema
+        (xml.replace(item, item + b'<Item naaccrId="madeUpItem">x</Item>'), "madeUpItem"),
+        (xml.replace(item, item.replace(b">C504<", b">C5044444<")), "longer than"),
+    ]:
+        with pytest.raises(naaccr.NaaccrInvalid) as refused:
+            naaccr.import_cases(repo, bad, by="reg2")
+        assert re.search(why, " ".join([str(refused.value), *refused.value.problems]))
+        assert counts() == before
+    with pytest.raises(NotFound):
+        casefinding.accept(repo, 999999, by="reg1")
+    with pytest.raises(NotFound):
+        casefinding.dismiss(repo, 999999, by="reg1", reason="not ours")
+    with pytest.raises(NotFound):
+        abstract.override(repo, 999999, next(iter(edits.EDITS)), "checked", by="reg1")
+    for reason in ("", "   "):
+        with pytest.raises(BadRequest, match="reason"):
+            abstract.override(repo, case_id, next(iter(edits.EDITS)), reason, by="reg1")
+        with pytest.raises(BadRequest, match="reason"):
+            casefinding.dismiss(repo, case_id, by="reg1", reason=reason)
+    assert counts() == before
+    assert not casefinding.get(repo, case_id).get("overrides")
