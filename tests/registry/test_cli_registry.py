@@ -64,3 +64,28 @@ def test_registrar_day_on_the_command_line(tmp_path):
 def test_bad_options_exit_2(tmp_path, args):
     done = CliRunner().invoke(app, ["registry", *args, "--data-dir", str(tmp_path)])
     assert done.exit_code == 2, done.output
+
+
+def test_invalid_naaccr_file_and_unknown_case_exit_1_without_a_traceback(tmp_path, capsys):
+    from chartkeeper.cli import main
+
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b"<NaaccrData/>")
+    data = ["--data-dir", str(tmp_path / "d")]
+    for args, said in [
+        (["import", str(bad)], "XSD"),
+        (["accept", "424242"], "424242"),
+        (["dismiss", "424242", "--reason", "not ours"], "424242"),
+    ]:
+        with pytest.raises(SystemExit) as exited:
+            main(["registry", *args, *data])
+        err = capsys.readouterr().err
+        assert exited.value.code == 1, (args, err)
+        assert said in err and "Traceback" not in err, (args, err)
+    repo = open_store(Settings(data_dir=tmp_path / "d"))
+    try:
+        from chartkeeper.registry import casefinding
+
+        assert casefinding.worklist(repo, status=None) == []
+    finally:
+        repo.engine.dispose()
