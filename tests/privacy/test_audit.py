@@ -9,6 +9,7 @@ from chartkeeper.errors import Forbidden, InvalidResource
 from chartkeeper.privacy import audit
 from chartkeeper.privacy.access import UserGuard
 from chartkeeper.privacy.users import User
+from chartkeeper.store import audit_trail
 
 KEY = audit.AuditKey(b"test key, not a secret")
 
@@ -160,7 +161,7 @@ def test_a_checkpoint_finds_a_trail_rewritten_with_the_key_and_cannot_be_forged(
     # Someone holding the key rewrites row 5 and re-seals the head: the chain and the
     # seal are consistent again, yet the checkpoint's row is not the row it signed.
     with repo.engine.connect() as conn:
-        log = audit.audit_log
+        log = audit_trail.audit_log
         row = dict(conn.execute(log.select().where(log.c.seq == 5)).mappings().one())
     row["detail"] = "nothing to see"
     forged_hash = audit._digest(KEY, row["prev_hash"], row)

@@ -26,12 +26,9 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, insert, select, update
-
 from chartkeeper.fhir.search_params import utc_now
-from chartkeeper.store.audit_trail import audit_head, audit_log
-from chartkeeper.store.dialect import like_escape
-from chartkeeper.store.resources import resource
+from chartkeeper.store import audit_trail as trail
+from chartkeeper.store.engine import Connection, Engine
 
 GENESIS = "0" * 64
 # FHIR AuditEvent.action: C create, R read/view/print, U update, D delete, E execute.
@@ -136,23 +133,16 @@ def open_trail(engine: Engine, key: AuditKey) -> None:
     anything is recorded or stored; the app and every command call this on opening a
     store. Only a store that holds no records and no audit rows counts as new: a trail
     wiped and its head reset to look new is never sealed again, so it stays found."""
-    from chartkeeper.store.engine import WRITE
-
-    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
-        head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
+    with trail.writing(engine) as conn:
+        head = trail.head(conn, for_update=True)
         new = (
             head.seq == 0
             and head.hash == GENESIS
             and head.seal is None
-            and conn.execute(select(audit_log.c.seq).limit(1)).first() is None
-            and conn.execute(select(resource.c.id).limit(1)).first() is None
+            and trail.holds_nothing(conn)
         )
         if new:
-            conn.execute(
-                update(audit_head)
-                .where(audit_head.c.id == 1)
-                .values(seal=_seal(key, head.seq, head.hash))
-            )
+            trail.set_head(conn, seal=_seal(key, head.seq, head.hash))
 
 
 def seal_unsealed(engine: Engine, key: AuditKey) -> tuple[int, str]:
@@ -161,30 +151,25 @@ def seal_unsealed(engine: Engine, key: AuditKey) -> tuple[int, str]:
     with the key, that the trail as it stands is whole. A head whose seal does not match
     is never re-sealed: that is tampering, not age. Returns (rows, first row's time)."""
     from chartkeeper.errors import Conflict
-    from chartkeeper.store.engine import WRITE
 
     problems = [p for p in verify(engine, key) if "does not carry its seal" not in p.problem]
     if problems:
         raise Conflict(f"the audit trail is not intact ({problems[0]}); nothing was sealed")
-    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
-        head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
+    with trail.writing(engine) as conn:
+        head = trail.head(conn, for_update=True)
         if head.seal is not None:
             raise Conflict(
                 "the audit head carries a seal already"
                 + ("" if head.seal == _seal(key, head.seq, head.hash) else " that does not match")
             )
-        conn.execute(
-            update(audit_head)
-            .where(audit_head.c.id == 1)
-            .values(seal=_seal(key, head.seq, head.hash))
-        )
-        first = conn.execute(select(audit_log.c.recorded).order_by(audit_log.c.seq)).first()
-    return head.seq, first.recorded if first else ""
+        trail.set_head(conn, seal=_seal(key, head.seq, head.hash))
+        first = trail.first_recorded(conn)
+    return head.seq, first
 
 
 def record(conn: Connection, key: AuditKey, entry: AuditEntry) -> int:
     """Append one entry in the caller's transaction; returns its sequence number."""
-    head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
+    head = trail.head(conn, for_update=True)
     row = {
         "seq": head.seq + 1,
         "recorded": utc_now(),
@@ -201,29 +186,24 @@ def record(conn: Connection, key: AuditKey, entry: AuditEntry) -> int:
     }
     row["prev_hash"] = head.hash
     row["hash"] = _digest(key, head.hash, row)
-    conn.execute(insert(audit_log), [row])
+    trail.append(conn, row)
     # The new head is sealed only when the one it follows was: a head someone rewrote (or
     # reset) stays unsealed, so `verify` keeps saying so however much is recorded after.
     sealed = head.seal is not None and hmac.compare_digest(
         head.seal, _seal(key, head.seq, head.hash)
     )
-    conn.execute(
-        update(audit_head)
-        .where(audit_head.c.id == 1)
-        .values(
-            seq=row["seq"],
-            hash=row["hash"],
-            seal=_seal(key, row["seq"], row["hash"]) if sealed else None,
-        )
+    trail.set_head(
+        conn,
+        seq=row["seq"],
+        hash=row["hash"],
+        seal=_seal(key, row["seq"], row["hash"]) if sealed else None,
     )
     return row["seq"]
 
 
 def record_alone(engine: Engine, key: AuditKey, entry: AuditEntry) -> int:
     """Append in a transaction of its own: for refusals, whose own transaction rolled back."""
-    from chartkeeper.store.engine import WRITE
-
-    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+    with trail.writing(engine) as conn:
         return record(conn, key, entry)
 
 
@@ -241,11 +221,8 @@ def verify(
             AuditProblem(None, "the checkpoint's signature does not match this audit key")
         )
         checkpoint = None
-    with engine.connect() as conn:
-        rows = conn.execution_options(yield_per=1000).execute(
-            select(audit_log).order_by(audit_log.c.seq)
-        )
-        for row in rows.mappings():
+    with trail.reading(engine) as conn:
+        for row in trail.rows_in_order(conn):
             seq = row["seq"]
             if seq > expected_seq:
                 gap = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}-{seq - 1}"
@@ -258,14 +235,14 @@ def verify(
                         "inserted or removed before it)",
                     )
                 )
-            if _digest(key, row["prev_hash"], dict(row)) != row["hash"]:
+            if _digest(key, row["prev_hash"], row) != row["hash"]:
                 problems.append(
                     AuditProblem(seq, "was altered: its content does not match its hash")
                 )
             if checkpoint is not None and seq == checkpoint.seq:
                 at_checkpoint = row["hash"]
             expected_seq, prev_hash = seq + 1, row["hash"]
-        head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).one()
+        head = trail.head(conn)
     if head.seq != expected_seq - 1 or head.hash != prev_hash:
         problems.append(
             AuditProblem(
@@ -342,42 +319,15 @@ class Checkpoint:
 def checkpoint(engine: Engine, key: AuditKey) -> Checkpoint:
     """The current head, signed with the audit key and stamped with the time: to be kept
     where whoever can change the database cannot (printed, mailed, in another system)."""
-    with engine.connect() as conn:
-        head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).one()
+    with trail.reading(engine) as conn:
+        head = trail.head(conn)
     stamp = utc_now()
     signature = _mac(key, "chartkeeper-audit-checkpoint", head.seq, head.hash, stamp)
     return Checkpoint(head.seq, head.hash, stamp, signature)
 
 
-def entries(
-    engine: Engine,
-    *,
-    patient: str | None = None,
-    username: str | None = None,
-    action: str | None = None,
-    since: str | None = None,
-    break_glass: bool | None = None,
-    seq: int | None = None,
-    limit: int = 1000,
-    offset: int = 0,
-) -> list[dict]:
-    """Audit rows, newest first, filtered by any of the arguments."""
-    query = select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit).offset(offset)
-    if seq is not None:
-        query = query.where(audit_log.c.seq == seq)
-    if patient:
-        # Escaped: `patient=%` is a patient id, not a wildcard that matches everyone.
-        query = query.where(audit_log.c.patients.like(f'%"{like_escape(patient)}"%', escape="\\"))
-    if username:
-        query = query.where(audit_log.c.username == username)
-    if action:
-        query = query.where(audit_log.c.action == action)
-    if since:
-        query = query.where(audit_log.c.recorded >= since)
-    if break_glass is not None:
-        query = query.where(audit_log.c.break_glass.is_(break_glass))
-    with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(query).mappings()]
+# Audit rows, newest first, filtered by patient, user, action, time, break-glass or number.
+entries = trail.find
 
 
 def as_audit_event(row: dict) -> dict:
