@@ -75,3 +75,22 @@ def test_a_bad_setting_is_exit_2_in_the_cli(monkeypatch, capsys, tmp_path):
     assert exited.value.code == 2, err
     assert err.strip() == "error: CHARTKEEPER_TOKEN_MINUTES='abc' is not a whole number"
     assert not (tmp_path / "chartkeeper.db").exists()  # refused before the store was opened
+
+
+@pytest.mark.parametrize("target", ["postgresql", "not-a-database"])
+def test_a_database_that_cannot_be_opened_is_one_line_and_exit_1(capsys, tmp_path, target):
+    """No driver traceback: the command names the database (never its password) and why."""
+    if target == "postgresql":  # nothing listens on port 1
+        url = "postgresql+psycopg://clerk:s3cret@127.0.0.1:1/records"
+    else:
+        junk = tmp_path / "junk.db"
+        junk.write_bytes(b"this is a scanned letter, not a database\n" * 200)
+        url = f"sqlite:///{junk}"
+    with pytest.raises(SystemExit) as exited:
+        main(["paper", "hold", "list", "--database-url", url])
+    err = capsys.readouterr().err.strip()
+    assert exited.value.code == 1, err
+    assert err.startswith("error: cannot open the database at "), err
+    assert "s3cret" not in err and "Traceback" not in err and len(err.splitlines()) <= 2
+    if target == "not-a-database":
+        assert junk.read_bytes().startswith(b"this is a scanned letter")  # left as it was

@@ -37,6 +37,13 @@ class ChartkeeperError(Exception):
         return self.message
 
 
+class StoreUnavailable(ChartkeeperError):
+    """The database could not be opened (unreachable, refused the sign-in, not a database)."""
+
+    code = "transient"
+    http_status = 503
+
+
 class BadRequest(ChartkeeperError):
     """Input that cannot be acted on as given: malformed JSON, a wrong header, a bad value."""
 

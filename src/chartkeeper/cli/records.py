@@ -38,11 +38,10 @@ app.add_typer(user_app, name="user")
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseOption = None, data_dir: DataDirOption = None) -> None:
     """Create the schema, or bring it up to date."""
-    from chartkeeper.store.engine import current_revision, make_engine, upgrade
+    from chartkeeper.store import open_store
+    from chartkeeper.store.engine import current_revision
 
-    settings = settings_for(database_url, data_dir)
-    engine = make_engine(settings.effective_database_url)
-    upgrade(engine)
+    engine = open_store(settings_for(database_url, data_dir)).engine  # migrates, or one clear error
     out.print(f"schema at revision {current_revision(engine)} on {engine.url.render_as_string()}")
 
 
