@@ -21,7 +21,7 @@ from chartkeeper.privacy import audit, policy
 from chartkeeper.privacy.users import User
 from chartkeeper.store import Connection, Engine
 from chartkeeper.store import break_glass as grants
-from chartkeeper.store.engine import WRITE
+from chartkeeper.store.engine import writing
 from chartkeeper.store.guard import HiddenLabels
 
 MIN_REASON = 10  # characters: "emergency" alone does not explain anything
@@ -142,7 +142,7 @@ def break_glass(
         raise BadRequest("break-the-glass lasts between 1 minute and 24 hours")
     granted = datetime.now(UTC)
     expires = (granted + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+    with writing(engine) as conn:  # the grant and its audit row commit together
         grants.add_grant(
             conn,
             username=user.username,

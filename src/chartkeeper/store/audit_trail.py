@@ -22,7 +22,7 @@ from sqlalchemy import (
 
 from chartkeeper.store.base import STAMP, metadata
 from chartkeeper.store.dialect import like_escape
-from chartkeeper.store.engine import WRITE
+from chartkeeper.store.engine import writing as engine_writing
 from chartkeeper.store.resources import resource
 
 # --- audit trail (chartkeeper.privacy.audit): append-only, each row chained to the last by
@@ -62,11 +62,7 @@ audit_head = Table(
 # --- the rows behind chartkeeper.privacy.audit (which keeps the hashing and the rules) ----
 
 
-@contextmanager
-def writing(engine: Engine) -> Iterator[Connection]:
-    """A write transaction of its own (for the head's seal, and refusals recorded alone)."""
-    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
-        yield conn
+writing = engine_writing  # the head's seal and refusals recorded alone
 
 
 @contextmanager

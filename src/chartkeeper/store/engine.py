@@ -76,6 +76,14 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 @contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction of its own, outside any Repository (a grant with its audit row,
+    a head's seal, a refusal recorded after its own transaction rolled back)."""
+    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+        yield conn
+
+
+@contextmanager
 def durable_write(engine: Engine) -> Iterator[Connection]:
     """A short write transaction whose commit survives a power cut, not only a crash: on
     SQLite the connection syncs the WAL at this commit (synchronous=FULL; the store's
