@@ -184,39 +184,14 @@ def _one_edit(a: str, b: str) -> bool:
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
-def _label_forms(label: str) -> set[str]:
-    """SEER labels to the orders reports write them in: "Upper lobe, lung" -> "upper lobe
-    of lung", "upper lobe lung", "lung upper lobe"; "Colon, NOS" -> "colon"."""
-    label = re.sub(r"\s*\(([^)]*)\)", r" \1", label).replace(", NOS", "").strip()
-    if label.lower().startswith(("overlapping lesion", "other ", "ill-defined", "unknown")):
-        return set()
-    forms = {label}
-    if ", " in label:
-        head, tail = label.split(", ", 1)
-        forms |= {f"{head} of {tail}", f"{head} {tail}", f"{tail} {head}", f"{tail}, {head}"}
-    return forms
-
-
-# Ill-defined sites (C76: "abdomen", "thorax", "lower limb") and blood (C42.0) are words of
-# every gross description and seldom the primary a registrar codes.
-_LABEL_WEIGHT = {"C76": 0.3, "C42": 0.5}
-
-
 @cache
 def site_lexicon() -> Lexicon:
-    entries: dict[tuple[str, ...], Entry] = {}
-    if reference.available("icdo3", "primarySite.csv"):
-        for code, label in reference.topography().items():
-            for form in _label_forms(label):
-                key = words(form)
-                if (key and len(key) > 1) or (key and len(key[0]) > 3):
-                    entries.setdefault(key, Entry(code, _LABEL_WEIGHT.get(code[:3], 1.0)))
-    # Our organ words come after the labels and win: they carry the weights of doubt.
-    for code, phrases in sites.ORGAN_WORDS.items():
-        for phrase in phrases:
-            key = words(phrase)
-            entries[key] = Entry(code, sites.WEAK.get(phrase, 1.0))
-    return Lexicon(entries)
+    """Organ phrases from SEER's topography titles and the few report words they lack
+    (`sites.site_phrases`). Without the reference list there is nothing to ground them in:
+    `ReferenceMissing` says so."""
+    return Lexicon(
+        {key: Entry(code, weight) for key, (code, weight) in sites.site_phrases().items()}
+    )
 
 
 # Morphology words a report uses that the term list spells otherwise.

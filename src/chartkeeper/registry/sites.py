@@ -1,303 +1,495 @@
 """Organ words as pathologists write them, mapped to ICD-O-3 topography.
 
-SEER's topography labels (`reference.topography()`, e.g. "Upper lobe, lung") are the base of
-the site lexicon; `lexicon.site_lexicon` turns each into the word orders reports use ("upper
-lobe of the lung", "lung, upper lobe"). The labels do not hold the adjectives and procedure
-words reports are written in ("pulmonary", "renal", "colonic", "prostatectomy",
-"RUL"), nor SEER's coding instructions for a few of them; those are below, each a phrase
-and the code the SEER Program Coding and Staging Manual (primary site rules) or the ICD-O-3
-topography index gives it. A weight under 1 marks a word that often names something else
-("cervical" is also the neck, "lobectomy" also the thyroid and liver).
+The site lexicon is derived at run time from SEER's official topography titles
+(`reference.topography()`, ../shared/data/reference/icdo3/primarySite.csv): each title in
+the word orders reports use ("Upper lobe, lung" -> "upper lobe of lung", "lung upper lobe",
+"upper lobe"; "Head of pancreas" -> "pancreas head", "pancreatic head"; "Prostate gland" ->
+"prostate"; "Pelvic bones, sacrum, coccyx and associated joints" -> "sacrum"; "Lymph nodes
+of axilla or arm" -> "axillary lymph nodes"), see `site_phrases`.
+
+What the titles cannot give is below, and nothing else: each entry names the **official
+title** it stands for (never a code typed by hand), so the code always comes from SEER's
+list, and a test checks every title resolves and that no entry repeats what the titles
+already derive. The groups:
+- ADJECTIVES: the Latin/Greek adjectives of the organ nouns ("renal" for kidney), which
+  the titles seldom use; they are applied inside titles too ("pancreatic head").
+- PROCEDURES: the operation names a specimen line carries ("nephrectomy"): the organ
+  removed.
+- ABBREVIATIONS and SYNONYMS: report shorthand (RUL, UOQ, GEJ, TURBT) and clinical names
+  the titles lack ("gastroesophageal junction" is coded to the cardia by the SEER Program
+  Coding and Staging Manual; "lingula" is part of the upper lobe), each with why.
+A weight under 1 (WEAK) marks a word that often names something else ("cervical" is also
+the neck, "lobectomy" also the thyroid and liver).
 """
 
 from __future__ import annotations
 
-# code -> phrases (lower case; words separated by spaces). Longest phrase wins in the text.
-ORGAN_WORDS: dict[str, tuple[str, ...]] = {
-    # head and neck (C00-C14, C30-C32)
-    "C00.9": ("lip", "vermilion border"),
-    "C01.9": ("base of tongue", "tongue base", "base of the tongue"),
-    "C02.9": ("tongue", "oral tongue", "lingual"),
-    "C02.1": ("lateral tongue", "lateral border of tongue", "tongue lateral"),
-    "C03.9": ("gingiva", "gum", "alveolar ridge", "gingival"),
-    "C04.9": ("floor of mouth", "mouth floor", "floor of the mouth"),
-    "C05.9": ("palate",),
-    "C05.0": ("hard palate",),
-    "C05.1": ("soft palate",),
-    "C06.0": ("buccal mucosa", "cheek mucosa"),
-    "C06.2": ("retromolar trigone", "retromolar"),
-    "C06.9": ("oral cavity", "mouth"),
-    "C07.9": ("parotid", "parotid gland", "parotidectomy"),
-    "C08.9": ("salivary gland",),
-    "C08.0": ("submandibular gland",),
-    "C09.9": ("tonsil", "tonsillar", "tonsillectomy", "palatine tonsil"),
-    "C10.9": ("oropharynx", "oropharyngeal"),
-    "C11.9": ("nasopharynx", "nasopharyngeal"),
-    "C13.9": ("hypopharynx", "hypopharyngeal"),
-    "C12.9": ("pyriform sinus", "piriform sinus"),
-    "C14.0": ("pharynx", "pharyngeal"),
-    "C30.0": ("nasal cavity",),
-    "C31.0": ("maxillary sinus",),
-    "C32.9": ("larynx", "laryngeal", "laryngectomy"),
-    "C32.0": ("glottis", "glottic", "vocal cord", "true vocal cord"),
-    "C32.1": ("supraglottis", "supraglottic", "epiglottis"),
-    # digestive (C15-C26)
-    "C15.9": ("esophagus", "oesophagus", "esophageal", "oesophageal", "esophagectomy"),
-    "C15.5": ("distal esophagus", "lower esophagus", "lower third of esophagus"),
-    "C16.0": (
-        "gastroesophageal junction",
-        "gastro esophageal junction",
-        "ge junction",
-        "gej",
-        "esophagogastric junction",
-        "cardia",
-    ),
-    "C16.9": ("stomach", "gastric", "gastrectomy"),
-    "C16.3": ("antrum", "gastric antrum"),
-    "C17.0": ("duodenum", "duodenal"),
-    "C17.1": ("jejunum",),
-    "C17.2": ("ileum", "ileal"),
-    "C17.9": ("small bowel", "small intestine"),
-    "C18.0": ("cecum", "caecum", "cecal", "ileocecal valve"),
-    "C18.1": ("appendix", "appendiceal", "appendectomy"),
-    "C18.2": ("ascending colon", "right colon"),
-    "C18.6": ("descending colon", "left colon"),
-    "C18.7": ("sigmoid", "sigmoid colon", "sigmoidectomy"),
-    "C18.9": (
-        "colon",
-        "colonic",
-        "colectomy",
-        "large bowel",
-        "large intestine",
-        "hemicolectomy",
-        "colorectal",
-    ),
-    "C19.9": ("rectosigmoid", "rectosigmoid junction", "rectosigmoid colon"),
-    "C20.9": ("rectum", "rectal", "low anterior resection", "proctectomy"),
-    "C21.0": ("anus", "anal"),
-    "C21.1": ("anal canal",),
-    "C22.0": ("liver", "hepatic", "hepatectomy", "hepatic lobectomy", "hepatocellular"),
-    "C22.1": ("intrahepatic bile duct", "intrahepatic"),
-    "C23.9": ("gallbladder", "gall bladder", "cholecystectomy"),
-    "C24.0": ("extrahepatic bile duct", "common bile duct", "bile duct", "hilar bile duct"),
-    "C24.1": ("ampulla of vater", "ampulla", "ampullary"),
-    "C25.9": ("pancreas", "pancreatic", "pancreatectomy", "pancreaticoduodenectomy", "whipple"),
-    "C25.0": ("head of pancreas", "pancreatic head", "pancreas head"),
-    "C25.1": ("body of pancreas", "pancreatic body"),
-    "C25.2": ("tail of pancreas", "pancreatic tail", "distal pancreatectomy"),
-    # respiratory and thoracic (C34-C39)
-    "C34.0": ("main bronchus", "mainstem bronchus", "carina"),
-    "C34.9": (
-        "lung",
-        "lungs",
-        "pulmonary",
-        "pneumonectomy",
-        "bronchus",
-        "bronchial",
-        "bronchogenic",
-        "lung parenchyma",
-    ),
-    "C34.1": (
-        "upper lobe",
-        "rul",
-        "lul",
-        "right upper lobe",
-        "left upper lobe",
-        "upper lobectomy",
-        "lingula",
-        "lingular",
-    ),
-    "C34.2": ("middle lobe", "rml", "right middle lobe"),
-    "C34.3": ("lower lobe", "rll", "lll", "right lower lobe", "left lower lobe", "lower lobectomy"),
-    "C37.9": ("thymus", "thymic", "thymectomy"),
-    "C38.1": ("anterior mediastinum",),
-    "C38.3": ("mediastinum", "mediastinal mass"),
-    "C38.4": ("pleura", "pleural", "pleurectomy", "parietal pleura", "visceral pleura"),
-    "C38.0": ("heart", "cardiac"),
-    # bone, marrow, skin, soft tissue (C40-C49)
-    "C40.2": ("femur", "tibia", "fibula", "long bones of lower limb"),
-    "C40.0": ("humerus",),
-    "C41.9": ("bone",),
-    "C41.4": ("pelvic bone", "sacrum", "ilium"),
-    "C42.1": ("bone marrow",),
-    "C42.2": ("spleen", "splenic", "splenectomy"),
-    "C44.9": ("skin", "cutaneous", "dermis", "epidermis", "dermal"),
-    "C44.5": ("skin of back", "skin of trunk", "skin of chest", "skin of abdomen"),
-    "C44.3": ("skin of face", "skin of cheek", "skin of nose", "skin of forehead"),
-    "C44.4": ("scalp", "skin of scalp", "skin of neck"),
-    "C44.6": ("skin of arm", "skin of forearm", "skin of shoulder", "skin of hand"),
-    "C44.7": ("skin of leg", "skin of thigh", "skin of foot", "skin of calf"),
-    "C49.9": ("soft tissue", "soft tissues", "connective tissue"),
-    "C49.2": ("soft tissue of thigh", "soft tissue of leg", "thigh mass"),
-    "C48.0": ("retroperitoneum", "retroperitoneal"),
-    "C48.2": ("peritoneum", "peritoneal", "omentum", "omental"),
-    # breast and female genital (C50-C58)
-    "C50.9": (
-        "breast",
-        "breasts",
-        "mammary",
-        "mastectomy",
-        "lumpectomy",
-        "partial mastectomy",
-        "segmental mastectomy",
-    ),
-    "C50.0": ("nipple", "areola", "nipple areolar complex"),
-    "C50.1": ("central portion of breast", "subareolar", "retroareolar"),
-    "C50.2": ("upper inner quadrant", "uiq"),
-    "C50.3": ("lower inner quadrant", "liq"),
-    "C50.4": ("upper outer quadrant", "uoq"),
-    "C50.5": ("lower outer quadrant", "loq"),
-    "C50.6": ("axillary tail", "axillary tail of breast", "tail of spence"),
-    "C51.9": ("vulva", "vulvar", "vulvectomy"),
-    "C52.9": ("vagina", "vaginal"),
-    "C53.9": ("cervix", "cervix uteri", "uterine cervix", "cervical cone", "cone biopsy"),
-    "C53.0": ("endocervix", "endocervical"),
-    "C53.1": ("ectocervix", "exocervix"),
-    "C54.1": ("endometrium", "endometrial", "endometrial cavity"),
-    "C54.9": ("corpus uteri", "uterine corpus", "corpus", "body of uterus"),
-    "C54.2": ("myometrium", "myometrial"),
-    "C55.9": ("uterus", "uterine", "hysterectomy"),
-    "C56.9": ("ovary", "ovaries", "ovarian", "oophorectomy"),
-    "C57.0": ("fallopian tube", "fallopian tubes", "salpinx", "tubal"),
-    "C57.4": ("adnexa", "adnexal", "uterine adnexa"),
-    # male genital and urinary (C60-C68)
-    "C60.9": ("penis", "penile"),
-    "C61.9": ("prostate", "prostatic", "prostatectomy", "prostate gland"),
-    "C62.9": ("testis", "testes", "testicle", "testicular", "orchiectomy", "orchidectomy"),
-    "C64.9": (
-        "kidney",
-        "kidneys",
-        "renal",
-        "nephrectomy",
-        "partial nephrectomy",
-        "renal parenchyma",
-        "renal cortex",
-    ),
-    "C65.9": ("renal pelvis",),
-    "C66.9": ("ureter", "ureteral", "ureteric"),
-    "C67.9": (
-        "bladder",
-        "urinary bladder",
-        "cystectomy",
-        "cystoprostatectomy",
-        "vesical",
-        "turbt",
-        "transurethral resection of bladder tumor",
-    ),
-    "C67.0": ("trigone", "bladder trigone"),
-    "C67.1": ("bladder dome", "dome of bladder"),
-    "C68.0": ("urethra", "urethral"),
-    # eye, brain, nervous system, endocrine (C69-C75)
-    "C69.9": ("eye", "globe", "enucleation", "ocular"),
-    "C69.0": ("conjunctiva", "conjunctival"),
-    "C69.2": ("retina", "retinal"),
-    "C69.3": ("choroid", "choroidal"),
-    "C69.4": ("ciliary body", "uvea", "uveal", "iris"),
-    "C69.6": ("orbit", "orbital"),
-    "C70.9": ("meninges", "meningeal", "dura", "dural"),
-    "C71.9": ("brain", "cerebral", "intracranial", "craniotomy", "brain tumor"),
-    "C71.0": ("cerebrum", "cerebral hemisphere"),
-    "C71.1": ("frontal", "frontal lobe"),
-    "C71.2": ("temporal lobe",),
-    "C71.3": ("parietal", "parietal lobe"),
-    "C71.4": ("occipital", "occipital lobe"),
-    "C71.6": ("cerebellum", "cerebellar"),
-    "C71.7": ("brain stem", "brainstem", "pons"),
-    "C72.0": ("spinal cord",),
-    "C73.9": (
-        "thyroid",
-        "thyroid gland",
-        "thyroidectomy",
-        "thyroid lobe",
-        "thyroid lobectomy",
-        "hemithyroidectomy",
-        "isthmus",
-    ),
-    "C74.9": ("adrenal", "adrenal gland", "adrenalectomy", "suprarenal"),
-    "C74.0": ("adrenal cortex", "adrenal cortical", "adrenocortical"),
-    "C74.1": ("adrenal medulla",),
-    "C75.0": ("parathyroid", "parathyroid gland"),
-    "C75.1": ("pituitary", "pituitary gland", "sella"),
-    "C75.5": ("carotid body", "glomus", "paraganglia"),
-    # lymph nodes (C77): the nodes are where a carcinoma spreads, not its primary
-    "C77.9": (
-        "lymph node",
-        "lymph nodes",
-        "node",
-        "nodes",
-        "nodal",
-        "sentinel",
-        "sentinel node",
-        "sentinel lymph node",
-        "lymphadenectomy",
-        "lymph node dissection",
-        "regional lymph nodes",
-    ),
-    "C77.0": (
-        "neck dissection",
-        "cervical lymph node",
-        "cervical lymph nodes",
-        "neck lymph node",
-        "neck lymph nodes",
-        "level ii",
-        "level iii",
-        "level iv",
-        "level 2",
-        "level 3",
-        "level 4",
-        "jugular",
-        "jugulodigastric",
-        "submandibular lymph node",
-        "neck",
-        "supraclavicular",
-    ),
-    "C77.1": (
-        "mediastinal lymph node",
-        "mediastinal lymph nodes",
-        "hilar lymph node",
-        "hilar lymph nodes",
-        "peribronchial",
-        "subcarinal",
-        "paratracheal",
-        "station",
-        "hilar",
-    ),
-    "C77.2": (
-        "mesenteric lymph node",
-        "pericolic",
-        "pericolonic",
-        "perirectal",
-        "periportal",
-        "celiac lymph node",
-        "retroperitoneal lymph nodes",
-        "para aortic",
-        "paraaortic",
-        "periaortic",
-    ),
-    "C77.3": (
-        "axilla",
-        "axillary",
-        "axillary lymph node",
-        "axillary lymph nodes",
-        "axillary dissection",
-    ),
-    "C77.4": ("inguinal", "groin", "inguinal lymph node", "femoral lymph node"),
-    "C77.5": (
-        "pelvic lymph node",
-        "pelvic lymph nodes",
-        "obturator",
-        "iliac lymph node",
-        "iliac lymph nodes",
-        "external iliac",
-        "internal iliac",
-        "common iliac",
-    ),
-    "C80.9": ("unknown primary", "unknown primary site", "occult primary"),
+import re
+from functools import cache
+
+from chartkeeper.registry import reference
+
+# --- what the official titles lack ----------------------------------------------------------
+
+# Organ noun as the titles write it -> adjectives reports use for it.
+ADJECTIVES: dict[str, tuple[str, ...]] = {
+    "lung": ("pulmonary", "bronchogenic"),
+    "kidney": ("renal",),
+    "liver": ("hepatic",),
+    "stomach": ("gastric",),
+    "colon": ("colonic",),
+    "breast": ("mammary",),
+    "pancreas": ("pancreatic",),
+    "esophagus": ("esophageal", "oesophageal"),
+    "duodenum": ("duodenal",),
+    "ileum": ("ileal",),
+    "cecum": ("cecal",),
+    "appendix": ("appendiceal",),
+    "rectum": ("rectal",),
+    "anus": ("anal",),
+    "ampulla of vater": ("ampullary",),
+    "thymus": ("thymic",),
+    "pleura": ("pleural",),
+    "heart": ("cardiac",),
+    "spleen": ("splenic",),
+    "skin": ("cutaneous", "dermal"),
+    "retroperitoneum": ("retroperitoneal",),
+    "peritoneum": ("peritoneal",),
+    "vulva": ("vulvar",),
+    "vagina": ("vaginal",),
+    "endocervix": ("endocervical",),
+    "endometrium": ("endometrial",),
+    "myometrium": ("myometrial",),
+    "uterus": ("uterine",),
+    "ovary": ("ovarian",),
+    "penis": ("penile",),
+    "prostate": ("prostatic",),
+    "testis": ("testicular",),
+    "ureter": ("ureteral", "ureteric"),
+    "urethra": ("urethral",),
+    "bladder": ("vesical",),
+    "eye": ("ocular",),
+    "conjunctiva": ("conjunctival",),
+    "retina": ("retinal",),
+    "choroid": ("choroidal",),
+    "orbit": ("orbital",),
+    "meninges": ("meningeal",),
+    "brain": ("cerebral",),
+    "cerebellum": ("cerebellar",),
+    "tonsil": ("tonsillar",),
+    "oropharynx": ("oropharyngeal",),
+    "nasopharynx": ("nasopharyngeal",),
+    "hypopharynx": ("hypopharyngeal",),
+    "pharynx": ("pharyngeal",),
+    "larynx": ("laryngeal",),
+    "glottis": ("glottic",),
+    "supraglottis": ("supraglottic",),
+    "gum": ("gingival",),
+    "tongue": ("lingual",),
+    "axilla": ("axillary",),
+    "mediastinum": ("mediastinal",),
+    "adrenal gland": ("suprarenal",),
 }
+
+# Operation names -> the official title of the organ they remove.
+PROCEDURES: dict[str, str] = {
+    "parotidectomy": "Parotid gland",
+    "tonsillectomy": "Tonsil, NOS",
+    "laryngectomy": "Larynx, NOS",
+    "esophagectomy": "Esophagus, NOS",
+    "gastrectomy": "Stomach, NOS",
+    "appendectomy": "Appendix",
+    "sigmoidectomy": "Sigmoid colon",
+    "colectomy": "Colon, NOS",
+    "hemicolectomy": "Colon, NOS",
+    "low anterior resection": "Rectum, NOS",  # resects the rectum (LAR)
+    "proctectomy": "Rectum, NOS",
+    "hepatectomy": "Liver",
+    "hepatic lobectomy": "Liver",
+    "cholecystectomy": "Gallbladder",
+    "pancreatectomy": "Pancreas, NOS",
+    "pancreaticoduodenectomy": "Head of pancreas",  # Whipple: the pancreatic head
+    "whipple": "Head of pancreas",
+    "distal pancreatectomy": "Tail of pancreas",
+    "pneumonectomy": "Lung, NOS",
+    "upper lobectomy": "Upper lobe, lung",
+    "lower lobectomy": "Lower lobe, lung",
+    "thymectomy": "Thymus",
+    "pleurectomy": "Pleura, NOS",
+    "splenectomy": "Spleen",
+    "mastectomy": "Breast, NOS",
+    "lumpectomy": "Breast, NOS",
+    "vulvectomy": "Vulva, NOS",
+    "cone biopsy": "Cervix uteri",
+    "cervical cone": "Cervix uteri",
+    "hysterectomy": "Uterus, NOS",
+    "oophorectomy": "Ovary",
+    "prostatectomy": "Prostate gland",
+    "orchiectomy": "Testis, NOS",
+    "orchidectomy": "Testis, NOS",
+    "nephrectomy": "Kidney, NOS",
+    "cystectomy": "Bladder, NOS",
+    "cystoprostatectomy": "Bladder, NOS",
+    "turbt": "Bladder, NOS",  # transurethral resection of bladder tumour
+    "transurethral resection of bladder tumor": "Bladder, NOS",
+    "enucleation": "Eye, NOS",
+    "craniotomy": "Brain, NOS",
+    "thyroidectomy": "Thyroid gland",
+    "hemithyroidectomy": "Thyroid gland",
+    "thyroid lobectomy": "Thyroid gland",
+    "adrenalectomy": "Adrenal gland, NOS",
+    "lymphadenectomy": "Lymph node, NOS",
+    "lymph node dissection": "Lymph node, NOS",
+    "axillary dissection": "Lymph nodes of axilla or arm",
+    "neck dissection": "Lymph nodes of head, face and neck",
+}
+
+# Report shorthand -> official title.
+ABBREVIATIONS: dict[str, str] = {
+    "rul": "Upper lobe, lung",
+    "lul": "Upper lobe, lung",
+    "rml": "Middle lobe, lung",
+    "rll": "Lower lobe, lung",
+    "lll": "Lower lobe, lung",
+    "uiq": "Upper-inner quadrant of breast",
+    "liq": "Lower-inner quadrant of breast",
+    "uoq": "Upper-outer quadrant of breast",
+    "loq": "Lower-outer quadrant of breast",
+    "gej": "Cardia, NOS",
+    "ge junction": "Cardia, NOS",
+}
+
+# Clinical names the titles lack -> official title (why, where it is not plain).
+SYNONYMS: dict[str, str] = {
+    # head and neck
+    "vermilion border": "Lip, NOS",
+    "oral tongue": "Tongue, NOS",
+    "lateral tongue": "Border of tongue",
+    "lateral border of tongue": "Border of tongue",
+    "gingiva": "Gum, NOS",
+    "alveolar ridge": "Gum, NOS",  # ICD-O-3 index: alveolar ridge mucosa is gum
+    "buccal mucosa": "Cheek mucosa",
+    "retromolar trigone": "Retromolar area",
+    "retromolar": "Retromolar area",
+    "oral cavity": "Mouth, NOS",
+    "salivary gland": "Major salivary gland, NOS",
+    "palatine tonsil": "Tonsil, NOS",
+    "piriform sinus": "Pyriform sinus",  # the other spelling
+    "vocal cord": "Glottis",
+    "epiglottis": "Supraglottis",  # laryngeal surface; the anterior surface is its own title
+    # digestive
+    "oesophagus": "Esophagus, NOS",  # British spelling
+    "distal esophagus": "Lower third of esophagus",
+    "lower esophagus": "Lower third of esophagus",
+    "gastroesophageal junction": "Cardia, NOS",  # SEER: GE junction is coded to the cardia
+    "gastro esophageal junction": "Cardia, NOS",
+    "esophagogastric junction": "Cardia, NOS",
+    "antrum": "Gastric antrum",
+    "small bowel": "Small intestine, NOS",
+    "caecum": "Cecum",  # British spelling
+    "ileocecal valve": "Cecum",  # ICD-O-3 index: ileocecal valve C18.0
+    "right colon": "Ascending colon",
+    "left colon": "Descending colon",
+    "sigmoid": "Sigmoid colon",
+    "large bowel": "Colon, NOS",
+    "large intestine": "Colon, NOS",
+    "colorectal": "Colon, NOS",
+    "rectosigmoid": "Rectosigmoid junction",
+    "rectosigmoid colon": "Rectosigmoid junction",
+    "intrahepatic": "Intrahepatic bile duct",
+    "common bile duct": "Extrahepatic bile duct",
+    "hilar bile duct": "Extrahepatic bile duct",  # perihilar (Klatskin) ducts are C24.0
+    "bile duct": "Extrahepatic bile duct",
+    "ampulla": "Ampulla of Vater",
+    "gall bladder": "Gallbladder",
+    # thorax
+    "mainstem bronchus": "Main bronchus",
+    "carina": "Main bronchus",  # ICD-O-3 index: carina C34.0
+    "bronchus": "Lung, NOS",  # bronchus, NOS is C34.9 in the index
+    "bronchial": "Lung, NOS",
+    "parietal pleura": "Pleura, NOS",  # not the parietal lobe
+    "visceral pleura": "Pleura, NOS",
+    "lingula": "Upper lobe, lung",  # the lingula is part of the left upper lobe
+    "lingular": "Upper lobe, lung",
+    "mediastinal mass": "Mediastinum, NOS",
+    # bone, skin, soft tissue
+    "femur": "Long bones of lower limb and associated joints",
+    "tibia": "Long bones of lower limb and associated joints",
+    "fibula": "Long bones of lower limb and associated joints",
+    "humerus": "Long bones of upper limb, scapula and associated joints",
+    "ilium": "Pelvic bones, sacrum, coccyx and associated joints",
+    "dermis": "Skin, NOS",
+    "epidermis": "Skin, NOS",
+    "skin of back": "Skin of trunk",  # the trunk's parts, as SEER's skin site rules list
+    "skin of chest": "Skin of trunk",
+    "skin of abdomen": "Skin of trunk",
+    "skin of face": "Skin of other and unspecified parts of face",
+    "skin of cheek": "Skin of other and unspecified parts of face",
+    "skin of nose": "Skin of other and unspecified parts of face",
+    "skin of forehead": "Skin of other and unspecified parts of face",
+    "scalp": "Skin of scalp and neck",
+    "skin of arm": "Skin of upper limb and shoulder",
+    "skin of forearm": "Skin of upper limb and shoulder",
+    "skin of hand": "Skin of upper limb and shoulder",
+    "skin of leg": "Skin of lower limb and hip",
+    "skin of thigh": "Skin of lower limb and hip",
+    "skin of foot": "Skin of lower limb and hip",
+    "skin of calf": "Skin of lower limb and hip",
+    "soft tissue": "Connective, subcutaneous and other soft tissues, NOS",
+    "soft tissues": "Connective, subcutaneous and other soft tissues, NOS",
+    "connective tissue": "Connective, subcutaneous and other soft tissues, NOS",
+    "soft tissue of thigh": "Connective, subcutaneous and other soft tissues of lower limb and hip",
+    "soft tissue of leg": "Connective, subcutaneous and other soft tissues of lower limb and hip",
+    "thigh mass": "Connective, subcutaneous and other soft tissues of lower limb and hip",
+    "omentum": "Specified parts of peritoneum",  # ICD-O-3 index: omentum C48.1
+    "omental": "Specified parts of peritoneum",
+    # breast and genital
+    "areola": "Nipple",
+    "nipple areolar complex": "Nipple",
+    "subareolar": "Central portion of breast",
+    "retroareolar": "Central portion of breast",
+    "tail of spence": "Axillary tail of breast",
+    "uterine cervix": "Cervix uteri",
+    "ectocervix": "Exocervix",
+    "endometrial cavity": "Endometrium",
+    "uterine corpus": "Corpus uteri",
+    "body of uterus": "Corpus uteri",
+    "salpinx": "Fallopian tube",
+    "tubal": "Fallopian tube",
+    "adnexa": "Uterine adnexa",
+    "adnexal": "Uterine adnexa",
+    "testicle": "Testis, NOS",
+    "urinary bladder": "Bladder, NOS",
+    "trigone": "Trigone of bladder",
+    # eye, nervous system, endocrine
+    "globe": "Eye, NOS",
+    "uvea": "Ciliary body",  # ICD-O-3 index: uveal tract C69.4
+    "uveal": "Ciliary body",
+    "iris": "Ciliary body",
+    "dura": "Meninges, NOS",
+    "dural": "Meninges, NOS",
+    "intracranial": "Brain, NOS",
+    "cerebral hemisphere": "Cerebrum",
+    "frontal": "Frontal lobe",
+    "parietal": "Parietal lobe",
+    "occipital": "Occipital lobe",
+    "brainstem": "Brain stem",
+    "pons": "Brain stem",
+    "isthmus": "Thyroid gland",  # in a report almost always the thyroid's, not the uterus's
+    "adrenocortical": "Cortex of adrenal gland",
+    "adrenal cortical": "Cortex of adrenal gland",
+    "sella": "Pituitary gland",
+    "glomus": "Aortic body and other paraganglia",
+    "paraganglia": "Aortic body and other paraganglia",
+    # lymph nodes (C77): where a carcinoma spreads, not its primary
+    "node": "Lymph node, NOS",
+    "nodes": "Lymph node, NOS",
+    "nodal": "Lymph node, NOS",
+    "sentinel": "Lymph node, NOS",
+    "sentinel node": "Lymph node, NOS",
+    "sentinel lymph node": "Lymph node, NOS",
+    "regional lymph nodes": "Lymph node, NOS",
+    "cervical lymph node": "Lymph nodes of head, face and neck",
+    "cervical lymph nodes": "Lymph nodes of head, face and neck",
+    "level ii": "Lymph nodes of head, face and neck",  # neck dissection levels
+    "level iii": "Lymph nodes of head, face and neck",
+    "level iv": "Lymph nodes of head, face and neck",
+    "level 2": "Lymph nodes of head, face and neck",
+    "level 3": "Lymph nodes of head, face and neck",
+    "level 4": "Lymph nodes of head, face and neck",
+    "jugular": "Lymph nodes of head, face and neck",
+    "jugulodigastric": "Lymph nodes of head, face and neck",
+    "submandibular lymph node": "Lymph nodes of head, face and neck",
+    "neck": "Lymph nodes of head, face and neck",  # in a path report, a neck specimen is nodes
+    "supraclavicular": "Lymph nodes of head, face and neck",
+    "mediastinal lymph node": "Intrathoracic lymph nodes",
+    "mediastinal lymph nodes": "Intrathoracic lymph nodes",
+    "hilar lymph node": "Intrathoracic lymph nodes",
+    "hilar lymph nodes": "Intrathoracic lymph nodes",
+    "hilar": "Intrathoracic lymph nodes",
+    "peribronchial": "Intrathoracic lymph nodes",
+    "subcarinal": "Intrathoracic lymph nodes",
+    "paratracheal": "Intrathoracic lymph nodes",
+    "station": "Intrathoracic lymph nodes",  # "station 7": the thoracic node map
+    "mesenteric lymph node": "Intra-abdominal lymph nodes",
+    "pericolic": "Intra-abdominal lymph nodes",
+    "pericolonic": "Intra-abdominal lymph nodes",
+    "perirectal": "Intra-abdominal lymph nodes",
+    "periportal": "Intra-abdominal lymph nodes",
+    "celiac lymph node": "Intra-abdominal lymph nodes",
+    "retroperitoneal lymph nodes": "Intra-abdominal lymph nodes",
+    "para aortic": "Intra-abdominal lymph nodes",
+    "paraaortic": "Intra-abdominal lymph nodes",
+    "periaortic": "Intra-abdominal lymph nodes",
+    "axilla": "Lymph nodes of axilla or arm",  # an axillary specimen is its nodes
+    "axillary": "Lymph nodes of axilla or arm",
+    "groin": "Lymph nodes of inguinal region or leg",
+    "inguinal": "Lymph nodes of inguinal region or leg",
+    "femoral lymph node": "Lymph nodes of inguinal region or leg",
+    "obturator": "Pelvic lymph nodes",
+    "iliac lymph node": "Pelvic lymph nodes",
+    "iliac lymph nodes": "Pelvic lymph nodes",
+    "external iliac": "Pelvic lymph nodes",
+    "internal iliac": "Pelvic lymph nodes",
+    "common iliac": "Pelvic lymph nodes",
+    "unknown primary": "Unknown primary site",
+    "occult primary": "Unknown primary site",
+}
+
+
+# --- derived from the official titles --------------------------------------------------------
+
+_WORD = re.compile(r"[a-z0-9]+")
+_SKIP = frozenset({"the", "a", "an"})
+# Titles that are coding categories, not places a report names.
+_NOT_A_PLACE = ("overlapping lesion", "other ", "ill-defined", "specified parts", "unknown")
+# Ill-defined sites (C76: "abdomen", "thorax", "lower limb") and blood (C42.0) are words of
+# every gross description and seldom the primary a registrar codes.
+_TITLE_WEIGHT = {"C76": 0.3, "C42.0": 0.5, "C42.3": 0.5, "C42.4": 0.5}
+
+
+def _words(phrase: str) -> tuple[str, ...]:
+    return tuple(w for w in _WORD.findall(phrase.lower()) if w not in _SKIP)
+
+
+def _plural(noun: str) -> str:
+    if noun.endswith("is"):
+        return noun[:-2] + "es"  # testis -> testes
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return noun[:-1] + "ies"  # ovary -> ovaries
+    if noun.endswith(("x", "s", "a")):
+        return noun
+    return noun + "s"
+
+
+def title_forms(title: str) -> set[str]:
+    """An official title in the word orders and forms reports write it in (lower case)."""
+    clean = re.sub(r"\s*\[[^\]]*\]|\s+Note:.*$", "", title)
+    clean = re.sub(r"\s*\(([^)]*)\)", r" \1", clean)  # "Eyelid (Skin)" -> "Eyelid Skin"
+    clean = re.sub(r",?\s*NOS\b", "", clean).strip().lower().replace("-", " ")
+    if clean.startswith(_NOT_A_PLACE) and not clean.startswith("specified parts of peritoneum"):
+        return set()
+    forms = {clean}
+    # "Prostate gland" -> "prostate"; "Cervix uteri" -> "cervix"; "Medulla of adrenal gland".
+    for generic in (" gland", " uteri"):
+        forms |= {f.replace(generic, "") for f in forms if generic in f and f != generic.strip()}
+    # A list title names each of its parts: "Pelvic bones, sacrum, coccyx and associated
+    # joints" -> "pelvic bones", "sacrum", "coccyx".
+    if "associated joints" in clean:
+        bones = clean.replace(" and associated joints", "")
+        forms.add(bones)
+        if "," in bones:
+            forms |= {p.strip() for p in re.split(r",\s*|\s+and\s+", bones) if p.strip()}
+    # "Lymph nodes of axilla or arm" -> "lymph nodes of axilla", "lymph nodes of arm".
+    if clean.startswith("lymph nodes of "):
+        for part in re.split(r",\s*|\s+or\s+|\s+and\s+", clean[len("lymph nodes of ") :]):
+            forms |= {f"lymph nodes of {part}", f"lymph node of {part}"}
+    for form in list(forms):
+        if ", " in form:  # "upper lobe, lung" -> "upper lobe of lung", "lung upper lobe"
+            head, tail = form.split(", ", 1)
+            forms |= {f"{head} of {tail}", f"{head} {tail}", f"{tail} {head}"}
+            forms.discard(form)
+    for form in list(forms):
+        if " of " in form:  # "head of pancreas" -> "pancreas head"
+            head, tail = form.split(" of ", 1)
+            forms.add(f"{tail} {head}")
+    # The adjective for the organ noun: "pancreatic head", "axillary lymph nodes".
+    for form in list(forms):
+        for noun, adjectives in ADJECTIVES.items():
+            if noun == form or not re.search(rf"\b{re.escape(noun)}\b", form):
+                continue
+            for adjective in adjectives:
+                if " of " in form and form.endswith(f" of {noun}"):
+                    forms.add(f"{adjective} {form[: -len(f' of {noun}')]}")
+                elif form.startswith(f"{noun} "):
+                    forms.add(f"{adjective} {form[len(noun) + 1 :]}")
+    # Organs in the plural ("lungs", "ovaries", "fallopian tubes"), parts of a list in the
+    # singular ("pelvic bone").
+    forms |= {
+        " ".join([*f.split()[:-1], _plural(f.split()[-1])])
+        for f in forms
+        if " of " not in f and len(f.split()) <= 3 and len(f.split()[-1]) > 3
+    }
+    forms |= {f[:-1] for f in forms if f.endswith(" bones")}
+    # Skin titles name two places: "Skin of scalp and neck" -> "skin of scalp", "skin of neck".
+    if clean.startswith("skin of ") and " and " in clean:
+        for part in clean[len("skin of ") :].split(" and "):
+            forms |= {f"skin of {part}", f"{part} skin"}
+    # "lymph nodes ..." also singular.
+    forms |= {f.replace("lymph nodes", "lymph node") for f in forms if "lymph nodes" in f}
+    return {f for f in forms if f}
+
+
+def _elisions(topography: dict[str, str]) -> dict[str, str]:
+    """The part of an "X of Y" / "X, Y" title said alone, where only one title has it: "upper
+    lobe" (of lung), "upper outer quadrant" (of breast), "hepatic flexure" (of colon)."""
+    heads: dict[str, set[str]] = {}
+    for code, title in topography.items():
+        for form in title_forms(title):
+            for joint in (" of ", ", "):
+                if joint in form:
+                    head = form.split(joint, 1)[0]
+                    if len(head.split()) >= 2 and not head.startswith("specified"):
+                        heads.setdefault(head, set()).add(code)
+    return {head: codes.pop() for head, codes in heads.items() if len(codes) == 1}
+
+
+@cache
+def derived_phrases() -> dict[tuple[str, ...], str]:
+    """Phrase (word tuple) -> topography code, from the official titles alone."""
+    topography = reference.topography()
+    found: dict[tuple[str, ...], str] = {}
+    for code, title in topography.items():
+        for form in title_forms(title):
+            key = _words(form)
+            # Short words only as a whole title ("Lip, NOS", "Eye, NOS"): as a fragment of
+            # a list they are too often something else.
+            one_word = len(_words(title_forms(title) and title.split(",")[0])) == 1
+            if key and (len(key) > 1 or len(key[0]) > 3 or (one_word and len(key[0]) == 3)):
+                found.setdefault(key, code)
+    for head, code in _elisions(topography).items():
+        found.setdefault(_words(head), code)
+    # A lone adjective is its organ's NOS title: "pulmonary" is "lung".
+    for noun, adjectives in ADJECTIVES.items():
+        code = found.get(_words(noun))
+        if code:
+            for adjective in adjectives:
+                found.setdefault(_words(adjective), code)
+    return found
+
+
+def title_code(title: str) -> str:
+    """The code of an official title (exact SEER spelling)."""
+    codes = {t: c for c, t in reference.topography().items()}
+    if title not in codes:
+        raise KeyError(f"not an ICD-O-3 topography title in SEER's list: {title!r}")
+    return codes[title]
+
+
+@cache
+def site_phrases() -> dict[tuple[str, ...], tuple[str, float]]:
+    """Every organ phrase -> (topography code, weight): the titles' forms, then what they
+    lack (procedures, abbreviations, clinical synonyms), which win where both name one."""
+    phrases = {
+        key: (
+            code,
+            WEAK.get(" ".join(key), _TITLE_WEIGHT.get(code, _TITLE_WEIGHT.get(code[:3], 1.0))),
+        )
+        for key, code in derived_phrases().items()
+    }
+    for table in (PROCEDURES, ABBREVIATIONS, SYNONYMS):
+        for phrase, title in table.items():
+            phrases[_words(phrase)] = (title_code(title), WEAK.get(phrase, 1.0))
+    return phrases
+
 
 # Words that often name something other than a primary site: their mentions count less.
 WEAK: dict[str, float] = {
     "cervical": 0.3,
+    "fundus": 0.3,  # of the stomach or of the uterus
+    "endocrine": 0.3,
+    "mediastinal": 0.5,
+    "bones": 0.5,
     "corpus": 0.3,
     "station": 0.3,
     "hilar": 0.4,
