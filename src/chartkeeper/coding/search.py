@@ -219,6 +219,16 @@ class SearchIndex:
             return word
         if len(word) < 4 or word.isdigit():
             return None
+        # Remembered per index (the scan below is the encoder's costliest step, and notes
+        # repeat their words); an index unpickled from an older cache starts without one.
+        known = self.__dict__.setdefault("_corrections", {})
+        if word not in known:
+            if len(known) > 50_000:
+                known.clear()
+            known[word] = self._correct(word)
+        return known[word]
+
+    def _correct(self, word: str) -> str | None:
         counts: dict[str, int] = defaultdict(int)
         for g in _grams(word):
             for w in self.vocab_by_gram.get(g, ()):

@@ -33,6 +33,7 @@ from chartkeeper.coding import codesets
 from chartkeeper.coding.cac import documents_by_encounter, is_inpatient, service_date
 from chartkeeper.coding.drg import POA_EXTENSION, RANK_EXTENSION
 from chartkeeper.errors import BadRequest, Conflict, NotFound
+from chartkeeper.figures import drawn_once
 from chartkeeper.store import PutItem, Repository
 from chartkeeper.store import coding_work as store
 
@@ -505,27 +506,26 @@ def productivity(repo: Repository, *, since: date | None = None, until: date | N
     }
 
 
+@drawn_once
 def plot_productivity(report: dict) -> bytes:
-    """Encounters coded per day, one line per coder, as a PNG."""
-    import matplotlib
+    """Encounters coded per day, one line per coder, as a PNG (matplotlib's object API on
+    the Agg canvas: pyplot's global figures are not safe in a threaded server)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")  # no display in a server or a test run
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 4))
-    try:
-        for coder, figures in report["coders"].items():
-            days = [date.fromisoformat(d) for d in figures["by_day"]]
-            ax.plot(days, list(figures["by_day"].values()), marker="o", label=coder)
-        if report["coders"]:
-            ax.legend(loc="upper left")
-        else:
-            ax.text(0.5, 0.5, "nothing coded yet", ha="center", va="center", transform=ax.transAxes)
-        ax.set_title("Encounters coded per coder per day")
-        ax.set_ylabel("encounters")
-        fig.autofmt_xdate()
-        out = io.BytesIO()
-        fig.savefig(out, format="png", dpi=80)
-        return out.getvalue()
-    finally:
-        plt.close(fig)
+    fig = Figure(figsize=(8, 4))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for coder, figures in report["coders"].items():
+        days = [date.fromisoformat(d) for d in figures["by_day"]]
+        ax.plot(days, list(figures["by_day"].values()), marker="o", label=coder)
+    if report["coders"]:
+        ax.legend(loc="upper left")
+    else:
+        ax.text(0.5, 0.5, "nothing coded yet", ha="center", va="center", transform=ax.transAxes)
+    ax.set_title("Encounters coded per coder per day")
+    ax.set_ylabel("encounters")
+    fig.autofmt_xdate()
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=80)
+    return out.getvalue()

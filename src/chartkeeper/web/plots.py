@@ -9,7 +9,10 @@ from datetime import datetime
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from chartkeeper.figures import drawn_once
 
+
+@drawn_once
 def trend_png(
     title: str,
     unit: str,

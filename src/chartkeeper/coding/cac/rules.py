@@ -20,8 +20,10 @@ ICD-10-CM Official Guidelines that decide whether a mention is coded.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
+from threading import Lock
 
 from chartkeeper.coding import codesets, search
 from chartkeeper.coding.codesets import CodeSetUnavailable
@@ -67,8 +69,18 @@ class Finding:
     span: tuple[int, int]
 
 
+# The encoder's answer for a phrase depends only on the phrase, the code system, the date
+# of service and the code sets loaded from the data directory, and notes repeat their
+# phrases ("hypertension", "type 2 diabetes mellitus") in chart after chart: answers are kept
+# across encounters, so a coding screen rarely waits for the encoder's spelling correction.
+# Keyed by the ICD-10-CM set's identity too (a re-imported set is a new object). Bounded.
+_ANSWERS: OrderedDict[tuple, tuple[str, str, float] | None] = OrderedDict()
+_ANSWERS_MAX = 20_000
+_ANSWERS_LOCK = Lock()
+
+
 class Encoder:
-    """`search.find` for one encounter: its fiscal year, a per-call cache, reranking."""
+    """`search.find` for one encounter: its fiscal year, answers kept across calls, reranking."""
 
     def __init__(self, when: date | int | None, data_dir):
         self.when, self.data_dir = when, data_dir
@@ -84,8 +96,23 @@ class Encoder:
     def best(self, phrase: str, system: str = "icd10cm") -> tuple[str, str, float] | None:
         key = (phrase.lower(), system)
         if key not in self._cache:
-            self._cache[key] = self._best(phrase, system)
+            self._cache[key] = self._shared(key[0], system)
         return self._cache[key]
+
+    def _shared(self, phrase: str, system: str) -> tuple[str, str, float] | None:
+        key = (id(self.cs), str(self.data_dir), self.when, system, phrase)
+        with _ANSWERS_LOCK:
+            if key in _ANSWERS:
+                _ANSWERS.move_to_end(key)
+                return _ANSWERS[key]
+        answer = self._best(phrase, system)
+        if system in self.unavailable:
+            return answer  # a code set that may yet be imported: not remembered
+        with _ANSWERS_LOCK:
+            _ANSWERS[key] = answer
+            while len(_ANSWERS) > _ANSWERS_MAX:
+                _ANSWERS.popitem(last=False)
+        return answer
 
     def _best(self, phrase: str, system: str) -> tuple[str, str, float] | None:
         if system in self.unavailable:

@@ -13,6 +13,7 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from chartkeeper.figures import drawn_once
 from chartkeeper.store import Repository
 
 from .reports import BUCKETS, ageing
@@ -21,6 +22,7 @@ from .rules import SEVERITIES
 COLOURS = {"low": "#9ecae1", "medium": "#fdae6b", "high": "#e6550d", "critical": "#a50f15"}
 
 
+@drawn_once
 def ageing_png(
     table: dict[str, dict[str, int]], *, title: str = "Open deficiencies by age"
 ) -> bytes:
