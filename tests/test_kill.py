@@ -16,9 +16,9 @@ import pytest
 from chartkeeper.store import Repository
 from chartkeeper.store.engine import make_engine, upgrade
 
-BUNDLES = 80
+BUNDLES = 400  # enough that a loaded machine cannot finish before the kill
 OBSERVATIONS = 6  # per bundle, each pointing at the bundle's patient
-MESSAGES = 80
+MESSAGES = 400
 CLI = [sys.executable, "-c", "from chartkeeper.cli import main; main()"]
 
 
