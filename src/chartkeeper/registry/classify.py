@@ -466,6 +466,27 @@ def _has(tokens: list[str], i: int, phrases: set[tuple[str, ...]]) -> bool:
     return any(tuple(tokens[i : i + len(p)]) == p for p in phrases)
 
 
+# Words that end a negation's reach (NegEx terminators): "E-cadherin is negative,
+# supporting lobular carcinoma" does not negate the carcinoma.
+_NEG_STOP = frozenset(
+    {
+        "but",
+        "however",
+        "supporting",
+        "supports",
+        "consistent",
+        "suggesting",
+        "favoring",
+        "favouring",
+        "compatible",
+        "although",
+        "which",
+        "indicating",
+        "confirming",
+    }
+)
+
+
 def negated(report: Report, start: int, end: int) -> bool:
     """NegEx-style: a negation cue in the same sentence within six words before, or four
     after ("carcinoma is not identified")."""
@@ -474,7 +495,7 @@ def negated(report: Report, start: int, end: int) -> bool:
     for i in range(max(lo, start - 6), start):
         # A cue reaches over "and"/"or" but not over "but": a new clause starts there.
         scope = tokens[i:start]
-        if _has(tokens, i, _NEG_BEFORE) and "but" not in scope and "however" not in scope:
+        if _has(tokens, i, _NEG_BEFORE) and not _NEG_STOP.intersection(scope):
             return True
     return any(_has(tokens, i, _NEG_AFTER) for i in range(end, min(hi, end + 4)))
 
@@ -628,9 +649,11 @@ def _site_mentions(report: Report, hist: list[_HistMention], lymphoma: bool) -> 
         following = next(
             (h for h in hist if m.end <= h.start < hi and h.code.split("/")[1] != "0"), None
         )
+        named_primary = False
         if set(after[:2]) & _ORIGIN or set(before[-3:]) & {"primary", "from"}:
             weight *= 2.5 if word.sentence in malignant_sentences else 5.0
             why.append("named as the primary")
+            named_primary = True
         elif sentence_words & _METASTASIS and set(before[-3:]) & _LOCATIVE:
             weight *= 0.15
             why.append("site of a metastasis")
@@ -646,9 +669,15 @@ def _site_mentions(report: Report, hist: list[_HistMention], lymphoma: bool) -> 
             # "LIVER, BIOPSY: METASTATIC ADENOCARCINOMA": the organ received the tumour.
             weight *= 0.25
             why.append("specimen with metastatic disease")
-        if set(before) & _HISTORY or (
-            set(after) & {"cancer", "carcinoma"}
-            and set(tokens[max(lo, m.start - 6) : m.start]) & _HISTORY
+        # "metastasis from the patient's known primary cervical carcinoma": the known
+        # primary is what the metastasis came from, not a past cancer to discount.
+        origin_of_metastasis = named_primary and bool(set(tokens[lo:hi]) & _METASTASIS)
+        if not origin_of_metastasis and (
+            set(before) & _HISTORY
+            or (
+                set(after) & {"cancer", "carcinoma"}
+                and set(tokens[max(lo, m.start - 6) : m.start]) & _HISTORY
+            )
         ):
             weight *= 0.3
             why.append("history")
@@ -717,6 +746,9 @@ def _choose_site(
     if by_category.get("C55") and (by_category.get("C54") or histology in _ENDOMETRIAL):
         by_category["C54"] += by_category.pop("C55")
         by_code["C54.1"] += by_code.pop("C55.9", 0.0)
+    # An endometrial carcinoma invading the myometrium is still of the endometrium.
+    if histology in _ENDOMETRIAL and by_code.get("C54.2") and histology != "8890":
+        by_code["C54.1"] += by_code.pop("C54.2")
     # Ties (an organ list in a header) go to the organ named first.
     first: dict[str, int] = {}
     for m in mentions:
@@ -739,6 +771,20 @@ def _choose_site(
 
 
 # --- laterality and grade -------------------------------------------------------------------
+
+
+def _region(report: Report, site: str, mentions: list[_SiteMention]) -> str | None:
+    """Skin, soft tissue or nerve, NOS refined by the body region named on the same line
+    ("SKIN, LEFT THIGH, EXCISION" -> C44.7)."""
+    for m in sorted((m for m in mentions if m.code[:3] == site[:3]), key=lambda m: -m.weight):
+        line = report.words[m.start].line
+        for word in report.words:
+            if word.line == line and word.word in sites.REGIONS:
+                code = sites.region_code(site[:3], word.word)
+                if code:
+                    return code
+    return None
+
 
 _SIDES = {"right": "1", "rt": "1", "left": "2", "lt": "2", "bilateral": "4", "both": "4"}
 
@@ -900,6 +946,9 @@ def classify(text: str) -> Classification:
                     "primary_site", snippet, s, e, report.words[m.start].section, round(m.weight, 2)
                 )
             )
+    if site and site[:3] in sites.REGION_CATEGORIES and site[-1] in "89":
+        site = _region(report, site, mentions) or site
+        label = _label(site)
     laterality, side_span = _laterality(report, site, mentions)
     if side_span:
         s, e, snippet = report.span(*side_span)

@@ -18,7 +18,9 @@ from functools import cache
 from chartkeeper.registry import reference, sites
 
 _WORD = re.compile(r"[a-z0-9]+")
-SKIP = frozenset({"the", "a", "an"})
+# "who" is skipped so "neuroendocrine tumor (WHO grade 2)" and "thymoma, WHO type B3" read
+# as the ICD-O-3 terms they are.
+SKIP = frozenset({"the", "a", "an", "who"})
 
 
 @dataclass(frozen=True)

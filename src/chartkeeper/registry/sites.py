@@ -58,6 +58,7 @@ ADJECTIVES: dict[str, tuple[str, ...]] = {
     "vulva": ("vulvar",),
     "vagina": ("vaginal",),
     "endocervix": ("endocervical",),
+    "cervix": ("cervical",),  # weak: also the neck's
     "endometrium": ("endometrial",),
     "myometrium": ("myometrial",),
     "uterus": ("uterine",),
@@ -181,6 +182,7 @@ SYNONYMS: dict[str, str] = {
     "oesophagus": "Esophagus, NOS",  # British spelling
     "distal esophagus": "Lower third of esophagus",
     "lower esophagus": "Lower third of esophagus",
+    "esophagus distal": "Lower third of esophagus",  # "ESOPHAGUS, DISTAL"
     "gastroesophageal junction": "Cardia, NOS",  # SEER: GE junction is coded to the cardia
     "gastro esophageal junction": "Cardia, NOS",
     "esophagogastric junction": "Cardia, NOS",
@@ -218,6 +220,8 @@ SYNONYMS: dict[str, str] = {
     "fibula": "Long bones of lower limb and associated joints",
     "humerus": "Long bones of upper limb, scapula and associated joints",
     "ilium": "Pelvic bones, sacrum, coccyx and associated joints",
+    "iliac wing": "Pelvic bones, sacrum, coccyx and associated joints",
+    "iliac crest": "Pelvic bones, sacrum, coccyx and associated joints",
     "dermis": "Skin, NOS",
     "epidermis": "Skin, NOS",
     "skin of back": "Skin of trunk",  # the trunk's parts, as SEER's skin site rules list
@@ -577,6 +581,49 @@ WEAK.update(
         "cholecystectomy": 0.5,
     }
 )
+
+# Body regions a skin, soft tissue or nerve specimen names ("SKIN, LEFT THIGH"), as the
+# words the official titles of those categories use for them ("Skin of lower limb and
+# hip", "... soft tissues of lower limb and hip"): the subsite within the category. Tried
+# in order; the first a title of the chosen category holds wins.
+REGIONS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("back", "flank", "trunk", "shoulder blade"), ("trunk",)),
+    **dict.fromkeys(("chest", "breast", "chest wall"), ("thorax", "trunk")),
+    **dict.fromkeys(("abdomen", "abdominal", "abdominal wall"), ("abdomen", "trunk")),
+    **dict.fromkeys(("buttock", "groin", "perineum"), ("pelvis", "trunk")),
+    **dict.fromkeys(
+        ("thigh", "leg", "knee", "calf", "ankle", "foot", "toe", "heel", "shin", "hip"),
+        ("lower limb",),
+    ),
+    **dict.fromkeys(
+        ("arm", "forearm", "elbow", "wrist", "hand", "finger", "thumb", "shoulder", "upper arm"),
+        ("upper limb",),
+    ),
+    **dict.fromkeys(
+        ("face", "nose", "nasal", "cheek", "forehead", "temple", "chin", "jaw", "malar"),
+        ("face",),
+    ),
+    **dict.fromkeys(("scalp",), ("scalp",)),
+    **dict.fromkeys(("neck",), ("neck",)),
+    **dict.fromkeys(("eyelid", "canthus"), ("eyelid",)),
+    **dict.fromkeys(("ear", "auricle", "helix"), ("ear",)),
+}
+REGION_CATEGORIES = ("C44", "C47", "C49")
+
+
+def region_code(category: str, region_word: str) -> str | None:
+    """The subsite of `category` (C44, C47, C49) a region word names, from the titles."""
+    titles = {
+        c: t.lower()
+        for c, t in reference.topography().items()
+        if c.startswith(category) and c[-1] not in "89"
+    }
+    for phrase in REGIONS.get(region_word, ()):
+        for code, title in sorted(titles.items()):
+            if re.search(rf"\b{re.escape(phrase)}\b", title):
+                return code
+    return None
+
 
 # Paired organs (SEER Program Coding and Staging Manual, laterality: sites for which
 # laterality must be coded), by topography code prefix.

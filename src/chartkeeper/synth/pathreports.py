@@ -350,7 +350,8 @@ def _wrap(rng: random.Random, text: str, width: int) -> str:
 
 def _side(rng: random.Random, spec: SiteSpec) -> tuple[str, str]:
     if not spec.paired:
-        return "", "0"
+        # Skin of trunk is a paired site to SEER: a back with no side stated is 9, not 0.
+        return "", "9" if spec.site == "C44.5" else "0"
     side = rng.choice(("right", "left"))
     return side, "1" if side == "right" else "2"
 
