@@ -85,6 +85,8 @@ COLUMNS = (
     "ssn_head",
     "ssn_tail",
     "mrn",
+    # which registry a record comes from, for a link between two (`scan(link_only=True)`)
+    "source_dataset",
 )
 _NOT_LETTERS = re.compile(r"[^A-Z]")
 _NOT_ALNUM = re.compile(r"[^A-Z0-9 ]")
@@ -223,4 +225,5 @@ def prepare(records: Iterable[dict]) -> dict[str, list]:
         cols["ssn_head"].append(ssn[:5] if ssn else None)
         cols["ssn_tail"].append(ssn[5:] if ssn else None)
         cols["mrn"].append((r.get("mrn") or "").strip() or None)
+        cols["source_dataset"].append(r.get("source") or None)
     return cols

@@ -121,11 +121,13 @@ _OTHER_GIVEN = ("different", "loosely similar", "half swapped")
 def _judge(row: dict, labels: dict[str, dict[int, str]]):
     """(probability, capped, hard, evidence) of one scored row: `capped` pairs are never
     linked automatically, `hard` ones never put in one cluster."""
-    levels = {
-        name: "null" if row[f"gamma_{name}"] == -1 else labels[name].get(row[f"gamma_{name}"])
-        for name in labels
-    }
-    weights = {name: row[f"mw_{name}"] for name in labels}
+    # a comparison left out (its column empty throughout the records) is null for all
+    levels = {name: "null" for name in model.COMPARISONS}
+    weights = {name: 0.0 for name in model.COMPARISONS}
+    for name in labels:
+        gamma = row[f"gamma_{name}"]
+        levels[name] = "null" if gamma == -1 else labels[name].get(gamma)
+        weights[name] = row[f"mw_{name}"]
     weight = row["match_weight"]
     notes = []
     mrn = levels["mrn"] == "exact"
@@ -174,10 +176,10 @@ def _judge(row: dict, labels: dict[str, dict[int, str]]):
                 "match_weight": round(weights[name], 3),
                 "bayes_factor": float(f"{2.0 ** weights[name]:.4g}"),
             }
-            for name in labels
+            for name in levels
         },
-        "agree": [n for n in labels if levels[n] == "exact"],
-        "differ": [n for n in labels if levels[n] == "different"],
+        "agree": [n for n in levels if levels[n] == "exact"],
+        "differ": [n for n in levels if levels[n] == "different"],
         "notes": notes,
     }
     return _probability(weight), capped, hard, evidence
@@ -222,24 +224,28 @@ def scan(
     on_progress: Callable[[str], None] | None = None,
     not_matches: Iterable[tuple[str, str]] = (),
     db_api=None,
+    link_only: bool = False,
 ) -> list[CandidatePair]:
     """Candidate duplicate pairs among flat records (see `extract_records`), strongest
     first; a store under `MIN_TRAINING` records is matched alongside generated ones. `not_matches`: pairs a reviewer has rejected; they are never linked nor
     clustered again, and left out of the result.
-    `db_api`: a Splink database API (default DuckDB in memory; `SparkAPI` for Spark)."""
+    `db_api`: a Splink database API (default DuckDB in memory; `SparkAPI` for Spark).
+    `link_only`: a link between two registries, each already free of duplicates (a
+    hospital's index and a state registry's file): every record carries its `source`, one of
+    two, and only pairs across the two are scored; the small-store company is not added."""
     say = on_progress or (lambda _msg: None)
     say("preparing records")
     stream = iter(records)
     head = list(islice(stream, MIN_TRAINING))
     if len(head) < 2:
         return []
-    if len(head) < MIN_TRAINING:
+    if len(head) < MIN_TRAINING and not link_only:
         say("adding generated registrations to learn from (a small store)")
         records = [*head, *_background()]
     else:
         records = chain(head, stream)  # streamed on: a million records stay out of lists
     table = prepare_table(records)
-    lk = model.linker(table, db_api)
+    lk = model.linker(table, db_api, link_only=link_only)
     model.train(lk, n_records=table.num_rows, on_progress=say)
     say("scoring candidate pairs")
     labels = model.level_labels(lk)
