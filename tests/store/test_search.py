@@ -226,6 +226,11 @@ def test_patient_parameters(loaded, params, expected):
     [
         ("Encounter", [("patient", "Patient/p1")], ["e1"]),
         ("Encounter", [("patient", "p2")], ["e2"]),
+        # a list of references: grouped by type into one IN; bare ids and other types mixed in
+        ("Encounter", [("patient", "Patient/p1,Patient/p2,Patient/nobody")], ["e1", "e2"]),
+        ("Encounter", [("patient", "Patient/p1,p2")], ["e1", "e2"]),
+        ("Encounter", [("subject", "Patient/p2,Group/g1")], ["e2"]),
+        ("Encounter", [("subject:Patient", "Patient/p1,Group/p2")], ["e1"]),
         ("Encounter", [("class", "IMP")], ["e1"]),
         ("Encounter", [("status", "finished")], ["e1"]),
         ("Encounter", [("date", "2024-01-12")], []),  # eq: the stay is not within that day

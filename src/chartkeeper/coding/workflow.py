@@ -34,7 +34,7 @@ from chartkeeper.coding.cac import documents_by_encounter, is_inpatient, service
 from chartkeeper.coding.drg import POA_EXTENSION, RANK_EXTENSION
 from chartkeeper.errors import BadRequest, Conflict, NotFound
 from chartkeeper.figures import drawn_once
-from chartkeeper.store import PutItem, Repository
+from chartkeeper.store import PutItem, Repository, Transaction
 from chartkeeper.store import coding_work as store
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -68,7 +68,7 @@ def _ref_id(reference: str | None) -> str | None:
     return reference.rsplit("/", 1)[-1] if reference else None
 
 
-def _finished_encounters(repo: Repository) -> list[dict]:
+def _finished_encounters(repo: Repository | Transaction) -> list[dict]:
     found, offset = [], 0
     while True:
         page = repo.search(
@@ -78,11 +78,6 @@ def _finished_encounters(repo: Repository) -> list[dict]:
         if page.next_offset is None:
             return found
         offset = page.next_offset
-
-
-def _coded_ids(repo: Repository) -> set[str]:
-    with repo.reading() as tx:
-        return store.coded_encounters(tx)
 
 
 def _days(since: datetime | None, now: datetime) -> float | None:
@@ -113,14 +108,17 @@ def notes_final(docs: list[dict]) -> bool:
 def queue(repo: Repository, *, now: datetime | None = None) -> list[QueueItem]:
     """Encounters ready to code, longest waiting first."""
     moment = _now(now)
-    coded = _coded_ids(repo)
+    # One snapshot for the whole worklist: the encounters, their notes, the coded set and
+    # the open queries agree with each other, and the reads' audit entries are stored in
+    # one write rather than one per search.
     with repo.reading() as tx:
+        coded = store.coded_encounters(tx)
         open_queries: dict[str, int] = defaultdict(int)
         for row in store.find_queries(tx, status="open"):
             open_queries[row.encounter_id] += 1
+        waiting = [enc for enc in _finished_encounters(tx) if enc["id"] not in coded]
+        notes = documents_by_encounter(tx, (enc["id"] for enc in waiting))
     items = []
-    waiting = [enc for enc in _finished_encounters(repo) if enc["id"] not in coded]
-    notes = documents_by_encounter(repo, (enc["id"] for enc in waiting))
     for enc in waiting:
         docs = notes[enc["id"]]
         if not notes_final(docs):
@@ -454,9 +452,11 @@ def dnfb(repo: Repository, *, now: datetime | None = None) -> dict:
     """Discharged-not-final-billed: every finished, uncoded encounter and its days since
     discharge, whether or not its notes are complete yet."""
     moment = _now(now)
-    coded = _coded_ids(repo)
+    with repo.reading() as tx:  # one snapshot, one audit write
+        coded = store.coded_encounters(tx)
+        finished = _finished_encounters(tx)
     rows = []
-    for enc in _finished_encounters(repo):
+    for enc in finished:
         end = _instant((enc.get("period") or {}).get("end"))
         if enc["id"] in coded or end is None:
             continue

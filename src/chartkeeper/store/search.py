@@ -189,7 +189,10 @@ def _condition(resource_type: str, criterion: _Criterion) -> ColumnElement[bool]
         sp.QUANTITY: lambda v: _quantity_match(table, v),
         sp.REFERENCE: lambda v: _reference_match(table, v, modifier),
     }
-    match = or_(*[matchers[param.type](v) for v in criterion.values])
+    if param.type == sp.REFERENCE and len(criterion.values) > 1:
+        match = _references_match(table, criterion.values, modifier)
+    else:
+        match = or_(*[matchers[param.type](v) for v in criterion.values])
     return resource.c.id.in_(candidates.where(match))
 
 
@@ -289,6 +292,25 @@ def _reference_match(table, value: str, modifier: str) -> ColumnElement[bool]:
     if modifier:
         return and_(table.c.target_type == modifier, table.c.target_id == value)
     return table.c.target_id == value
+
+
+def _references_match(table, values: Sequence[str], modifier: str) -> ColumnElement[bool]:
+    """An OR list of references (`encounter=Encounter/a,Encounter/b,...`): one IN per
+    target type instead of an AND per value, so a worklist asking for the notes of hundreds
+    of encounters is one index lookup, not hundreds of OR branches to build and plan."""
+    by_type: dict[str, list[str]] = {}
+    others = []
+    for value in values:
+        target = parse_relative(value)
+        if target and not (modifier and modifier != target[0]):
+            by_type.setdefault(target[0], []).append(target[1])
+        else:
+            others.append(_reference_match(table, value, modifier))
+    grouped = [
+        and_(table.c.target_type == rtype, table.c.target_id.in_(ids))
+        for rtype, ids in by_type.items()
+    ]
+    return or_(*grouped, *others)
 
 
 def _order(query: Select, resource_type: str, sort: str) -> Select:

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
-from chartkeeper.store import Repository
+from chartkeeper.store import Repository, Transaction
 
 from .rules import Encoder, Finding, drop_integral_symptoms, read
 from .text import mentions, units
@@ -103,13 +103,16 @@ def encounter_documents(repo: Repository, encounter_id: str) -> list[dict]:
     return sorted(docs, key=lambda d: (d.get("date") or "", d["id"]))
 
 
-def documents_by_encounter(repo: Repository, encounter_ids: Iterable[str]) -> dict[str, list[dict]]:
-    """`encounter_documents` for many encounters at once: one search per hundred encounters
-    rather than one each (a worklist of hundreds would otherwise be hundreds of searches)."""
+def documents_by_encounter(
+    repo: Repository | Transaction, encounter_ids: Iterable[str]
+) -> dict[str, list[dict]]:
+    """`encounter_documents` for many encounters at once: one search per five hundred
+    encounters rather than one each (a worklist of hundreds would otherwise be hundreds of
+    searches; the store answers a list of references with one IN per resource type)."""
     ids = list(dict.fromkeys(encounter_ids))
     found: dict[str, list[dict]] = {i: [] for i in ids}
-    for start in range(0, len(ids), 100):
-        refs = ",".join(f"Encounter/{i}" for i in ids[start : start + 100])
+    for start in range(0, len(ids), 500):
+        refs = ",".join(f"Encounter/{i}" for i in ids[start : start + 500])
         page = repo.search("DocumentReference", [("encounter", refs), ("_count", "100000")])
         for doc in page.resources:
             if doc.get("status") == "entered-in-error":
