@@ -22,6 +22,7 @@ The lexicons come from SEER's ICD-O-3 lists (`lexicon`) plus the report words in
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import defaultdict
@@ -190,6 +191,9 @@ _MIDLINE_HEADER = re.compile(
 def _segments(text: str):
     """The report's lines, each cut again before a header that starts mid-line."""
     for line in text.splitlines(keepends=True):
+        if ":" not in line:  # every mid-line header ends in a colon
+            yield line
+            continue
         cuts = [m.start() for m in _MIDLINE_HEADER.finditer(line) if line[: m.start()].strip()]
         previous = 0
         for cut in cuts:
@@ -368,7 +372,7 @@ class Classification:
 # --- the parsed report ----------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Word:
     word: str
     start: int
@@ -380,6 +384,10 @@ class _Word:
     synoptic: str  # "site", "type" or ""
 
 
+# Report word -> the lexicon word it is read as (OCR mending), shared by all reports.
+_CORRECTED: dict[str, str] = {}
+
+
 class Report:
     """A report tokenized once: each word knows its section, line, sentence and block."""
 
@@ -387,6 +395,7 @@ class Report:
         self.text = text
         site_lex, hist_lex = lexicon.site_lexicon(), lexicon.histology_lexicon()
         self.words: list[_Word] = []
+        append, corrected = self.words.append, _CORRECTED
         offset, section, block, sentence = 0, "preamble", -1, 0
         self.block_header_line: dict[int, int] = {}
         self.lines = list(_segments(text))
@@ -417,12 +426,22 @@ class Report:
                 if label_words in _TYPE_LABELS
                 else ""
             )
-            for token in lexicon.tokenize(line):
-                word = site_lex.correct(hist_lex.correct(token.word))
-                start = offset + token.start
-                self.words.append(
+            for raw, start, end in lexicon.tokenize(line):
+                word = corrected.get(raw)
+                if word is None:
+                    if len(corrected) > 200_000:  # bounded memory over endless batches
+                        corrected.clear()
+                    word = corrected[raw] = site_lex.correct(hist_lex.correct(raw))
+                append(
                     _Word(
-                        word, start, offset + token.end, section, number, sentence, block, synoptic
+                        word,
+                        offset + start,
+                        offset + end,
+                        section,
+                        number,
+                        sentence,
+                        block,
+                        synoptic,
                     )
                 )
             for _ in _BOUNDARY.finditer(line):
@@ -431,39 +450,50 @@ class Report:
             offset += len(line)
         self._fix_sentences()
         self.tokens = [w.word for w in self.words]
+        # Each sentence's word range, once: the rules ask for it at every mention.
+        self._sentences: dict[int, tuple[int, int]] = {}
+        for i, word in enumerate(self.words):
+            lo, _ = self._sentences.get(word.sentence, (i, i))
+            self._sentences[word.sentence] = (lo, i + 1)
 
     def _fix_sentences(self) -> None:
         """Give each word the sentence it is in by the boundaries between words."""
-        sentence = 0
-        for i, word in enumerate(self.words):
-            if i:
-                gap = self.text[self.words[i - 1].end : word.start]
-                if (
-                    _BOUNDARY.search(gap)
-                    or "\n\n" in gap.replace("\r", "")
-                    or (self.words[i - 1].section != word.section)
-                    or (":" in gap and self.words[i - 1].line != word.line)
-                ):
+        sentence, text, previous = 0, self.text, None
+        for word in self.words:
+            if previous is not None:
+                if previous.section != word.section:
                     sentence += 1
+                elif word.start - previous.end == 1 and text[previous.end] == " ":
+                    pass  # the common gap, one space, never ends a sentence
+                else:
+                    gap = text[previous.end : word.start]
+                    if (
+                        _BOUNDARY.search(gap)
+                        or "\n\n" in gap.replace("\r", "")
+                        or (":" in gap and previous.line != word.line)
+                    ):
+                        sentence += 1
             word.sentence = sentence
+            previous = word
 
     def span(self, start: int, end: int) -> tuple[int, int, str]:
         s, e = self.words[start].start, self.words[end - 1].end
         return s, e, self.text[s:e]
 
     def sentence_range(self, i: int) -> tuple[int, int]:
-        s = self.words[i].sentence
-        lo = i
-        while lo > 0 and self.words[lo - 1].sentence == s:
-            lo -= 1
-        hi = i
-        while hi + 1 < len(self.words) and self.words[hi + 1].sentence == s:
-            hi += 1
-        return lo, hi + 1
+        return self._sentences[self.words[i].sentence]
 
 
 def _has(tokens: list[str], i: int, phrases: set[tuple[str, ...]]) -> bool:
+    first = _FIRST_WORDS.get(id(phrases))
+    if first is None:
+        first = _FIRST_WORDS[id(phrases)] = {p[0] for p in phrases}
+    if tokens[i] not in first:
+        return False
     return any(tuple(tokens[i : i + len(p)]) == p for p in phrases)
+
+
+_FIRST_WORDS: dict[int, set[str]] = {}
 
 
 # Words that end a negation's reach (NegEx terminators): "E-cadherin is negative,
@@ -825,9 +855,10 @@ _GRADE_WORDS = [
     (re.compile(r"\bpoorly[\s-]+differentiated\b", re.I), "3"),
     (re.compile(r"\bundifferentiated\b|\banaplastic\b", re.I), "4"),
     (
+        # Anchored on "grade" itself (an optional qualifier before it made the scan slow
+        # and changed only the evidence span).
         re.compile(
-            r"\b(?:histologic(?:al)?|nuclear|nottingham|fnclcc|figo|who|overall)?\s*"
-            r"grade\s*[:\-]?\s*(?:is\s+)?(i{1,3}|iv|[1-4])\b(?!\s*(?:/|of)\s*[1-4])",
+            r"\bgrade\s*[:\-]?\s*(?:is\s+)?(i{1,3}|iv|[1-4])\b(?!\s*(?:/|of)\s*[1-4])",
             re.I,
         ),
         None,
@@ -980,6 +1011,11 @@ def classify(text: str) -> Classification:
 
 
 def _label(site: str) -> str | None:
+    return _labels().get(site)
+
+
+@functools.cache
+def _labels() -> dict[str, str]:
     if reference.available("icdo3", "primarySite.csv"):
-        return reference.topography().get(site)
-    return None
+        return reference.topography()
+    return {}

@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from chartkeeper.registry import reference, sites
 
@@ -23,8 +24,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 SKIP = frozenset({"the", "a", "an", "who"})
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a tuple: a report makes thousands, and frozen dataclasses are slow
     word: str
     start: int
     end: int
@@ -65,7 +65,13 @@ class Lexicon:
     def __init__(self, entries: dict[tuple[str, ...], Entry]):
         self.entries = entries
         self.longest = max((len(k) for k in entries), default=1)
+        # The longest phrase starting with each word: most report words start none, and
+        # the rest are looked up only as far as their own phrases reach (linear in text).
+        self.reach: dict[str, int] = {}
+        for key in entries:
+            self.reach[key[0]] = max(self.reach.get(key[0], 0), len(key))
         self.vocabulary = {w for k in entries for w in k}
+        self._corrected: dict[str, str] = {}
         self._deletes: dict[str, set[str]] = defaultdict(set)
         for word in self.vocabulary:
             if len(word) >= 5 and word.isalpha():
@@ -73,6 +79,15 @@ class Lexicon:
                     self._deletes[variant].add(word)
 
     def correct(self, word: str) -> str:
+        """`_correct`, remembered: a report repeats its words, a batch its vocabulary."""
+        known = self._corrected.get(word)
+        if known is None:
+            if len(self._corrected) > 200_000:  # a bound on memory for endless batches
+                self._corrected.clear()
+            known = self._corrected[word] = self._correct(word)
+        return known
+
+    def _correct(self, word: str) -> str:
         """The vocabulary word one OCR slip away from `word`, or `word` itself.
 
         Digits inside a word are read as the letters scanners mistake them for
@@ -105,8 +120,9 @@ class Lexicon:
 
     def find(self, tokens: list[str]) -> list[Match]:
         found, i, n = [], 0, len(tokens)
+        reach = self.reach
         while i < n:
-            for length in range(min(self.longest, n - i), 0, -1):
+            for length in range(min(reach.get(tokens[i], 0), n - i), 0, -1):
                 key = tuple(tokens[i : i + length])
                 entry = self.entries.get(key)
                 if entry is not None:
@@ -121,18 +137,20 @@ class Lexicon:
 def overlapping(lexicon: Lexicon, tokens: list[str]) -> list[Match]:
     """The longest match at every token, keeping overlaps ("malignant mesothelioma" and
     "mesothelioma, epithelioid" both), but none inside another."""
-    found = []
-    for i in range(len(tokens)):
-        for length in range(min(lexicon.longest, len(tokens) - i), 0, -1):
-            entry = lexicon.entries.get(tuple(tokens[i : i + length]))
+    kept: list[Match] = []
+    reach, n, furthest = lexicon.reach, len(tokens), 0
+    for i in range(n):
+        for length in range(min(reach.get(tokens[i], 0), n - i), 0, -1):
+            key = tuple(tokens[i : i + length])
+            entry = lexicon.entries.get(key)
             if entry is not None:
-                found.append(Match(i, i + length, entry, tuple(tokens[i : i + length])))
+                # Matches come in start order, one per start: one inside another ends
+                # no later than the furthest end so far.
+                if i + length > furthest:
+                    kept.append(Match(i, i + length, entry, key))
+                    furthest = i + length
                 break
-    return [
-        m
-        for m in found
-        if not any(o is not m and o.start <= m.start and m.end <= o.end for o in found)
-    ]
+    return kept
 
 
 _OCR_DIGITS = str.maketrans("0158", "olsb")
