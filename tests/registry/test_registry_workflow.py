@@ -161,7 +161,7 @@ def test_one_tumour_one_case_prefill_edits_and_complete(repo):
     again = casefinding.run(repo, by="reg1")
     assert again.new_cases == [] and again.joined == 0  # idempotent
     (item,) = casefinding.worklist(repo)
-    assert item["patient_name"] == "Ana Rivera" and item["mrn"] == "MRN-p1"
+    assert item["patient_name"] == "Rivera, Ana" and item["mrn"] == "MRN-p1"
     assert item["primary_site"] == "C50.4" and item["histology"] == "8500"
     assert len(item["evidence"]) == 3
 
@@ -407,3 +407,16 @@ def test_refused_naaccr_imports_and_unknown_cases_change_nothing(repo):
             casefinding.dismiss(repo, case_id, by="reg1", reason=reason)
     assert counts() == before
     assert not casefinding.get(repo, case_id).get("overrides")
+
+
+def test_display_name_family_given():
+    from chartkeeper.registry.casefinding import display_name
+
+    assert display_name({"name": [{"family": "Rivera", "given": ["Ana", "M"]}]}) == "Rivera, Ana M"
+    official = [
+        {"use": "old", "family": "Cruz", "given": ["Ana"]},
+        {"use": "official", "family": "Rivera", "given": ["Ana"]},
+    ]
+    assert display_name({"name": official}) == "Rivera, Ana"
+    assert display_name({"name": [{"text": "Ana Rivera"}]}) == "Ana Rivera"
+    assert display_name({}) is None

@@ -76,6 +76,8 @@ def classify_report(
             "classifying",
         )
         console.print(f"{done - errors} report(s) classified, {errors} line(s) with errors")
+        if errors:  # the good lines are out; the exit status says some were not (as deid does)
+            raise typer.Exit(1)
         return
     if file is None or str(file) == "-":
         text = sys.stdin.read()

@@ -545,12 +545,24 @@ def _summary(case: dict) -> dict:
 
 
 def patient_summary(patient: dict) -> dict:
-    name = (patient.get("name") or [{}])[0]
+    """Name as HIM lists print it ("Family, Given Middle"), MRN, birth date."""
     return {
-        "patient_name": " ".join([*name.get("given", []), name.get("family", "")]).strip() or None,
+        "patient_name": display_name(patient),
         "mrn": mrn_of(patient) or None,
         "birth_date": patient.get("birthDate"),
     }
+
+
+def display_name(patient: dict) -> str | None:
+    """ "Family, Given Middle" from the official (else first) HumanName; the text when
+    there are no parts."""
+    names = patient.get("name") or []
+    name = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
+    family = (name.get("family") or "").strip()
+    given = " ".join(g for g in name.get("given", []) if g).strip()
+    if family and given:
+        return f"{family}, {given}"
+    return family or given or (name.get("text") or "").strip() or None
 
 
 def _transition(
