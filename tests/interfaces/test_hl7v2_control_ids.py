@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from test_hl7v2 import ENCOUNTER_ID, PATIENT_ID, _adt, _counts, _segments, assert_refused
+from test_hl7v2 import PID as PID_LINE
 
 from chartkeeper.interfaces.hl7v2 import parse_messages, process_message
 from chartkeeper.interfaces.hl7v2.log import canonical, digest
@@ -16,7 +17,8 @@ from chartkeeper.store.hl7_log import hl7_message_log
 
 def _logged(repo) -> int:
     with repo.reading() as tx:
-        return tx.conn.execute(select(func.count()).select_from(hl7_message_log)).scalar()
+        query = select(func.count()).select_from(hl7_message_log)
+        return tx.conn.execute(query.where(hl7_message_log.c.ack_code == "AA")).scalar()
 
 
 def _custom_delimiters(raw: str) -> str:
@@ -75,9 +77,9 @@ def test_reused_control_id_with_different_content_is_processed_with_a_warning(re
 
 def test_reused_control_id_with_bad_content_is_refused_and_logs_nothing(repo):
     assert process_message(repo, _adt("A01", "C1")).code == "AA"
-    bad = _adt("A08", "C1").replace("19610615", "19611345")
-    ack = assert_refused(repo, bad, "AE", "PID^1^7", "102")
-    assert [p.code for p in ack.problems] == [102]  # the reuse warning went with the message
+    bad = _adt("A08", "C1").replace(PID_LINE, "PID|1||||Doe^Jane")
+    ack = assert_refused(repo, bad, "AE", "PID^1^3", "101")
+    assert [p.code for p in ack.problems] == [101]  # the reuse warning went with the message
     assert _logged(repo) == 1
     assert repo.read("Patient", PATIENT_ID)["birthDate"] == "1961-06-15"
 

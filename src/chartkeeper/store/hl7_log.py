@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import orjson
-from sqlalchemy import Column, Row, String, Table, Text, insert, select
+from sqlalchemy import Column, Row, String, Table, Text, delete, insert, select
 
 from chartkeeper.store.base import STAMP, metadata
 
@@ -36,12 +36,13 @@ hl7_message_log = Table(
 def find_row(
     tx: Transaction, sender: tuple[str, str], control_id: str, digest: str | None
 ) -> Row | None:
-    """The first logged message from this sender with this control id (and digest)."""
+    """The first accepted message from this sender with this control id (and digest)."""
     c = hl7_message_log.c
     query = select(c.message_type, c.received, c.digest, c.ack_code, c.ack_text, c.resources).where(
         c.sending_application == sender[0],
         c.sending_facility == sender[1],
         c.control_id == control_id,
+        c.ack_code == "AA",
     )
     if digest is not None:
         query = query.where(c.digest == digest)
@@ -49,6 +50,20 @@ def find_row(
 
 
 def insert_row(tx: Transaction, **values) -> None:
+    """Log a message; a refused one logged earlier under the same key is replaced (an
+    accepted one is never: a message accepted is answered from the log, not re-run)."""
+    c = hl7_message_log.c
+    same = (
+        (c.sending_application == values["sending_application"])
+        & (c.sending_facility == values["sending_facility"])
+        & (c.control_id == values["control_id"])
+        & (c.digest == values["digest"])
+    )
+    if values["ack_code"] != "AA":
+        accepted = tx.conn.execute(select(c.ack_code).where(same, c.ack_code == "AA")).first()
+        if accepted is not None:
+            return
+    tx.conn.execute(delete(hl7_message_log).where(same, c.ack_code != "AA"))
     tx.conn.execute(insert(hl7_message_log).values(**values))
 
 
@@ -56,6 +71,6 @@ def logged_resources(tx: Transaction, sender: tuple[str, str]) -> dict[str, list
     """Control id -> the resources ("Type/id/_history/n") each logged message wrote."""
     c = hl7_message_log.c
     query = select(c.control_id, c.resources).where(
-        c.sending_application == sender[0], c.sending_facility == sender[1]
+        c.sending_application == sender[0], c.sending_facility == sender[1], c.ack_code == "AA"
     )
     return {row.control_id: orjson.loads(row.resources) for row in tx.conn.execute(query)}

@@ -15,6 +15,7 @@ patient's `link` and `active`, survive every update.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -39,12 +40,27 @@ from chartkeeper.store import PutItem, Transaction
 Merge = Callable[[dict | None, dict], dict]
 
 
+# Choice elements ([x]) the mappers write: a new variant replaces the stored one (a result
+# corrected from a number to text, a death indicator followed by the date of death).
+_CHOICE = re.compile(
+    r"(value|effective|deceased|onset|abatement|occurrence|multipleBirth|performed|"
+    r"medication|reported|recorded|serviced|timing|entered)(?=[A-Z])"
+)
+
+
 def overlay(old: dict | None, new: dict, deep: Iterable[str] = ()) -> dict:
     """`new` over `old`: top-level elements replaced, those named in `deep` merged one
-    level down (an Encounter.period whose end arrives in a later message keeps its start)."""
+    level down (an Encounter.period whose end arrives in a later message keeps its start);
+    one variant of a choice element replaces any other."""
     if old is None:
         return new
     merged = dict(old)
+    for key in new:
+        choice = _CHOICE.match(key)
+        if choice:
+            for stale in [k for k in merged if k != key and _CHOICE.match(k)]:
+                if _CHOICE.match(stale)[1] == choice[1]:
+                    del merged[stale]
     for key, value in new.items():
         if key in deep and isinstance(value, dict) and isinstance(old.get(key), dict):
             merged[key] = {**old[key], **value}
@@ -68,7 +84,8 @@ class Build:
         self.tx = tx
         self.pending: dict[tuple[str, str], _Pending] = {}
         self.merges: list[tuple[str, str, Location]] = []
-        self.warnings: list[Problem] = []
+        self.warnings: list[Problem] = list(message.warnings)
+        self.touched: list[str] = []  # every version the message wrote or left as it was
         msh = message.msh
         # A DTM without an offset is in the sender's local time (2A.22); MSH-7 says which.
         self.tz = offset_of(msh.get(7))
@@ -92,6 +109,10 @@ class Build:
 
     def warn(self, location: Location, text: str, code: int = SEGMENT_SEQUENCE) -> None:
         self.warnings.append(Problem(location, code, text, "W"))
+
+    def distinct_warnings(self) -> list[Problem]:
+        """The warnings once each (a value read twice is reported once)."""
+        return list(dict.fromkeys(self.warnings))
 
     # --- collecting -------------------------------------------------------------------------
 
@@ -136,6 +157,7 @@ class Build:
             final.append(resource)
         results = self.tx.put_many([PutItem(r) for r in final], validated=True)
         written = {_version_ref(r.resource): None for r in results if r.outcome != "unchanged"}
+        self.touched = [_version_ref(r.resource) for r in results]
         for source_id, survivor_id, location in self.merges:
             reason = f"HL7 {self.message.type}^{self.message.event} {self.message.control_id}"
             try:
@@ -146,6 +168,7 @@ class Build:
             if outcome.changed:
                 written.update({_version_ref(outcome.source): None})
                 written.update({_version_ref(outcome.survivor): None})
+                self.touched += [_version_ref(outcome.source), _version_ref(outcome.survivor)]
         return list(written)
 
 

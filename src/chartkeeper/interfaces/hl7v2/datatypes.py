@@ -12,9 +12,12 @@ from __future__ import annotations
 import calendar
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from urllib.parse import quote
 
-from chartkeeper.interfaces.hl7v2.errors import DATA_TYPE, Location, error
+from chartkeeper.interfaces.hl7v2.errors import DATA_TYPE, Location, Problem, error
 from chartkeeper.interfaces.hl7v2.parser import Composite
 
 V2 = "http://terminology.hl7.org/CodeSystem/v2-"
@@ -30,6 +33,39 @@ def resource_id(resource_type: str, *key: str) -> str:
     return str(uuid.uuid5(_ID_NAMESPACE, "|".join((resource_type, *key))))
 
 
+# --- leniency --------------------------------------------------------------------------
+
+# While a message is mapped (process.py), a value that cannot be converted is left out with
+# a warning (ERR severity W) instead of refusing the whole message: interface engines keep
+# such messages, and the raw message, stored beside what it produced, still has the value.
+_KEPT_WARNINGS: ContextVar[list[Problem] | None] = ContextVar("hl7_warnings", default=None)
+
+
+@contextmanager
+def lenient(warnings: list[Problem]) -> Iterator[None]:
+    """Within this block unreadable values become warnings appended to `warnings`."""
+    token = _KEPT_WARNINGS.set(warnings)
+    try:
+        yield
+    finally:
+        _KEPT_WARNINGS.reset(token)
+
+
+def unreadable(loc: Location, text: str) -> None:
+    """Report a value that cannot be converted: a warning when lenient, else AE."""
+    sink = _KEPT_WARNINGS.get()
+    if sink is None:
+        raise error(loc, DATA_TYPE, text)
+    sink.append(Problem(loc, DATA_TYPE, f"{text}; left out (the stored raw message keeps it)", "W"))
+
+
+def note(loc: Location, text: str, code: int = DATA_TYPE) -> None:
+    """A warning about a value that was kept in another form (no-op when strict)."""
+    sink = _KEPT_WARNINGS.get()
+    if sink is not None:
+        sink.append(Problem(loc, code, text, "W"))
+
+
 # --- DTM (2A.22) -----------------------------------------------------------------------
 
 _DTM = re.compile(
@@ -42,11 +78,36 @@ def offset_of(text: str) -> str | None:
     """The +HHMM offset a DTM carries, as FHIR writes it (+HH:MM), if any."""
     m = _DTM.fullmatch(text.strip())
     tz = m and m["tz"]
-    return f"{tz[:3]}:{tz[3:]}" if tz else None
+    if not tz or int(tz[1:3]) > 14 or int(tz[3:]) > 59:
+        return None
+    return f"{tz[:3]}:{tz[3:]}"
 
 
-def _parse_dtm(text: str, loc: Location) -> re.Match[str]:
+# Forms HL7 does not allow but senders use: ISO 8601 punctuation (2024-01-05T08:30:00-05:00)
+# and a space before the time or zone. Read after removing the punctuation, with a warning.
+_PUNCTUATED = re.compile(
+    r"\d{4}(-?\d{2}(-?\d{2}([T ]?\d{2}(:?\d{2}(:?\d{2}(\.\d+)?)?)?)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def _parse_dtm(text: str, loc: Location) -> re.Match[str] | None:
+    """The parts of a DTM/TS (TS-1; a TS-2 degree of precision is a separate component).
+    None, with a warning, when lenient and the value is not a date/time."""
     m = _DTM.fullmatch(text.strip())
+    if m is None and _PUNCTUATED.fullmatch(text.strip()):
+        squeezed = re.sub(r"[-:T ]", "", text.strip()[:10]) + re.sub(
+            r"[:T ]", "", text.strip()[10:]
+        )
+        squeezed = squeezed.replace("Z", "+0000")
+        if "." in squeezed:  # HL7 allows four fraction digits
+            head, _, tail = squeezed.partition(".")
+            digits = re.match(r"\d*", tail)[0]
+            squeezed = f"{head}.{digits[:4]}{tail[len(digits) :]}"
+        m = _DTM.fullmatch(squeezed)
+        if m is not None:
+            note(
+                loc, f"{text!r} is not in HL7 DTM form (YYYYMMDDHHMMSS[+ZZZZ]); read as {squeezed}"
+            )
     problem = None
     if m is None:
         problem = "is not an HL7 date/time (YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ])"
@@ -59,7 +120,8 @@ def _parse_dtm(text: str, loc: Location) -> re.Match[str]:
         elif m["tz"] and (int(m["tz"][1:3]) > 14 or int(m["tz"][3:]) > 59):
             problem = "has an impossible time zone offset"
     if problem:
-        raise error(loc, DATA_TYPE, f"{text!r} {problem}")
+        unreadable(loc, f"{text!r} {problem}")
+        return None
     return m
 
 
@@ -68,6 +130,8 @@ def to_date(text: str, loc: Location) -> str | None:
     if not text:
         return None
     m = _parse_dtm(text, loc)
+    if m is None:
+        return None
     return "-".join(p for p in (m["y"], m["mo"], m["d"]) if p)
 
 
@@ -78,8 +142,10 @@ def to_datetime(text: str, loc: Location, default_tz: str | None) -> str | None:
     if not text:
         return None
     m = _parse_dtm(text, loc)
+    if m is None:
+        return None
     date = "-".join(p for p in (m["y"], m["mo"], m["d"]) if p)
-    tz = offset_of(text) or default_tz
+    tz = (f"{m['tz'][:3]}:{m['tz'][3:]}" if m["tz"] else None) or default_tz
     if not m["h"] or tz is None:
         return date
     clock = f"{m['h']}:{m['mi'] or '00'}:{m['s'] or '00'}{m['f'] or ''}"

@@ -12,10 +12,13 @@ availability (table 0273, to status), TXA-25 title (description). The OBX text l
 FT, ST) become one text/plain attachment with the line breaks kept; ED and RP values
 become further attachments.
 
-T02 (original document notification and content) must carry OBX content. T01 (original
-document notification, 9.6.1) announces a document and may carry none: its attachment then
-has only a title and content type, and content already stored for the same document (a
-T02 that arrived first) is kept.
+The even events T02, T04, T06, T08 and T10 ("... and content") must carry OBX content;
+the odd ones (notifications, 9.6.1) may carry none: the attachment then has only a title
+and content type, and content already stored for the same document is kept. T03/T04
+(status change) and T07/T08 (edit) update the document TXA-12 names; T05/T06 (addendum)
+and T09/T10 (replacement) are documents of their own that append to or replace the
+parent TXA-13 names (relatesTo; the replaced one becomes superseded); T11 (cancel) marks
+the document entered-in-error.
 """
 
 from __future__ import annotations
@@ -36,7 +39,11 @@ from chartkeeper.interfaces.hl7v2.observations import attachment, text_lines
 from chartkeeper.interfaces.hl7v2.parser import Segment
 from chartkeeper.interfaces.hl7v2.patient import put_encounter, put_patient
 
-EVENTS = frozenset({"T01", "T02"})
+EVENTS = frozenset(f"T{n:02d}" for n in range(1, 12))
+# Chapter 9 trigger events: the ones that must carry the document (OBX) ...
+_WITH_CONTENT = frozenset({"T02", "T04", "T06", "T08", "T10"})
+# ... and how the document relates to the one TXA-13 (parent document number) names.
+_RELATION = {"T05": "appends", "T06": "appends", "T09": "replaces", "T10": "replaces"}
 # Table 0191 document content presentation (TXA-3) -> MIME type, for the ones that have one.
 _PRESENTATION = {
     "TX": "text/plain",
@@ -59,24 +66,53 @@ _STATUS = {"AV": "current", "UN": "current", "OB": "superseded", "CA": "entered-
 
 
 def handle_mdm(build: Build) -> None:
+    """T01/T02 original, T03/T04 status change, T05/T06 addendum, T07/T08 edit, T09/T10
+    replacement (each: notification, then notification and content), T11 cancel."""
+    event = build.message.event
     patient_id = put_patient(build, build.require("PID"))
     pv1 = build.message.first("PV1")
     encounter = put_encounter(build, pv1, patient_id, status=None, required=False) if pv1 else None
     txa = build.require("TXA")
     obx = [s for s in build.message.segments if s.name == "OBX" and s.line > txa.line]
-    announced = build.message.event == "T01"
-    if not obx and not announced:
+    if not obx and event in _WITH_CONTENT:
         raise error(
-            Location("OBX"), SEGMENT_SEQUENCE, "MDM^T02 carries the note in OBX; none found"
+            Location("OBX"), SEGMENT_SEQUENCE, f"MDM^{event} carries the note in OBX; none found"
         )
     build.require_value(txa, 12, "unique document number")
     document = _document(build, txa, patient_id, encounter)
+    if event == "T11":  # cancel: the document was made in error
+        document["status"] = "entered-in-error"
+    if event in _RELATION:
+        _relate(build, txa, document, _RELATION[event])
     if obx:
         document["content"] = _content(build, txa, obx, document)
         build.put(document, txa.loc())
         return
     document["content"] = [{"attachment": _announced(build, txa, document)}]
     build.put(document, txa.loc(), merge=_keep_content)
+
+
+def _relate(build: Build, txa: Segment, document: dict, relation: str) -> None:
+    """An addendum appends to, a replacement replaces, the parent document (TXA-13); the
+    replaced one is marked superseded."""
+    if not txa.get(13):
+        build.warn(
+            txa.loc(13), f"TXA-13 parent document number is empty: what it {relation} is unknown"
+        )
+        return
+    number = ei_identifier(txa.rep(13), build.sender_system)
+    parent_id = resource_id("DocumentReference", number.get("system", ""), number["value"])
+    parent = build.existing("DocumentReference", parent_id)
+    if parent is None:
+        # A logical reference: the parent may arrive later, and a literal one to a document
+        # not on file would dangle.
+        build.warn(txa.loc(13), f"the document this {relation} is not on file")
+        document["relatesTo"] = [{"code": relation, "target": {"identifier": number}}]
+        return
+    target = {"reference": f"DocumentReference/{parent_id}"}
+    document["relatesTo"] = [{"code": relation, "target": target}]
+    if relation == "replaces":
+        build.put({**parent, "status": "superseded"}, txa.loc(13))
 
 
 def _keep_content(old: dict | None, new: dict) -> dict:

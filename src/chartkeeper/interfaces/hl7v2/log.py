@@ -31,7 +31,7 @@ _ESCAPES = {"|": "F", "^": "S", "~": "R", "\\": "E", "&": "T", "#": "P"}
 
 
 @dataclass(frozen=True)
-class LoggedMessage:
+class LoggedMessage:  # an accepted message (refused ones are never answered from the log)
     message_type: str
     received: str
     digest: str
@@ -67,6 +67,12 @@ def digest(message: Message) -> str:
     return hashlib.blake2b(canonical(message).encode(), digest_size=16).hexdigest()
 
 
+def raw_digest(raw: bytes | str) -> str:
+    """The digest of a message too broken to be read as one."""
+    data = raw if isinstance(raw, bytes) else raw.encode("utf-8", "replace")
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
 def _logged(row) -> LoggedMessage:
     return LoggedMessage(
         row.message_type,
@@ -85,6 +91,26 @@ def find(
     logged under the control id (for telling a sender its id was already used)."""
     row = store.find_row(tx, sender, control_id, message_digest)
     return None if row is None else _logged(row)
+
+
+def record_refused(
+    tx: Transaction, sender: tuple[str, str], ack, message_digest: str, resources: list[str]
+) -> None:
+    """Log a refused message (AE/AR) with the Binary that keeps it. A refused message is
+    never answered from the log: a re-send is processed again (the sender may have fixed
+    it, or the store was down), and an acceptance replaces this row."""
+    store.insert_row(
+        tx,
+        sending_application=sender[0][:227],
+        sending_facility=sender[1][:227],
+        control_id=ack.control_id[:199],
+        message_type=ack.message_type[:32],
+        received=utc_now(),
+        digest=message_digest,
+        ack_code=ack.code,
+        ack_text=ack.text,
+        resources=orjson.dumps(resources).decode(),
+    )
 
 
 def record(

@@ -14,8 +14,8 @@ import re
 
 from chartkeeper.interfaces.hl7v2.build import Build
 from chartkeeper.interfaces.hl7v2.coded import cwe_concept
-from chartkeeper.interfaces.hl7v2.datatypes import to_datetime, to_number
-from chartkeeper.interfaces.hl7v2.errors import DATA_TYPE, REQUIRED_FIELD, error
+from chartkeeper.interfaces.hl7v2.datatypes import to_datetime, to_number, unreadable
+from chartkeeper.interfaces.hl7v2.errors import DATA_TYPE, REQUIRED_FIELD, Hl7Error, error
 from chartkeeper.interfaces.hl7v2.parser import Composite, Segment
 
 _UCUM = "http://unitsofmeasure.org"
@@ -69,6 +69,17 @@ _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
 _RANGE = re.compile(rf"\s*({_NUMBER})\s*(?:-|_|–|to)\s*({_NUMBER})\s*", re.IGNORECASE)
 _BOUND = re.compile(rf"\s*(<=?|>=?)\s*({_NUMBER})\s*")
 _COMPARATORS = {"<", "<=", ">", ">="}
+_NUMERIC = re.compile(rf"\s*(<=?|>=?|=)?\s*({_NUMBER})\s*")
+_DATA_ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+
+
+def absent_code(what: str) -> dict:
+    """A required code the sender left empty: 'unknown', saying which field was empty,
+    rather than refusing the results that come with it."""
+    return {
+        "coding": [{"system": _DATA_ABSENT, "code": "unknown", "display": "Unknown"}],
+        "text": f"not given ({what} empty)",
+    }
 
 
 def text_lines(obx: Segment) -> list[str]:
@@ -93,7 +104,10 @@ def observation(
 ) -> dict:
     code = cwe_concept(obx.rep(3))
     if code is None:
-        raise error(obx.loc(3), REQUIRED_FIELD, "OBX-3 observation identifier is required")
+        build.warn(
+            obx.loc(3), "OBX-3 observation identifier is empty; code 'unknown'", REQUIRED_FIELD
+        )
+        code = absent_code("OBX-3")
     obs: dict = {
         "resourceType": "Observation",
         "id": obs_id,
@@ -130,21 +144,47 @@ def _value(build: Build, obx: Segment, lines: list[str], unit: dict) -> dict:
     if not reps:
         return {}
     if not kind:
-        raise error(obx.loc(2), REQUIRED_FIELD, "OBX-2 value type is required when OBX-5 is")
+        build.warn(obx.loc(2), "OBX-2 value type is empty; OBX-5 kept as text", REQUIRED_FIELD)
+        return {"valueString": "; ".join(r.text() for r in reps)}
     if len(reps) > 1 and kind not in _CODED:
         # OBX-5 repeats only for text and coded types; keep every value, claim no number.
         build.warn(obx.loc(5), f"OBX-5 of type {kind} repeats; kept as text", DATA_TYPE)
         return {"valueString": "; ".join(r.text() for r in reps)}
     value = reps[0]
     if kind == "NM":
-        return {"valueQuantity": {"value": to_number(value.text(), obx.loc(5)), **unit}}
+        return _numeric(build, obx, value.text(), unit)
     if kind == "SN":
-        return _structured_numeric(value, unit)
+        try:
+            return _structured_numeric(value, unit)
+        except Hl7Error:
+            text = value.text()
+            build.warn(
+                obx.loc(5), f"SN value {text!r} is not a structured number; kept as text", DATA_TYPE
+            )
+            return {"valueString": text}
     if kind in _CODED:
-        return {"valueCodeableConcept": cwe_concept(value)}
+        concept = cwe_concept(value)
+        return {"valueCodeableConcept": concept} if concept else {}
     if kind in ("DT", "DTM", "TS"):
-        return {"valueDateTime": to_datetime(value.get(1), obx.loc(5), build.tz)}
+        when = to_datetime(value.get(1), obx.loc(5), build.tz)
+        return {"valueDateTime": when} if when else {"valueString": value.get(1)}
     return {"valueString": value.text()}
+
+
+def _numeric(build: Build, obx: Segment, text: str, unit: dict) -> dict:
+    """An NM value. Labs send '<5' or '>=10' (a bound, kept as a Quantity with its
+    comparator) and words ('see note', 'hemolyzed'): those are kept as text with a
+    warning, since dropping them would lose the result."""
+    match = _NUMERIC.fullmatch(text)
+    if match is None:
+        build.warn(obx.loc(5), f"NM value {text!r} is not a number; kept as text", DATA_TYPE)
+        return {"valueString": text}
+    comparator, number = match[1], match[2]
+    quantity = {"value": to_number(number, obx.loc(5)), **unit}
+    if comparator and comparator != "=":
+        build.warn(obx.loc(5), f"NM value {text!r} carries a comparator; kept as one", DATA_TYPE)
+        quantity["comparator"] = comparator
+    return {"valueQuantity": quantity}
 
 
 def quantity_unit(ce: Composite) -> dict:
@@ -230,12 +270,14 @@ def attachment(obx: Segment, kind: str) -> list[dict]:
         try:
             data = base64.b64encode(bytes.fromhex(data)).decode()
         except ValueError:
-            raise error(value.loc_of(5), DATA_TYPE, "ED data is not hexadecimal") from None
+            unreadable(value.loc_of(5), "ED data is not hexadecimal")
+            return []
     elif encoding == "BASE64":
         try:
             base64.b64decode(data, validate=True)
         except binascii.Error:
-            raise error(value.loc_of(5), DATA_TYPE, "ED data is not valid base64") from None
+            unreadable(value.loc_of(5), "ED data is not valid base64")
+            return []
     else:  # A (ASCII) or none: the text itself
         data = base64.b64encode(value.sub(5).text().encode()).decode()
     result.setdefault("contentType", "application/octet-stream")

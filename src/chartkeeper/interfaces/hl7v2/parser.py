@@ -7,10 +7,11 @@ undoing escape sequences (2.7, "Use of escape sequences in text fields"). Every 
 through it knows its Location, so a problem is reported as `PID^1^7` (segment, occurrence,
 field), the form ERR-2 takes, rather than as an offset.
 
-Leniency is limited to what real feeds do and the sample data shows: segments may end with
-CR, LF or CR LF; a UTF-8 byte order mark may precede MSH; several messages may follow each
-other in one file, bare or inside FHS/BHS batch envelopes (2.10.3). Everything else that
-breaks the syntax is an error with a location.
+Leniency is limited to what real feeds do: segments may end with CR, LF or CR LF; a UTF-8
+byte order mark may precede MSH; several messages may follow each other in one file, bare
+or inside FHS/BHS batch envelopes (2.10.3); a line that is not a segment (a text value
+broken by a stray CR) continues the segment before it, with a warning. Everything else
+that breaks the syntax is an error with a location.
 """
 
 from __future__ import annotations
@@ -251,7 +252,12 @@ class Message:
 
     @property
     def event(self) -> str:
-        return self.msh.get(9, 2).upper()
+        """MSH-9.2; before v2.3.1 MSH-9 was the type alone and EVN-1 named the event."""
+        event = self.msh.get(9, 2).upper()
+        if not event:
+            evn = self.first("EVN")
+            event = evn.get(1).upper() if evn else ""
+        return event
 
     @property
     def control_id(self) -> str:
@@ -363,6 +369,7 @@ def parse_message(text: str) -> Message:
     msh = Segment("MSH", 1, ["MSH", fs, *first[4:].split(fs)], seps, 1)
     segments = [msh]
     counts: dict[str, int] = {"MSH": 1}
+    warnings: list[Problem] = []
     for number, line in enumerate(lines[1:], start=2):
         name = line[:3]
         if _SEGMENT_NAME.fullmatch(name) and len(line) > 3 and _is_delimiter(line[3]):
@@ -374,8 +381,17 @@ def parse_message(text: str) -> Message:
                 # Its fields were split on the wrong character: answer without them.
                 raise Hl7Error("AR", [Problem(Location("MSH", 1, 1), DATA_TYPE, text)])
         elif not (_SEGMENT_NAME.fullmatch(name) and len(line) == 3):
-            text = f"line {number} is not a segment: {line[:30]!r}"
-            raise Hl7Error("AE", [Problem(None, SEGMENT_SEQUENCE, text)], msh)
+            # A text value with a raw CR in it: the rest of the line belongs to the segment
+            # before (the line break kept), rather than the whole message being refused.
+            previous = segments[-1]
+            if previous is msh:
+                text = f"line {number} is not a segment: {line[:30]!r}"
+                raise Hl7Error("AE", [Problem(None, SEGMENT_SEQUENCE, text)], msh)
+            joined = fs.join(previous.fields) + seps.escape_text("\n") + line
+            previous.fields = joined.split(fs)
+            text = f"line {number} is not a segment; read as the continuation of {previous.name}"
+            warnings.append(Problem(previous.loc(), SEGMENT_SEQUENCE, text, "W"))
+            continue
         if name == "MSH":
             raise Hl7Error(
                 "AR",
@@ -384,7 +400,7 @@ def parse_message(text: str) -> Message:
             )
         counts[name] = counts.get(name, 0) + 1
         segments.append(Segment(name, counts[name], line.split(fs), seps, number))
-    return Message(segments, seps, text)
+    return Message(segments, seps, text, warnings)
 
 
 def parse_messages(data: bytes | str) -> list[Message]:

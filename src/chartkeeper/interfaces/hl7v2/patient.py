@@ -61,6 +61,14 @@ def put_patient(build: Build, pid: Segment) -> str:
     """Queue the Patient PID describes; returns its id."""
     reps = [r for r in pid.reps(3) if r.get(1)]
     if not reps:
+        # Before v2.3.1 the external id (PID-2) or alternate id (PID-4) often stood alone.
+        for n in (2, 4):
+            reps = [r for r in pid.reps(n) if r.get(1)]
+            if reps:
+                text = f"PID-3 is empty; the patient is identified by PID-{n}"
+                build.warn(pid.loc(3), text, REQUIRED_FIELD)
+                break
+    if not reps:
         raise error(pid.loc(3), REQUIRED_FIELD, "PID-3 patient identifier list is required")
     patient_id, identifiers = patient_key(reps, build.sender_system)
     seen = {(i.get("system"), i["value"]) for i in identifiers}
@@ -152,11 +160,14 @@ def put_encounter(
         # No visit number: the patient and the admit time identify the visit.
         encounter_id = resource_id("Encounter", f"Patient/{patient_id}", admit)
     elif required:
-        raise error(
+        # The patient part of the message is still kept; only the visit cannot be placed.
+        build.warn(
             pv1.loc(19),
+            "PV1-19 visit number (or PV1-44 admit date/time) is needed to identify the visit; "
+            "the visit was not recorded",
             REQUIRED_FIELD,
-            "PV1-19 visit number (or PV1-44 admit date/time) is needed to identify the visit",
         )
+        return None
     else:
         return None
     encounter: dict = {

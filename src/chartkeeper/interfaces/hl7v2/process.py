@@ -14,20 +14,25 @@ where, and the transaction rolls back, so a refused message writes nothing at al
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 from chartkeeper.errors import VersionConflict
 from chartkeeper.interfaces.hl7v2 import (
     adt,
     documents,
+    financial,
     immunization,
     log,
     orders,
+    problems,
     results,
     scheduling,
+    source,
 )
 from chartkeeper.interfaces.hl7v2.ack import Ack, build_ack
 from chartkeeper.interfaces.hl7v2.build import Build
+from chartkeeper.interfaces.hl7v2.datatypes import lenient
 from chartkeeper.interfaces.hl7v2.errors import (
     DUPLICATE_KEY,
     INTERNAL,
@@ -59,21 +64,79 @@ HANDLERS: dict[str, tuple[Callable[[Build], None], frozenset[str]]] = {
     "ORU": (results.handle_oru, results.EVENTS),
     "MDM": (documents.handle_mdm, documents.EVENTS),
     "ORM": (orders.handle_orm, orders.EVENTS),
+    # OML (laboratory order, 4.4.6): its ORDER groups are ORM's, ORC then OBR.
+    "OML": (orders.handle_orm, frozenset({"O21", "O33", "O35"})),
     "SIU": (scheduling.handle_siu, scheduling.EVENTS),
     "VXU": (immunization.handle_vxu, immunization.EVENTS),
+    "BAR": (financial.handle_bar, financial.BAR_EVENTS),
+    "DFT": (financial.handle_dft, financial.DFT_EVENTS),
+    "PPR": (problems.handle_ppr, problems.EVENTS),
 }
 SUPPORTED = {f"{kind}^{event}" for kind, (_, events) in HANDLERS.items() for event in events}
-# v2.3 to v2.8.2: the versions whose PID, PV1, MRG, ORC, OBR, OBX, TXA, RXA, SCH and AI*
-# fields sit where we read them.
+# v2.1 to v2.8.2. HL7 v2 only ever adds fields at the end of a segment and components at the
+# end of a field (2.8.4, "Version compatibility definition"), so the PID, PV1, MRG, ORC, OBR,
+# OBX, TXA, RXA, SCH and AI* fields we read sit where an older or newer sender puts them;
+# what an older version lacks is simply absent. A later 2.x is read the same way, with a
+# warning; anything else (3.0, garbage) is refused, since we cannot know its layout.
 VERSIONS = frozenset(
-    ["2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8", "2.8.1", "2.8.2"]
+    [
+        "2.1",
+        "2.2",
+        "2.3",
+        "2.3.1",
+        "2.4",
+        "2.5",
+        "2.5.1",
+        "2.6",
+        "2.7",
+        "2.7.1",
+        "2.8",
+        "2.8.1",
+        "2.8.2",
+    ]
 )
+_LATER_V2 = re.compile(r"2\.(9|[1-9][0-9])(\.[0-9]+)*")
 PROCESSING_IDS = frozenset({"P", "T", "D"})  # table 0103; T and D are accepted as-is
 _ATTEMPTS = 3  # a concurrent writer on the same patient is retried, then AR
 
 
 def process_message(repo: Repository, raw: bytes | str) -> Ack:
-    """Store what one message says and return its ACK. Never raises for bad input."""
+    """Store what one message says and return its ACK. Never raises for bad input. A
+    refused message is still kept, raw, with its ACK in the message log (`source`)."""
+    ack = _answer(repo, raw)
+    if not ack.accepted and not ack.duplicate:
+        _keep_refused(repo, raw, ack)
+    return ack
+
+
+def _keep_refused(repo: Repository, raw: bytes | str, ack: Ack) -> None:
+    """The raw bytes of a refused message, so nothing a sender sent is lost; in a
+    transaction of its own, since the message's own rolled back."""
+    if not raw_length_ok(raw):
+        return
+    try:
+        message = _readable(raw)
+        sender = message.sender if message else ("", "")
+        key = log.digest(message) if message else log.raw_digest(raw)
+        with repo.transaction() as tx:
+            written = source.keep(tx, raw, None, [])
+            log.record_refused(tx, sender, ack, key, written)
+    except Exception:  # the store is down or refuses: the ACK already tells the sender
+        logger.exception("HL7 %s: the refused message could not be kept", ack.control_id)
+
+
+def raw_length_ok(raw: bytes | str) -> bool:
+    return 0 < len(raw) <= 16 * 1024 * 1024
+
+
+def _readable(raw: bytes | str) -> Message | None:
+    try:
+        return parse_message(decode_message(split_messages(raw)[0]))
+    except Exception:  # unreadable: logged under no sender
+        return None
+
+
+def _answer(repo: Repository, raw: bytes | str) -> Ack:
     try:
         chunks = split_messages(raw)
         if len(chunks) != 1:
@@ -84,7 +147,7 @@ def process_message(repo: Repository, raw: bytes | str) -> Ack:
         return _refused(exc, None)
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            return _process(repo, message)
+            return _process(repo, message, raw)
         except Hl7Error as exc:
             return _refused(exc, message)
         except (VersionConflict, DuplicateKey) as exc:
@@ -116,8 +179,12 @@ def check_header(message: Message) -> None:
         text = f"processing id {msh.get(11)!r} is not P, T or D"
         problems.append(Problem(msh.loc(11), UNSUPPORTED_PROCESSING_ID, text))
     if message.version and message.version not in VERSIONS:
-        text = f"version {message.version!r} is not supported (2.3 to 2.8.2 are)"
-        problems.append(Problem(msh.loc(12), UNSUPPORTED_VERSION, text))
+        if _LATER_V2.fullmatch(message.version):
+            text = f"version {message.version!r} is read as 2.8 (fields added later are ignored)"
+            message.warnings.append(Problem(msh.loc(12), UNSUPPORTED_VERSION, text, "W"))
+        else:
+            text = f"version {message.version!r} is not supported (2.1 to 2.8.2 are)"
+            problems.append(Problem(msh.loc(12), UNSUPPORTED_VERSION, text))
     if message.type and message.type not in HANDLERS:
         text = f"message type {message.type} is not supported; supported: {_supported()}"
         problems.append(Problem(msh.rep(9).loc_of(1), UNSUPPORTED_TYPE, text))
@@ -133,7 +200,7 @@ def _supported() -> str:
     return ", ".join(sorted(SUPPORTED))
 
 
-def _process(repo: Repository, message: Message) -> Ack:
+def _process(repo: Repository, message: Message, raw: bytes | str) -> Ack:
     check_header(message)
     sender, control_id = message.sender, message.control_id
     message_type = f"{message.type}^{message.event}"
@@ -146,14 +213,15 @@ def _process(repo: Repository, message: Message) -> Ack:
         earlier = log.find(tx, sender, control_id)
         if earlier is not None:
             build.warnings.append(_reused(message, earlier))
-        HANDLERS[message.type][0](build)
-        written = build.write()
-        ack_text = build_ack(message.msh, "AA", build.warnings)
+        with lenient(build.warnings):
+            HANDLERS[message.type][0](build)
+            written = build.write()
+        written += source.keep(tx, raw, message, build.touched)
+        warnings = build.distinct_warnings()
+        ack_text = build_ack(message.msh, "AA", warnings)
         log.record(tx, sender, control_id, message_type, message_digest, "AA", ack_text, written)
     logger.info("HL7 %s %s accepted: %d written", message_type, control_id, len(written))
-    return Ack(
-        "AA", ack_text, control_id, message_type, tuple(build.warnings), False, tuple(written)
-    )
+    return Ack("AA", ack_text, control_id, message_type, tuple(warnings), False, tuple(written))
 
 
 def _repeat(message: Message, logged: log.LoggedMessage) -> Ack:

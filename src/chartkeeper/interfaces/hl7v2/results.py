@@ -27,7 +27,12 @@ from chartkeeper.interfaces.hl7v2.datatypes import (
     to_instant,
 )
 from chartkeeper.interfaces.hl7v2.errors import REQUIRED_FIELD, SEGMENT_SEQUENCE, error
-from chartkeeper.interfaces.hl7v2.observations import attachment, observation, text_lines
+from chartkeeper.interfaces.hl7v2.observations import (
+    absent_code,
+    attachment,
+    observation,
+    text_lines,
+)
 from chartkeeper.interfaces.hl7v2.parser import Segment
 from chartkeeper.interfaces.hl7v2.patient import put_encounter, put_patient
 
@@ -110,11 +115,19 @@ def _report_key(build: Build, order: _Order) -> tuple[str, list[dict]]:
     ]
     found = [(kind, ei) for kind, ei in numbers if ei.get(1)]
     if not found:
-        raise error(
+        # No order number: the report is known by the message that carried it, so a re-sent
+        # message updates it and a correction under another order number cannot find it.
+        build.warn(
             obr.loc(3),
+            "no OBR-3 filler or OBR-2 placer order number: the report is identified by this "
+            "message's control id, and later corrections cannot be matched to it",
             REQUIRED_FIELD,
-            "OBR-3 filler or OBR-2 placer order number is needed to identify the report",
         )
+        app, facility = build.message.sender
+        key = resource_id(
+            "DiagnosticReport", app, facility, build.message.control_id, str(obr.sequence)
+        )
+        return key, []
     identifiers: list[dict] = []
     for kind, ei in found:
         ident = ei_identifier(ei, build.sender_system, kind)
@@ -146,7 +159,12 @@ def _report(build: Build, order: _Order) -> None:
     report_id, identifiers = _report_key(build, order)
     code = cwe_concept(obr.rep(4))
     if code is None:
-        raise error(obr.loc(4), REQUIRED_FIELD, "OBR-4 universal service identifier is required")
+        build.warn(
+            obr.loc(4),
+            "OBR-4 universal service identifier is empty; code 'unknown'",
+            REQUIRED_FIELD,
+        )
+        code = absent_code("OBR-4")
     effective = to_datetime(obr.get(7), obr.loc(7), build.tz)
     results, texts, attachments = [], [], []
     occurrences: dict[tuple[str, str], int] = {}
@@ -182,11 +200,12 @@ def _report_resource(
     report: dict = {
         "resourceType": "DiagnosticReport",
         "id": report_id,
-        "identifier": identifiers,
         "status": _REPORT_STATUS.get(status, "unknown"),
         "code": code,
         "subject": {"reference": f"Patient/{order.patient_id}"},
     }
+    if identifiers:
+        report["identifier"] = identifiers
     if order.encounter:
         report["encounter"] = {"reference": order.encounter}
     section = obr.get(24)

@@ -1,4 +1,4 @@
-"""SIU^S12 (HL7 v2 chapter 10, scheduling: notification of new appointment booking) to
+"""SIU^S12-S26 (HL7 v2 chapter 10, scheduling: notifications about an appointment booking) to
 Appointment.
 
 This module owns appointments, per the v2-to-FHIR SCH, AIS, AIG, AIL and AIP
@@ -40,7 +40,18 @@ from chartkeeper.interfaces.hl7v2.observations import text_lines_of
 from chartkeeper.interfaces.hl7v2.parser import Segment
 from chartkeeper.interfaces.hl7v2.patient import put_encounter, put_patient
 
-EVENTS = frozenset({"S12"})
+EVENTS = frozenset(f"S{n}" for n in range(12, 27))
+# What each trigger event (10.3) says of the booking when SCH-25 does not: S12 new, S13
+# rescheduled, S15 cancelled, S16 discontinued, S17 deleted, S26 no-show. S14 and the
+# resource-level events S18-S25 change details, not the booking's status.
+_EVENT_STATUS = {
+    "S12": "booked",
+    "S13": "booked",
+    "S15": "cancelled",
+    "S16": "cancelled",
+    "S17": "entered-in-error",
+    "S26": "noshow",
+}
 # Table 0278 filler status -> appointmentstatus (v2-to-FHIR FillerStatusCodes[Appointment]).
 # Discontinued, Blocked and Overbook have no equivalent there.
 _STATUS = {
@@ -95,7 +106,12 @@ _NOTED = frozenset({"SCH", "TQ1", "TQ2", "RGS", *_RESOURCES})
 def handle_siu(build: Build) -> None:
     sch = build.require("SCH")
     appointment_id, identifiers = _key(build, sch)
+    stored = build.existing("Appointment", appointment_id)
     status = _status(build, sch)
+    if status is None:
+        event = build.message.event
+        kept = stored.get("status") if stored else None
+        status = _EVENT_STATUS.get(event) or kept or "booked"
     start, end = _times(build, sch)
     appointment: dict = {
         "resourceType": "Appointment",
@@ -114,10 +130,15 @@ def handle_siu(build: Build) -> None:
             put_encounter(build, pv1, patient_id, status=None, required=False)
     services, periods, resources = _resources(build, start, status)
     participants += resources
-    if not participants:  # the contacts arrange the appointment; they do not attend it
-        text = "SIU^S12 names no one who attends: no patient (PID) and no AIG, AIL or AIP"
+    if not participants and stored and stored.get("participant"):
+        # A cancellation or update naming only the booking: who attends stays as stored.
+        appointment["participant"] = stored["participant"]
+    elif not participants:  # the contacts arrange the appointment; they do not attend it
+        event = f"SIU^{build.message.event}"
+        text = f"{event} names no one who attends: no patient (PID) and no AIG, AIL or AIP"
         raise error(Location("PID"), SEGMENT_SEQUENCE, text)
-    appointment["participant"] = participants + _contacts(sch)
+    else:
+        appointment["participant"] = participants + _contacts(sch)
     if services:
         appointment["serviceType"] = services
     _schedule(build, sch, appointment, start, end, periods)
@@ -141,9 +162,9 @@ def _key(build: Build, sch: Segment) -> tuple[str, list[dict]]:
     return appointment_id, [ident for _, ident in reversed(identifiers)]
 
 
-def _status(build: Build, sch: Segment) -> str:
-    """SCH-25, else the first AIS-10 (the guide maps both to status); S12 announces a
-    booking, so booked when neither says."""
+def _status(build: Build, sch: Segment) -> str | None:
+    """SCH-25, else the first AIS-10 (the guide maps both to status); None when neither
+    says (the trigger event then does)."""
     ais = build.message.first("AIS")
     for segment, n in ((sch, 25), (ais, 10)):
         code = segment.get(n) if segment is not None else ""
@@ -152,7 +173,7 @@ def _status(build: Build, sch: Segment) -> str:
         if code:
             text = f"{code!r} is not a table 0278 status with a FHIR equivalent"
             build.warn(segment.loc(n), text, TABLE_VALUE)
-    return "booked"
+    return None
 
 
 def _times(build: Build, sch: Segment) -> tuple[str | None, str | None]:
