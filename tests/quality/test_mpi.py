@@ -11,6 +11,7 @@ a few seconds to train, so the tests share that scan rather than run their own.
 from __future__ import annotations
 
 import fcntl
+import os
 import pickle
 
 import orjson
@@ -130,6 +131,12 @@ SPOUSE = {
     "dob": "1975-06-02",
     "mrn": "SP",
 }
+# same-sex twins whose SSNs were issued one after the other (one keying error apart), one
+# pair with quite different names, one with names two keying errors apart
+TWIN_D = _person("twin-d", "Ethan", "", "Okonkwo", "1999-10-05", "male", ssn="512-44-7018")
+TWIN_E = {**TWIN_D, "id": "twin-e", "given": "Aiden", "ssn": "512-44-7019", "mrn": "TWIN-E"}
+TWIN_F = _person("twin-f", "Ryan", "", "Castellano", "2001-06-21", "male", ssn="623-18-4402")
+TWIN_G = {**TWIN_F, "id": "twin-g", "given": "Evan", "ssn": "623-18-4403", "mrn": "TWIN-G"}
 SENIOR = _person("sr", "Walter", "", "Pryce", "1950-04-09", "male", ssn="")
 JUNIOR = {**SENIOR, "id": "jr", "dob": "1978-11-23", "mrn": "JR"}
 # chaining: B (no SSN, no birth date) matches A and C well; A and C, mother and daughter of
@@ -141,7 +148,23 @@ CHAIN_C = {**CHAIN_A, "id": "chain-c", "ssn": "955-88-7777", "mrn": "CHAIN-C", "
 REJ_A = _person("rej-a", "Quentin", "", "Marsh", "1966-01-05", "male")
 REJ_B = {**REJ_A, "id": "rej-b", "mrn": "REJ-B"}
 
-HAND = [TWIN_A, TWIN_B, TWIN_C, SPOUSE, SENIOR, JUNIOR, CHAIN_A, CHAIN_B, CHAIN_C, REJ_A, REJ_B]
+HAND = [
+    TWIN_A,
+    TWIN_B,
+    TWIN_C,
+    TWIN_D,
+    TWIN_E,
+    TWIN_F,
+    TWIN_G,
+    SPOUSE,
+    SENIOR,
+    JUNIOR,
+    CHAIN_A,
+    CHAIN_B,
+    CHAIN_C,
+    REJ_A,
+    REJ_B,
+]
 
 
 def _copy(base: dict, change: dict) -> dict:
@@ -154,9 +177,12 @@ def _ids(p: CandidatePair) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def population(tmp_path_factory):
-    # one scan for all test processes (pytest-xdist workers share the base temp's parent):
-    # the first to take the lock scans, the others read its result
-    shared = tmp_path_factory.getbasetemp().parent
+    # one scan for all test processes of this session (pytest-xdist workers' base temps
+    # share a parent; a run without xdist has its own base temp, whose parent outlives it
+    # and must not hand a stale scan to the next run): the first to lock scans
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
     path = shared / "mpi-population.pickle"
     with open(shared / "mpi-population.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -204,7 +230,9 @@ def test_twins_and_household_never_linked(population):
     for group in clusters(pairs):  # nor put in one cluster through a third record
         ids = {g.removeprefix("Patient/") for g in group}
         assert not any(a in ids and b in ids for a, b in truth.lookalikes)
-    for a, b in (("twin-a", "twin-b"), ("twin-a", "twin-c"), ("twin-b", "twin-c")):
+    twins = [("twin-a", "twin-b"), ("twin-a", "twin-c"), ("twin-b", "twin-c")]
+    twins += [("twin-d", "twin-e"), ("twin-f", "twin-g")]  # consecutive SSNs
+    for a, b in twins:
         assert _decision(pairs, a, b) in (None, "review"), (a, b)
     for a, b in (("twin-a", "spouse"), ("sr", "jr")):
         assert _decision(pairs, a, b) in (None, "review"), (a, b)
@@ -368,3 +396,43 @@ def test_small_store_scan_and_a_different_verdict_sticks(repo):
     assert [(p.a, p.b, p.decision) for p in pairs] == [("Patient/u1", "Patient/u2", "link")]
     assert list_reviews(repo) == []
     assert get_review(repo, item.id).status == "not-a-match"
+
+
+def test_comparisons_counted_per_rule_and_bounded():
+    """Every blocking rule's comparisons are counted, and the scan's work grows with the
+    store, not its square: four times the registrations cost well under four times the
+    comparisons per record, and a one-ZIP town stays within a few a record."""
+    from chartkeeper.quality.mpi.model import blocking_rules, comparisons_per_rule
+    from chartkeeper.quality.mpi.records import prepare_table
+
+    per_record = []
+    for people, twice, zips in ((600, 400, None), (2400, 1600, None), (2400, 1600, 1)):
+        records, _truth = registrations(people, twice, seed=5, zips=zips)
+        counts = comparisons_per_rule(prepare_table(records))
+        assert len(counts) == len(blocking_rules())
+        assert all(c["added"] >= 0 for c in counts)
+        assert counts[-1]["total"] == sum(c["added"] for c in counts)
+        assert counts[-1]["total"] >= 0.3 * len(records)  # at least the duplicates met
+        per_record.append(counts[-1]["total"] / len(records))
+    small, large, one_zip = per_record
+    assert large <= 1.5 * small <= 1.0, per_record
+    assert one_zip <= 3.0, per_record
+
+
+def test_link_only_pairs_across_two_sources():
+    """A link between two registries scores pairs across them only; every record must
+    name one of exactly two sources."""
+    records, truth = registrations(900, 600, seed=11)
+    seen: set[str] = set()
+    for r in records:  # a person's first registration in one file, the second in the other
+        key = truth.person[r["id"]]
+        r["source"] = "b" if key in seen else "a"
+        seen.add(key)
+    pairs = scan(records, link_only=True)
+    source = {r["id"]: r["source"] for r in records}
+    assert pairs and all(source[_ids(p)[0]] != source[_ids(p)[1]] for p in pairs)
+    links = [_ids(p) for p in pairs if p.decision == "link"]
+    scores = pair_scores(links, truth.pairs())
+    assert scores.precision >= 0.99 and scores.recall >= 0.9, scores
+    with pytest.raises(ValueError, match="two sources"):
+        scan([{**r, "source": ""} for r in records], link_only=True)

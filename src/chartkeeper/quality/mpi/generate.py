@@ -12,7 +12,8 @@
 - `people - twice` people are registered once;
 - `ssn_missing` (10%) of registrations carry no SSN;
 - look-alikes that must never be linked: twins (same family name, birth date, address and
-  phone, another given name, their own SSN) and household members (spouse or child: same
+  phone, another given name, their own SSN: half of them the next number after the
+  other's, as twins were issued before 2011) and household members (spouse or child: same
   family name, address and phone; own birth date, given name and SSN).
 
 Names come from the US Census lists in the shared reference data (`names-places`: 1990 first
@@ -144,6 +145,17 @@ class _Maker:
                 self.ssns.add(s)
                 return f"{s[:3]}-{s[3:5]}-{s[5:]}"
 
+    def next_ssn(self, ssn: str) -> str:
+        """The next free number after `ssn` within its area and group."""
+        digits = ssn.replace("-", "")
+        serial = int(digits[5:])
+        while True:
+            serial = serial % 9999 + 1
+            s = f"{digits[:5]}{serial:04d}"
+            if s not in self.ssns:
+                self.ssns.add(s)
+                return f"{s[:3]}-{s[3:5]}-{s[5:]}"
+
     def phone(self) -> str:
         r = self.rng
         return f"({r.randint(201, 989)}) {r.randint(201, 999)}-{r.randint(0, 9999):04d}"
@@ -267,6 +279,10 @@ def registrations(
             while given == other["given"]:
                 given = mk.given(sex)
             new = mk.person(sex=sex, given=given, dob=other["dob"], **shared)
+            if other["ssn"] and rng.random() < 0.5:
+                # numbers issued one after the other (as they were for twins before 2011):
+                # one keying error apart, and still two people
+                new["ssn"] = mk.next_ssn(other["ssn"])
         else:
             new = mk.person(**shared)
         extra.append(new)

@@ -8,8 +8,9 @@ Evidence of another person (`_judge`). A different given name alone proves nothi
 nickname, two typos, a name left out); the guard looks for what registration errors do not
 make and look-alikes do:
 - twin pattern: another given name (or a near one and another sex: Oliver and Olivia) with
-  the same birth date give or take a slip, different middle names, and no SSN within two
-  keying errors of the other: never linked automatically, only reviewed;
+  the same birth date give or take a slip, different middle names, and no SSN within a
+  keying error of the other's (a serial a few numbers on does not count: twins' numbers
+  were often issued one after the other): never linked automatically, only reviewed;
 - another birth date (beyond a slip: more than about a year apart) with no shared SSN or
   MRN: a parent and child of one name, a spouse, a sibling; reviewed only, and when the
   given name or sex differs too, the surname, address and phone agreements are taken back
@@ -113,6 +114,9 @@ def _ref(rid: str) -> str:
     return rid if "/" in rid else f"Patient/{rid}"
 
 
+# SSN levels of another person's number: another altogether, or the next few numbers on (as
+# twins' were issued)
+_OTHER_SSN = ("different", "close number")
 # given-name levels that say "another first name", not an error in this one
 # ("half swapped": one record's given name is the other's family name; twins share theirs)
 _OTHER_GIVEN = ("different", "loosely similar", "half swapped")
@@ -131,8 +135,6 @@ def _judge(row: dict, labels: dict[str, dict[int, str]]):
     weight = row["match_weight"]
     notes = []
     mrn = levels["mrn"] == "exact"
-    # an SSN equal, or a keying error or two away from equal, is the same person's
-    ssn_near = levels["ssn"] in ("exact", "one digit", "two digits")
     strong_id = levels["ssn"] == "exact" or mrn
     capped = hard = False
     # another first name, or a near one on someone of the other sex (Oliver and Olivia)
@@ -141,13 +143,16 @@ def _judge(row: dict, labels: dict[str, dict[int, str]]):
     other_given = not strong_id and (
         levels["given"] in _OTHER_GIVEN
         or (levels["sex"] == "different" and levels["given"] not in ("exact", "nickname"))
-        or (levels["ssn"] == "different" and levels["given"] == "two typos")
+        or (levels["ssn"] in _OTHER_SSN and levels["given"] == "two typos")
     )
     dob_differs = levels["dob"] == "different"  # a missing one is no evidence
-    if other_given and not dob_differs and levels["middle"] != "exact" and not ssn_near:
+    ssn_slip = levels["ssn"] in ("one digit", "two digits")  # keyed wrong, not issued apart
+    if other_given and not dob_differs and levels["middle"] != "exact" and not ssn_slip:
         # twins: one (give or take a keying error) birth date and address, another first
-        # (and middle) name, and no SSN to tell them apart. Nor in one cluster through a
-        # third record that matches both (its given name missing): see `cluster`.
+        # (and middle) name, and no SSN that is the same bar a keying error - twins'
+        # numbers were often issued one after the other, so a serial a few numbers on is
+        # no sign of one person here. Nor in one cluster through a third record that
+        # matches both (its given name missing): see `cluster`.
         capped = True
         notes.append("twin pattern: same birth date, another given name, no shared SSN")
     elif dob_differs and not mrn and levels["ssn"] not in ("exact", "one digit"):
