@@ -64,9 +64,16 @@ def test_admin_lifecycle_of_an_account(module_client):
     assert _token(client, "temp.clerk", "temporary clerk pass").status_code == 401
     assert _token(client, "temp.clerk", NEW_PASSWORD).status_code == 200
 
+    role = client.put("/accounts/temp.clerk/role", json={"role": "coder"}, headers=admin)
+    assert role.status_code == 200 and role.json()["role"] == "coder", role.text
+    assert role.json()["lastSignIn"]  # it signed in above
+    token = _token(client, "temp.clerk", NEW_PASSWORD).json()["access_token"]
+    assert client.get("/coding/queue", headers={"Authorization": f"Bearer {token}"}).is_success
+
     engine = client.app.state.repo.engine
     actions = {r["action"] for r in audit.entries(engine, username="admin", limit=500)}
     assert {"user-add", "user-disable", "user-enable", "user-unlock", "user-password"} <= actions
+    assert "user-role" in actions
 
 
 @pytest.mark.parametrize(
@@ -93,6 +100,10 @@ def test_admin_lifecycle_of_an_account(module_client):
         ("PUT", "/accounts/nobody/password", {"password": "long enough passphrase 9"}, 404),
         ("POST", "/accounts/nobody/enable", None, 404),
         ("POST", "/accounts/nobody/unlock", None, 404),
+        ("PUT", "/accounts/him/role", {"role": "god"}, 400),
+        ("PUT", "/accounts/him/role", {}, 400),
+        ("PUT", "/accounts/admin/role", {"role": "him"}, 400),  # not yourself
+        ("PUT", "/accounts/nobody/role", {"role": "him"}, 404),
         ("POST", "/accounts", {"username": "newbie", "password": "short", "role": "him"}, 400),
         ("POST", "/accounts", {"username": "newbie", "password": "", "role": "him"}, 400),
     ],
@@ -125,6 +136,12 @@ def test_cli_user_administration(tmp_path, capsys, monkeypatch):
     assert "active" in run("user", "unlock", "clerk")[1]
     monkeypatch.setenv("CHARTKEEPER_NEW_PASSWORD", "second desk passphrase 2")
     assert run("user", "password", "clerk")[0] == 0
+    code, text = run("user", "role", "clerk", "coder")
+    assert code == 0 and "clerk (coder)" in text, text
+    code, text = run("user", "role", "clerk", "god")
+    assert code == 1 and "unknown role" in text and "Traceback" not in text
+    code, text = run("user", "role", "nobody", "him")
+    assert code == 1 and "no user 'nobody'" in text
     code, text = run("user", "disable", "nobody")
     assert code == 1 and "no user 'nobody'" in text
     code, text = run("user", "disable", "has space")
@@ -146,9 +163,9 @@ def test_cli_user_administration(tmp_path, capsys, monkeypatch):
     from chartkeeper.store import open_store
 
     engine = open_store(Settings(data_dir=tmp_path / "d")).engine
-    assert authenticate(engine, "clerk", "second desk passphrase 2").role == "him"
+    assert authenticate(engine, "clerk", "second desk passphrase 2").role == "coder"
     operator = audit.entries(engine, limit=100)
-    assert {"user-disable", "user-enable", "user-unlock", "user-password"} <= {
+    assert {"user-disable", "user-enable", "user-unlock", "user-password", "user-role"} <= {
         r["action"] for r in operator
     }
 

@@ -167,6 +167,26 @@ def test_a_labelled_record_never_appears_and_forged_posts_are_refused(page_for, 
     assert answer.status == 403
 
 
+def test_admin_adds_a_user_changes_its_role_and_disables_it(page_for):
+    page = page_for("admin")
+    page.get_by_role("navigation").get_by_role("link", name="Users").click()
+    page.get_by_label("User name").fill("night.clerk")
+    page.get_by_label("Password (at least 12 characters)").fill("night clerk passphrase")
+    page.get_by_label("Role", exact=True).select_option("him")
+    page.get_by_role("button", name="Add user").click()
+    assert "User night.clerk added" in page.get_by_role("status").inner_text()
+    row = page.locator("tr", has=page.get_by_role("rowheader", name="night.clerk"))
+    assert "never" in row.inner_text()
+    page.get_by_label("Role of night.clerk", exact=True).select_option("coder")
+    page.get_by_role("button", name="Change the role of night.clerk").click()
+    assert "new role" in page.get_by_role("status").inner_text()
+    assert page.get_by_label("Role of night.clerk", exact=True).input_value() == "coder"
+    page.get_by_role("button", name="Disable night.clerk").click()
+    assert row.locator(".state").inner_text() == "disabled"
+    assert page.get_by_role("button", name="Enable night.clerk").is_visible()
+    shoot(page, "users")
+
+
 AXE_PAGES = {
     "him": ["/", "/him/deficiencies", "/him/mpi", "/him/roi", "/chart"],
     "coder": ["/coder/encounters/web-test-stay", "/coder/dnfb"],

@@ -4,6 +4,7 @@ instead of ids, and sensitive records that never reach a page."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -199,3 +200,77 @@ def test_costly_home_counts_load_after_the_page_and_match_their_lists(client):
     client.cookies.clear()
     sign_in(client, "auditor")
     assert client.get("/home/count/coding").status_code == 403
+
+
+def test_admin_manages_accounts_through_the_workbench(client, web_app):
+    """Create, change role, disable and enable, unlock, reset a password: the same domain
+    functions as the CLI and /accounts, each audited as the admin; mistakes shown on the
+    page, nothing changed by them, and no change without the form's CSRF token."""
+    engine = web_app.state.repo.engine
+    page = sign_in(client, "admin")
+    users = client.get("/admin/users")
+    assert "Last sign-in" in users.text and ">admin <span" in users.text
+    token = csrf_of(users.text)
+
+    def act(url: str, **form):
+        return client.post(url, data={"csrf_token": token, **form})
+
+    made = act("/admin/users", username="desk.clerk", password="desk clerk passphrase", role="him")
+    assert made.status_code == 200 and "User desk.clerk added." in made.text
+    row = re.search(r"<tr id=\"user-\d+\">\s*<th scope=\"row\">desk.clerk.*?</tr>", made.text, re.S)
+    assert row and "never" in row.group(0) and 'value="him" selected' in row.group(0)
+
+    other = TestClient(web_app, base_url="http://127.0.0.1")
+    assert sign_in(other, "desk.clerk", "desk clerk passphrase").status_code == 200
+    assert other.get("/him/deficiencies").status_code == 200
+    changed = act("/admin/users/desk.clerk/role", role="coder")
+    assert "given a new role" in changed.text
+    assert other.get("/him/deficiencies").status_code == 403  # at its next request
+    assert other.get("/coder/queries").status_code == 200
+    row = re.search(r"<th scope=\"row\">desk.clerk.*?</tr>", changed.text, re.S).group(0)
+    assert "never" not in row  # signed in since
+
+    assert "disabled" in act("/admin/users/desk.clerk/disable").text
+    assert other.get("/").url.path == "/signin"  # its session ended at once
+    assert sign_in(other, "desk.clerk", "desk clerk passphrase").status_code == 401
+    assert "enabled" in act("/admin/users/desk.clerk/enable").text
+    for _ in range(5):
+        sign_in(other, "desk.clerk", "not the password!")
+    locked = client.get("/admin/users").text
+    assert re.search(r"desk.clerk.*?state-locked", locked, re.S)
+    assert "unlocked" in act("/admin/users/desk.clerk/unlock").text
+    reset = act("/admin/users/desk.clerk/password", password="a fresh desk passphrase")
+    assert "new password" in reset.text
+    assert sign_in(other, "desk.clerk", "desk clerk passphrase").status_code == 401
+    assert sign_in(other, "desk.clerk", "a fresh desk passphrase").status_code == 200
+
+    # mistakes: shown beside the list, nothing changed
+    for url, form, message in (
+        ("/admin/users/admin/disable", {}, "cannot disable your own account"),
+        ("/admin/users/admin/role", {"role": "him"}, "cannot change your own role"),
+        ("/admin/users/desk.clerk/role", {"role": "god"}, "unknown role"),
+        ("/admin/users/desk.clerk/password", {"password": "short"}, "at least 12"),
+        ("/admin/users/nobody/enable", {}, "no user 'nobody'"),
+        (
+            "/admin/users",
+            {"username": "desk.clerk", "password": "some other passphrase", "role": "him"},
+            "exists",
+        ),
+    ):
+        answer = act(url, **form)
+        assert answer.status_code in (400, 404, 409), (url, answer.status_code)
+        assert message in html.unescape(answer.text), (url, answer.text[:500])
+    assert act("/admin/users/desk.clerk/delete").status_code == 404
+    forged = client.post("/admin/users/desk.clerk/disable", data={})
+    assert forged.status_code == 403
+    assert sign_in(other, "desk.clerk", "a fresh desk passphrase").status_code == 200
+    assert page.status_code == 200
+
+    done = audit.entries(engine, username="admin", limit=200)
+    actions = {e["action"] for e in done}
+    wanted = {"user-list", "user-add", "user-role", "user-disable", "user-enable", "user-unlock"}
+    assert wanted | {"user-password"} <= actions
+    assert any(e["action"] == "user-role" and "desk.clerk as coder" in e["detail"] for e in done)
+    coder_token = csrf_of(other.get("/").text)  # desk.clerk is a coder now
+    for refused in ("/admin/users", "/admin/users/admin/disable"):
+        assert other.post(refused, data={"csrf_token": coder_token}).status_code == 403

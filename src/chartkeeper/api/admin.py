@@ -94,3 +94,10 @@ async def set_password(request: Request, username: str, admin: Admin) -> dict:
     password = _text(await json_object(request), "password")
     changed = users.set_password(_engine(request), username, password)
     return _changed(request, admin, "password", changed)
+
+
+@router.put("/{username}/role", summary="Give the account another role (not your own)")
+async def change_role(request: Request, username: str, admin: Admin) -> dict:
+    role = _text(await json_object(request), "role")
+    changed = users.change_role(_engine(request), username, role, by=admin.username)
+    return _changed(request, admin, "role", changed)

@@ -1,4 +1,5 @@
-"""Account administration at the machine: list, disable, enable, unlock, reset a password.
+"""Account administration at the machine: list, disable, enable, unlock, reset a password,
+change a role.
 
 The same domain functions as the admin API (`/accounts`); each change is audited as the
 operator (`cli:<login>`).
@@ -40,11 +41,15 @@ def user_list(database_url: DatabaseOption = None, data_dir: DataDirOption = Non
     accounts = list_accounts(repo.engine)
     audit_cli(repo, settings_for(database_url, data_dir), "user-list", f"{len(accounts)} users")
     table = Table(title=f"users: {len(accounts)}")
-    for column in ("username", "role", "state", "created", "failed sign-ins", "locked until"):
+    columns = ("username", "role", "state", "created", "last sign-in", "failed sign-ins")
+    for column in (*columns, "locked until"):
         table.add_column(column)
     for a in accounts:
         locked = (a.locked_until or "")[:19] if a.locked else ""
-        table.add_row(a.username, a.role, a.state, a.created[:10], str(a.failed_sign_ins), locked)
+        last = (a.last_sign_in or "never")[:16].replace("T", " ")
+        table.add_row(
+            a.username, a.role, a.state, a.created[:10], last, str(a.failed_sign_ins), locked
+        )
     out.print(table)
 
 
@@ -100,3 +105,19 @@ def user_password(
     _admin(
         database_url, data_dir, "password", username, lambda e: set_password(e, username, password)
     )
+
+
+@user_app.command("role")
+def user_role(
+    username: Username,
+    role: Annotated[
+        str,
+        typer.Argument(help="him, coder, registrar, clinician, auditor or admin."),
+    ],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Give an account another role (it applies from the account's next request)."""
+    from chartkeeper.privacy.users import change_role
+
+    _admin(database_url, data_dir, "role", username, lambda e: change_role(e, username, role))

@@ -175,6 +175,7 @@ class Account:
     created: str
     failed_sign_ins: int
     locked_until: str | None
+    last_sign_in: str | None = None
 
     @property
     def locked(self) -> bool:
@@ -193,6 +194,7 @@ class Account:
             "created": self.created,
             "failedSignIns": self.failed_sign_ins,
             "lockedUntil": self.locked_until if self.locked else None,
+            "lastSignIn": self.last_sign_in,
         }
 
 
@@ -223,6 +225,18 @@ def disable(engine: Engine, username: str, *, by: str | None = None) -> Account:
 
 def enable(engine: Engine, username: str) -> Account:
     return _change(engine, username, active=True, failed_sign_ins=0, locked_until=None)
+
+
+def change_role(engine: Engine, username: str, role: str, *, by: str | None = None) -> Account:
+    """Give the account another role. It takes effect at the account's next request (the
+    role is read with the session on every request), so an open session cannot keep a
+    role it lost. An administrator cannot change their own role (nor so remove the last
+    administrator by accident)."""
+    if role not in ROLES:
+        raise BadRequest(f"unknown role '{role}'; roles are {', '.join(ROLES)}")
+    if by is not None and by == username:
+        raise BadRequest("you cannot change your own role; ask another administrator")
+    return _change(engine, username, role=role)
 
 
 def unlock(engine: Engine, username: str) -> Account:

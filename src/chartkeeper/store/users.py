@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    func,
     insert,
     select,
     update,
@@ -69,9 +70,17 @@ def user_row(engine: Engine, username: str):
 
 
 def list_accounts(engine: Engine, username: str | None = None) -> list[dict]:
-    """Every account (or the one named), by username, without its password hash."""
+    """Every account (or the one named), by username, without its password hash; with its
+    last sign-in (the newest token issued to it: each sign-in, to the API or the workbench,
+    issues one)."""
     u = app_user.c
-    query = select(u.username, u.role, u.active, u.created, u.failed_sign_ins, u.locked_until)
+    last = (
+        select(func.max(access_token.c.issued))
+        .where(access_token.c.username == u.username)
+        .scalar_subquery()
+        .label("last_sign_in")
+    )
+    query = select(u.username, u.role, u.active, u.created, u.failed_sign_ins, u.locked_until, last)
     if username is not None:
         query = query.where(u.username == username)
     with engine.connect() as conn:

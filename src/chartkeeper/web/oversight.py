@@ -5,10 +5,12 @@ itself recorded, as the API does."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from chartkeeper.errors import Forbidden
+from chartkeeper.errors import ChartkeeperError, Forbidden, NotFound
 from chartkeeper.privacy import audit, policy, users
 from chartkeeper.privacy.access import btg_report
 from chartkeeper.privacy.people import People
@@ -134,6 +136,18 @@ def break_glass_report(request: Request) -> Response:
 
 
 # --- users and roles -------------------------------------------------------------------------
+# The same domain functions as `chartkeeper user …` and the /accounts API (privacy.users),
+# audited under the same actions (user-list, user-add, user-disable, ...).
+
+ACCOUNT_ACTIONS = ("disable", "enable", "unlock", "password", "role")
+DONE = {
+    "added": "added",
+    "disable": "disabled: it cannot sign in, and its sessions have ended",
+    "enable": "enabled",
+    "unlock": "unlocked",
+    "password": "given a new password; its sessions have ended",
+    "role": "given a new role",
+}
 
 
 def _admin(request: Request):
@@ -142,33 +156,72 @@ def _admin(request: Request):
     return session
 
 
-def _users_page(request: Request, added: users.User | None) -> Response:
+def _users_page(
+    request: Request, *, done: str = "", problem: str = "", status_code: int = 200
+) -> Response:
+    session = request.state.session
+    accounts = users.list_accounts(request.app.state.repo.engine)
+    _note(request, session.user, "user-list", detail=f"{len(accounts)} users (workbench)")
     return render(
         request,
         "users.html",
+        status_code=status_code,
+        accounts=accounts,
+        me=session.user.username,
         roles=users.ROLES,
         policy=policy.POLICY,
         worklists=policy.WORKLISTS,
         labels=policy.ROLE_LABELS,
-        added=added,
+        done=done,
+        problem=problem,
     )
 
 
 @router.get("/admin/users")
-def user_admin(request: Request) -> Response:
+def user_admin(request: Request, changed: str = "", what: str = "") -> Response:
     _admin(request)
-    return _users_page(request, added=None)
+    done = f"User {changed} {DONE[what]}." if changed and what in DONE else ""
+    return _users_page(request, done=done)
 
 
 @router.post("/admin/users")
 async def add_user(request: Request) -> Response:
     session = _admin(request)
     form = await check_csrf(request, session)
-    made = users.add_user(
-        request.app.state.repo.engine,
-        str(form.get("username", "")).strip(),
-        str(form.get("password", "")),
-        str(form.get("role", "")),
-    )
+    try:
+        made = users.add_user(
+            request.app.state.repo.engine,
+            str(form.get("username", "")).strip(),
+            str(form.get("password", "")),
+            str(form.get("role", "")),
+        )
+    except ChartkeeperError as exc:
+        return _users_page(request, problem=exc.message, status_code=exc.http_status)
     _note(request, session.user, "user-add", detail=f"{made.username} as {made.role}")
-    return _users_page(request, added=made)
+    return redirect(f"/admin/users?changed={quote(made.username)}&what=added")
+
+
+@router.post("/admin/users/{username}/{action}")
+async def change_account(request: Request, username: str, action: str) -> Response:
+    """Disable, enable, unlock, reset the password of, or change the role of an account."""
+    session = _admin(request)
+    form = await check_csrf(request, session)
+    if action not in ACCOUNT_ACTIONS:
+        raise NotFound(f"no account action {action!r}")
+    engine, me = request.app.state.repo.engine, session.user.username
+    change = {
+        "disable": lambda: users.disable(engine, username, by=me),
+        "enable": lambda: users.enable(engine, username),
+        "unlock": lambda: users.unlock(engine, username),
+        "password": lambda: users.set_password(engine, username, str(form.get("password", ""))),
+        "role": lambda: users.change_role(engine, username, str(form.get("role", "")), by=me),
+    }[action]
+    try:
+        changed = change()
+    except ChartkeeperError as exc:
+        return _users_page(
+            request, problem=f"{username}: {exc.message}", status_code=exc.http_status
+        )
+    detail = f"{changed.username} as {changed.role}" if action == "role" else changed.username
+    _note(request, session.user, f"user-{action}", detail=detail)
+    return redirect(f"/admin/users?changed={quote(changed.username)}&what={action}")
