@@ -94,13 +94,20 @@ def store(database_url):
 
 
 @pytest.mark.slow
-def test_kill_during_bundle_import_leaves_whole_bundles_and_a_rerun_completes(store, tmp_path):
+@pytest.mark.parametrize(
+    "mode",
+    [["--no-bulk"], ["--bulk", "--bulk-batch", "14"]],  # bulk: two bundles per commit
+    ids=["per-bundle", "bulk"],
+)
+def test_kill_during_bundle_import_leaves_whole_bundles_and_a_rerun_completes(
+    store, tmp_path, mode
+):
     repo, url = store
     folder = tmp_path / "bundles"
     folder.mkdir()
     for n in range(BUNDLES):
         (folder / f"b{n:04d}.json").write_text(json.dumps(_bundle(n)))
-    args = ["import", str(folder), "--workers", "0", "--database-url", url]
+    args = ["import", str(folder), "--workers", "0", "--database-url", url, *mode]
     _run_and_kill([*args, "--data-dir", str(tmp_path / "d")], repo, "Patient", 5)
 
     patients = {p["id"] for p in _live(repo, "Patient")}

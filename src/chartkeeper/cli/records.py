@@ -75,10 +75,23 @@ def import_command(
     check_references: Annotated[
         bool, typer.Option(help="Refuse references to resources neither in the bundle nor stored.")
     ] = True,
+    bulk: Annotated[
+        bool | None,
+        typer.Option(
+            "--bulk/--no-bulk",
+            help="Load in large batches, resumable if killed (default: when the store is empty).",
+            show_default=False,
+        ),
+    ] = None,
+    bulk_batch: Annotated[
+        int,
+        typer.Option(min=1, max=1_000_000, help="Bulk: about this many resources per commit."),
+    ] = 20000,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Import FHIR bundles (transaction, batch, collection) and NDJSON; one transaction each."""
+    """Import FHIR bundles (transaction, batch, collection) and NDJSON; one transaction each
+    (in bulk: thousands of resources per transaction, whole bundles only)."""
     from chartkeeper.interfaces.bundles import discover, import_paths, read_units
 
     repo = repo_for(database_url, data_dir)
@@ -99,7 +112,13 @@ def import_command(
             progress.update(task, advance=1, rate=per_s)
 
         report = import_paths(
-            repo, paths, workers=workers, check_references=check_references, on_unit=on_unit
+            repo,
+            paths,
+            workers=workers,
+            check_references=check_references,
+            on_unit=on_unit,
+            bulk=bulk,
+            bulk_batch=bulk_batch,
         )
     audit_cli(
         repo,
@@ -124,6 +143,7 @@ def _print_import_summary(report) -> None:
             "updated": report.updated,
             "unchanged": report.unchanged,
             "deleted": report.deleted,
+            **({"already loaded (resumed)": report.resumed} if report.resumed else {}),
         },
     )
     out.print(table)

@@ -32,6 +32,14 @@ from chartkeeper.fhir.references import iter_references, parse_relative, rewrite
 from chartkeeper.fhir.validation import validate
 from chartkeeper.fhir.wire import parse_json, version_from_etag
 from chartkeeper.store import PutItem, Repository, Transaction
+from chartkeeper.store.bulk import (
+    BulkLoad,
+    BulkRows,
+    bulk_rows,
+    inputs_key,
+    store_holds_resources,
+    unit_key,
+)
 from chartkeeper.store.repository import StoreForm, store_form
 
 NDJSON_CHUNK = 1000  # lines per transaction when loading NDJSON
@@ -80,6 +88,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     deleted: int = 0
+    resumed: int = 0  # units a killed bulk load had committed, skipped when it was resumed
     errors: list[BundleError] = field(default_factory=list)
 
     @property
@@ -581,6 +590,8 @@ def import_paths(
     workers: int = 0,
     check_references: bool = True,
     on_unit: Callable[[ImportReport], None] | None = None,
+    bulk: bool | None = False,
+    bulk_batch: int = 20000,
 ) -> ImportReport:
     """Import files and directories; each unit in its own transaction.
 
@@ -593,8 +604,13 @@ def import_paths(
     Encounter.ndjson and Condition.ndjson point into each other) have no order that
     works: those units are then written accepting targets the import itself declares,
     and when the import ends every such target is checked to be stored.
+
+    `bulk`: load in bulk (see _bulk_import; None: when the store holds no resource yet),
+    about `bulk_batch` resources per transaction.
     """
     files = discover(paths)
+    if bulk is None:
+        bulk = not store_holds_resources(repo)
     total = ImportReport()
     deferred: list[WorkItem] = []
 
@@ -610,8 +626,13 @@ def import_paths(
     for item in (u for f in shared for u in read_units(f)):
         record(item, _import_one(repo, item, check_references))
     rest = (u for f in files if not _is_shared(f) for u in read_units(f))
-    for item, report in _imported(repo, rest, workers, check_references):
-        record(item, report)
+    if bulk:
+        load = BulkLoad(repo, inputs_key(str(f.resolve()) for f in files))
+        _bulk_import(repo, load, rest, workers, check_references, bulk_batch, record, total)
+    else:
+        load = None
+        for item, report in _imported(repo, rest, workers, check_references):
+            record(item, report)
     known: frozenset[tuple[str, str]] = frozenset()
     promised: dict[tuple[str, str], str] = {}  # target accepted on promise -> unit source
     on_promise = False
@@ -636,7 +657,184 @@ def import_paths(
                 record(item, _import_one(repo, item, check_references), final=True)
             break
     _check_promises(repo, promised, total)
+    if load is not None:
+        load.finish()
     return total
+
+
+# --- bulk load ---------------------------------------------------------------------------
+
+
+def _bulk_able(unit: Unit) -> bool:
+    """A unit the bulk path can write: plain creates and updates by id, nothing that needs
+    the database to resolve (conditions, conditional references, If-Match, deletes)."""
+    return not unit.entry_errors and all(
+        e.method in ("PUT", "POST")
+        and e.resource is not None
+        and e.stored is not None
+        and not e.condition
+        and not e.conditional_refs
+        and e.if_match is None
+        for e in unit.entries
+    )
+
+
+# What a worker answers for one unit: its rows for the bulk path and the references that
+# leave it, or None for a unit the normal path writes (or reports: it is invalid).
+BulkAnswer = tuple[BulkRows, frozenset[tuple[str, str]]] | None
+
+
+def _bulk_prepare(items: list[tuple[str, WorkItem]]) -> list[BulkAnswer]:
+    answers: list[BulkAnswer] = []
+    for key, item in items:
+        unit = prepare(*item)
+        if unit.error or not _bulk_able(unit):
+            answers.append(None)
+            continue
+        rows = bulk_rows(key, [(e.resource, e.stored) for e in unit.entries])
+        answers.append((rows, frozenset(t for e in unit.entries for t in e.targets)))
+    return answers
+
+
+def _bulk_answers(
+    work: Iterator[tuple[str, WorkItem]], workers: int, chunk: int = 16
+) -> Iterator[tuple[str, WorkItem, BulkAnswer]]:
+    """Each unit with its worker's answer, in input order; the pool's queue is bounded."""
+
+    def chunks() -> Iterator[list[tuple[str, WorkItem]]]:
+        part: list[tuple[str, WorkItem]] = []
+        for pair in work:
+            part.append(pair)
+            if len(part) == chunk:
+                yield part
+                part = []
+        if part:
+            yield part
+
+    if workers <= 0:
+        for part in chunks():
+            for (key, item), answer in zip(part, _bulk_prepare(part), strict=True):
+                yield key, item, answer
+        return
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers) as pool:
+        pending: deque = deque()
+        for part in chunks():
+            pending.append((part, pool.submit(_bulk_prepare, part)))
+            while len(pending) >= workers * 3:
+                done, future = pending.popleft()
+                yield from ((k, i, a) for (k, i), a in zip(done, future.result(), strict=True))
+        while pending:
+            done, future = pending.popleft()
+            yield from ((k, i, a) for (k, i), a in zip(done, future.result(), strict=True))
+
+
+def _bulk_import(
+    repo: Repository,
+    load: BulkLoad,
+    work: Iterator[WorkItem],
+    workers: int,
+    check: bool,
+    batch_size: int,
+    record: Callable[..., None],
+    total: ImportReport,
+) -> None:
+    """The bulk path: workers prepare units into rows; this process writes them in
+    batches of about `batch_size` resources (store.bulk). Units the bulk path cannot
+    take go through the normal path in their turn, so the order of writes to any one
+    resource is the order of the input either way. Units a resumed job committed
+    already are skipped (counted in `ImportReport.resumed`)."""
+    batch: list[tuple[WorkItem, BulkRows, frozenset[tuple[str, str]]]] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal batch, size
+        if batch:
+            _bulk_flush(repo, load, batch, check, record)
+        batch, size = [], 0
+
+    def keyed() -> Iterator[tuple[str, WorkItem]]:
+        for item in work:
+            key = unit_key(item[0], item[1])
+            if key in load.done:
+                total.units += 1
+                total.resumed += 1
+                continue
+            yield key, item
+
+    for key, item, answer in _bulk_answers(keyed(), workers):
+        if answer is None:  # written (or refused) by the normal path, after what precedes it
+            flush()
+            report = _import_one(repo, item, check)
+            if report.ok:
+                load.mark_done([key])
+            record(item, report)
+            continue
+        batch.append((item, *answer))
+        size += len(answer[0].keys)
+        if size >= batch_size:
+            flush()
+    flush()
+
+
+def _bulk_flush(
+    repo: Repository,
+    load: BulkLoad,
+    batch: list[tuple[WorkItem, BulkRows, frozenset[tuple[str, str]]]],
+    check: bool,
+    record: Callable[..., None],
+) -> None:
+    by_key = {rows.unit: (item, rows) for item, rows, _targets in batch}
+    if check:  # a unit pointing at what is neither stored nor in the batch waits (as ever)
+        waiting = _dangling_units(repo, batch)
+        for item, rows, _targets in batch:
+            if rows.unit in waiting:
+                record(item, ImportReport(units=1, failed_units=1, errors=[_dangling(item)]))
+        batch = [b for b in batch if b[1].unit not in waiting]
+    result = load.write([rows for _item, rows, _targets in batch])
+    for key in result.written:
+        item, rows = by_key[key]
+        record(item, ImportReport(units=1, created=len(rows.keys)))
+    for key in result.handed_back:
+        item, _rows = by_key[key]
+        report = _import_one(repo, item, check)
+        if report.ok:
+            load.mark_done([key])
+        record(item, report)
+
+
+def _dangling_units(
+    repo: Repository, batch: list[tuple[WorkItem, BulkRows, frozenset[tuple[str, str]]]]
+) -> set[str]:
+    """Units of a batch with a reference to a resource neither stored nor written by a
+    unit of the batch that can itself be written."""
+    wanted = set().union(*(targets for _i, _r, targets in batch))
+    in_batch = {k for _i, rows, _t in batch for k in rows.keys}
+    outside = wanted - in_batch
+    if outside:
+        with repo.reading() as tx:
+            live = tx.live_keys(outside)
+    else:
+        live = set()
+    waiting: set[str] = set()
+    while True:
+        keys = {k for _i, rows, _t in batch if rows.unit not in waiting for k in rows.keys}
+        more = {
+            rows.unit
+            for _i, rows, targets in batch
+            if rows.unit not in waiting and targets - keys - live
+        }
+        if not more:
+            return waiting
+        waiting |= more
+
+
+def _dangling(item: WorkItem) -> DanglingReference:
+    """Placeholder error that sends a unit to the retry queue (it is prepared and
+    checked again there, and any lasting error is reported by the normal path)."""
+    return DanglingReference(item[0], None, "a reference waits for a later unit")
 
 
 def _declared(repo: Repository, items: list[WorkItem]) -> set[tuple[str, str]]:
@@ -685,7 +883,7 @@ def _only_dangling(report: ImportReport) -> bool:
 
 
 def _add(total: ImportReport, report: ImportReport) -> None:
-    for name in ("units", "failed_units", "created", "updated", "unchanged", "deleted"):
+    for name in ("units", "failed_units", "created", "updated", "unchanged", "deleted", "resumed"):
         setattr(total, name, getattr(total, name) + getattr(report, name))
     total.errors.extend(report.errors)
 

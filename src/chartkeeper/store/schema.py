@@ -14,6 +14,7 @@ from chartkeeper.store import (  # noqa: F401  (imported to register their table
     amendments,
     audit_trail,
     break_glass,
+    bulk,
     coding_work,
     deficiencies,
     disclosures,

@@ -1,0 +1,190 @@
+"""Bulk load (`import --bulk`, store.bulk): the same history, index rows and search answers
+as the normal path, whole bundles or nothing after a kill, and a restart that resumes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import select, text
+
+from chartkeeper import synth
+from chartkeeper.interfaces.bundles import import_paths
+from chartkeeper.store import Repository
+from chartkeeper.store.bulk import load_job
+from chartkeeper.store.engine import make_engine, upgrade
+from chartkeeper.store.resources import INDEX_TABLES, resource, resource_history
+from chartkeeper.store.schema import metadata
+
+
+def _inputs(tmp_path: Path) -> Path:
+    """Two synthetic patients plus units only the normal path can write: a bundle that
+    updates a resource an earlier one created, a conditional create, a bad bundle, an
+    NDJSON file and a unit pointing at a patient that a later file brings."""
+    root = tmp_path / "in"
+    synth.write(root / "synth", 2, 11)
+    patient = next(
+        e["resource"]
+        for f in sorted((root / "synth" / "patients").rglob("*.json"))
+        for e in orjson.loads(f.read_bytes())["entry"]
+        if e["resource"]["resourceType"] == "Patient"
+    )
+    extra = root / "zz"
+    extra.mkdir()
+    changed = {**patient, "gender": "unknown" if patient.get("gender") != "unknown" else "other"}
+    (extra / "1-update.json").write_bytes(orjson.dumps(changed))
+    conditional = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:5b0d6f5e-0000-4000-8000-00000000000a",
+                "resource": {
+                    "resourceType": "Organization",
+                    "name": "Clinic",
+                    "identifier": [{"system": "urn:npi", "value": "77"}],
+                },
+                "request": {
+                    "method": "POST",
+                    "url": "Organization",
+                    "ifNoneExist": "identifier=urn:npi|77",
+                },
+            }
+        ],
+    }
+    (extra / "2-conditional.json").write_bytes(orjson.dumps(conditional))
+    (extra / "3-bad.json").write_bytes(b'{"resourceType": "Bundle", "type": "transaction", "entry"')
+    (extra / "4-early.json").write_bytes(
+        orjson.dumps(
+            {
+                "resourceType": "Observation",
+                "id": "early",
+                "status": "final",
+                "code": {"text": "waits"},
+                "subject": {"reference": "Patient/later"},
+            }
+        )
+    )
+    lines = [
+        {"resourceType": "Patient", "id": f"nd{i}", "name": [{"family": f"Nd{i}"}]}
+        for i in range(5)
+    ]
+    (extra / "5-patients.ndjson").write_bytes(b"\n".join(orjson.dumps(r) for r in lines) + b"\n")
+    (extra / "6-later.json").write_bytes(
+        orjson.dumps({"resourceType": "Patient", "id": "later", "birthDate": "1970-01-01"})
+    )
+    return root
+
+
+def _without_stamps(content: str | None) -> dict | None:
+    if content is None:
+        return None
+    doc = orjson.loads(content)
+    doc["meta"].pop("lastUpdated")
+    return doc
+
+
+def _snapshot(repo: Repository) -> dict:
+    """Everything a reader can see, with the load's time stamps left out."""
+    with repo.reading() as tx:
+        conn = tx.conn
+        r, h = resource.c, resource_history.c
+        snap = {
+            "resource": sorted(
+                conn.execute(select(r.resource_type, r.id, r.version_id, r.deleted, r.content_hash))
+            ),
+            "history": sorted(
+                (t, i, v, m, orjson.dumps(_without_stamps(c), option=orjson.OPT_SORT_KEYS))
+                for t, i, v, m, c in conn.execute(
+                    select(h.resource_type, h.id, h.version_id, h.method, h.content)
+                )
+            ),
+        }
+        for kind, table in INDEX_TABLES.items():
+            snap[kind] = sorted(tuple(row) for row in conn.execute(select(table)))
+    patient = snap["resource"][0][1] if snap["resource"] else ""
+    patients = [row[1] for row in snap["resource"] if row[0] == "Patient"]
+    searches = [
+        ("Observation", [("subject", f"Patient/{p}"), ("_count", "1000")]) for p in patients
+    ] + [
+        ("Condition", [("patient", patients[0])]),
+        ("Patient", [("name", "Nd")]),
+        ("Organization", [("identifier", "urn:npi|77")]),
+    ]
+    snap["searches"] = [
+        sorted(r["id"] for r in repo.search(rtype, params).resources) for rtype, params in searches
+    ]
+    snap["patient"] = patient
+    return snap
+
+
+def _empty(url: str) -> Repository:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade(engine)
+    return Repository(engine)
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_bulk_load_matches_the_normal_path_and_resumes_after_a_kill(database_url, tmp_path):
+    source = _inputs(tmp_path)
+    normal = _empty(database_url)
+    expected_report = import_paths(normal, [source], bulk=False)
+    expected = _snapshot(normal)
+    normal.engine.dispose()
+    assert expected_report.failed_units == 1  # the bad bundle, on either path
+
+    bulk = _empty(database_url)
+    seen = {"units": 0}
+
+    def kill_after_some(_report) -> None:
+        seen["units"] += 1
+        if seen["units"] == 4:  # the process dies after the first batch committed
+            raise _Killed
+
+    with pytest.raises(_Killed):
+        import_paths(bulk, [source], bulk=True, bulk_batch=60, on_unit=kill_after_some)
+    # Nothing half-visible: each bundle's resources are all stored or none of them.
+    with bulk.reading() as tx:
+        stored = set(tx.conn.execute(select(resource.c.resource_type, resource.c.id)))
+    assert stored
+    for path in sorted((source / "synth" / "patients").rglob("*.json")):
+        keys = {
+            (e["resource"]["resourceType"], e["resource"]["id"])
+            for e in orjson.loads(path.read_bytes())["entry"]
+        }
+        assert keys <= stored or not keys & stored, path.name
+
+    report = import_paths(bulk, [source], bulk=True, bulk_batch=60)
+    assert report.resumed > 0  # the committed bundles were not prepared again
+    assert report.failed_units == 1 and report.errors[0].source.endswith("3-bad.json")
+    assert _snapshot(bulk) == expected
+    with bulk.reading() as tx:
+        jobs = tx.conn.execute(select(load_job)).mappings().all()
+    assert len(jobs) == 1 and jobs[0]["finished"] and jobs[0]["resources"] > 200
+
+    # A later load of the same inputs is a new job, not a resumed one: every bundle is
+    # looked at again (the synthetic patient's bundle and the later update of it each
+    # write a version, as on the normal path; nothing else changes).
+    again = import_paths(bulk, [source], bulk=True)
+    assert (again.created, again.updated, again.resumed) == (0, 2, 0)
+    bulk.engine.dispose()
+
+
+def test_bulk_is_automatic_into_an_empty_store_only(repo, tmp_path):
+    first = tmp_path / "a.json"
+    first.write_bytes(orjson.dumps({"resourceType": "Patient", "id": "a"}))
+    import_paths(repo, [first], bulk=None)
+    second = tmp_path / "b.json"
+    second.write_bytes(orjson.dumps({"resourceType": "Patient", "id": "b"}))
+    import_paths(repo, [second], bulk=None)
+    with repo.reading() as tx:
+        jobs = tx.conn.execute(select(load_job.c.resources)).scalars().all()
+    assert jobs == [1]  # the first load only
+    assert repo.read("Patient", "b")["id"] == "b"
