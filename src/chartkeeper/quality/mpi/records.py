@@ -79,6 +79,8 @@ COLUMNS = (
     "dob_md",
     "sex",
     "address_n",
+    "address_no",
+    "address_sorted",
     "zip",
     "phone",
     "ssn",
@@ -161,6 +163,18 @@ def _address(text: str) -> str | None:
     return " ".join(_STREET_WORDS.get(w, w) for w in words) or None
 
 
+def _address_parts(address: str | None) -> tuple[str | None, str | None]:
+    """The house number, and the rest's letters and digits in sorted order: the same
+    however its words are ordered or spaced ("16 Gabriel Pl Greglea Vlg", "16 Greglea
+    Vlg Gabriel Pl", "16 GregleaVlg Gabriel Pl"), and a slip away from it after a keying error."""
+    if not address:
+        return None, None
+    words = address.split()
+    number = words[0] if words[0].isdigit() else None
+    rest = "".join(words[1:] if number else words)
+    return number, "".join(sorted(rest)) or None
+
+
 def _swapped(dob: str) -> str | None:
     """The birth date with day and month exchanged, where that is still a date."""
     try:
@@ -216,7 +230,11 @@ def prepare(records: Iterable[dict]) -> dict[str, list]:
         cols["birth_year"].append(dob[:4] if dob else None)
         cols["dob_md"].append(dob[5:] if dob and len(dob) == 10 else None)
         cols["sex"].append((r.get("sex") or "").lower() or None)
-        cols["address_n"].append(_address(r.get("address", "")))
+        address = _address(r.get("address", ""))
+        cols["address_n"].append(address)
+        number, letters = _address_parts(address)
+        cols["address_no"].append(number)
+        cols["address_sorted"].append(letters)
         cols["zip"].append((r.get("zip") or "")[:5] or None)
         cols["phone"].append(_digits(r.get("phone", ""), 10))
         ssn = _digits(r.get("ssn", ""), 9)
