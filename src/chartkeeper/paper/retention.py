@@ -305,6 +305,7 @@ def destroy(
         for key in keys:
             inside.delete(*key)
         table.purge_content(tx, keys)
+        table.purge_scans(tx, [rid for rtype, rid in keys if rtype == "DocumentReference"])
         result.certificate = table.insert_certificate(
             tx,
             {

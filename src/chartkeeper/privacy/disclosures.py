@@ -39,6 +39,7 @@ from chartkeeper.privacy import amendments, packet, policy
 from chartkeeper.privacy.packet import PSYCHOTHERAPY, SENSITIVE, Scope, Withheld, clinical_date
 from chartkeeper.store import Repository, Transaction
 from chartkeeper.store import disclosures as store
+from chartkeeper.store import paper as scanned
 from chartkeeper.store.search import referencing
 
 __all__ = ["DisclosureRecord", "Fulfilment", "RoiRequest", "Scope", "Withheld"]
@@ -500,7 +501,24 @@ def _packet(tx: Transaction, req: RoiRequest, by: str, stamp: str) -> packet.Pac
         withheld=withheld,
         amendments=amendments.travelling(tx, refs),
         prepared_by=by,
+        scans=_scanned_pages(trusted, enclosed),
     )
+
+
+def _scanned_pages(tx: Transaction, enclosed: list[dict]) -> dict[str, list[bytes]]:
+    """The page images of enclosed scanned documents (checksum-verified: a damaged page
+    stops the disclosure rather than sending something other than the record)."""
+    found: dict[str, list[bytes]] = {}
+    for res in enclosed:
+        for content in res.get("content") or [] if res["resourceType"] == "DocumentReference" else []:
+            url = (content.get("attachment") or {}).get("url") or ""
+            if url.startswith(scanned.SCAN_URL):
+                try:
+                    image = scanned.get_blob(tx, url.removeprefix(scanned.SCAN_URL))[1]
+                except scanned.BlobDamaged as exc:
+                    raise Conflict(f"{res['resourceType']}/{res['id']}: {exc}") from None
+                found.setdefault(f"{res['resourceType']}/{res['id']}", []).append(image)
+    return found
 
 
 def fulfil(

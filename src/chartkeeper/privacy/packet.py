@@ -23,8 +23,9 @@ from __future__ import annotations
 import base64
 import binascii
 import html
+import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fpdf import FPDF
@@ -315,6 +316,9 @@ class Packet:
     withheld: list[Withheld]
     amendments: dict[str, list[Amendment]]  # by "Type/id" of an enclosed record
     prepared_by: str
+    # Scanned paper (chartkeeper.paper): the page images of an enclosed document, by
+    # "Type/id", each printed as a page of its own after the record's details.
+    scans: dict[str, list[bytes]] = field(default_factory=dict)
 
     @property
     def notices(self) -> list[str]:
@@ -455,6 +459,15 @@ def write_pdf(p: Packet, path: Path) -> Path:
         for item in p.amendments.get(f"{res['resourceType']}/{res['id']}", []):
             pdf.heading("Amendment requested and denied (45 CFR 164.526)", 10)
             pdf.lines(amendment_lines(item))
+        pages = p.scans.get(f"{res['resourceType']}/{res['id']}", [])
+        for number, image in enumerate(pages, 1):
+            pdf.add_page()
+            pdf.heading(f"{res['resourceType']} {res['id']}: scanned page {number} of "
+                        f"{len(pages)}", 10)  # fmt: skip
+            top = pdf.get_y()
+            # the page as scanned, fitted inside the margins above the footer
+            pdf.image(io.BytesIO(image), x=pdf.l_margin, y=top, keep_aspect_ratio=True,
+                      w=pdf.epw, h=pdf.h - top - 20)  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     pdf.output(str(path))
     return path

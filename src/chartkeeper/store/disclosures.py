@@ -104,3 +104,15 @@ def disclosures_of(
     if not include_exempt:
         query = query.where(c.exemption.is_(None))
     return list(tx.conn.execute(query))
+
+
+def disclosures_naming(tx: Transaction, patient_id: str, prefix: str) -> list[dict]:
+    """A patient's disclosures whose list of disclosed versions has one starting `prefix`
+    (`DocumentReference/x/`: any version of that document), oldest first."""
+    c = disclosure_record.c
+    query = (
+        select(disclosure_record)
+        .where(c.patient_id == patient_id, c.resources.like(f'%"{prefix}%'))
+        .order_by(c.disclosed, c.id)
+    )
+    return [dict(r) for r in tx.conn.execute(query).mappings()]
