@@ -1,16 +1,16 @@
 """Paper scanning and indexing (chartkeeper.paper.scanning): scanned content stored once by
 SHA-256, and every scanned page with its fate (cover, blank, filed, queued) and OCR text.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-04
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
