@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 
 from chartkeeper.errors import BadRequest, Conflict, NotFound
-from chartkeeper.privacy.people import mrn_of
+from chartkeeper.privacy.people import human_name, mrn_of
 from chartkeeper.registry import classify as classifier
 from chartkeeper.registry import lexicon, primaries, reference
 from chartkeeper.store import Repository
@@ -554,15 +554,9 @@ def patient_summary(patient: dict) -> dict:
 
 
 def display_name(patient: dict) -> str | None:
-    """ "Family, Given Middle" from the official (else first) HumanName; the text when
-    there are no parts."""
-    names = patient.get("name") or []
-    name = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
-    family = (name.get("family") or "").strip()
-    given = " ".join(g for g in name.get("given", []) if g).strip()
-    if family and given:
-        return f"{family}, {given}"
-    return family or given or (name.get("text") or "").strip() or None
+    """Name as "Family, Given" from the official (else first) name: the one naming rule every
+    screen, list and export shares (`privacy.people.human_name`)."""
+    return human_name(patient) or None
 
 
 def _transition(

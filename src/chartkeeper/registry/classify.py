@@ -463,8 +463,15 @@ class Report:
             if previous is not None:
                 if previous.section != word.section:
                     sentence += 1
-                elif word.start - previous.end == 1 and text[previous.end] == " ":
-                    pass  # the common gap, one space, never ends a sentence
+                elif word.start - previous.end == 1 and (
+                    text[previous.end] == " "
+                    or (
+                        text[previous.end] in ".,"
+                        and previous.word.isdigit()
+                        and word.word.isdigit()
+                    )
+                ):
+                    pass  # one space, or a decimal point ("1.8 CM"), never ends a sentence
                 else:
                     gap = text[previous.end : word.start]
                     if (

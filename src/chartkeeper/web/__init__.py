@@ -13,8 +13,8 @@ headers, naming people), `home` (sign-in, sign-out, the home page per role), `ch
 (patient search and chart view), `him` (deficiencies, patient index, release of
 information, amendments), `coder` (coding queue and screen, queries, DNFB, productivity),
 `oversight` (access and break-the-glass reports, audit chain, users). Registrar screens
-(casefinding, abstracting, follow-up) get a module of their own, `registrar`, once the
-registry package lands; the navigation and the registrar's home page leave room for them.
+(casefinding, abstracting, follow-up, survival, NAACCR export) are `registry`, at
+/registrar (the API owns /registry).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException
 from chartkeeper.errors import ChartkeeperError
 
 from . import chart, coder, him, home, oversight
+from . import registry as registrar
 from .render import redirect, render
 from .session import CsrfRefused, SignInRequired
 
@@ -41,6 +42,7 @@ WEB_PREFIXES = (
     "/coder",
     "/privacy",
     "/admin",
+    "/registrar",
     "/home",
     "/signin",
     "/signout",
@@ -70,7 +72,7 @@ def is_web(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     """Mount the workbench on `app` and answer its errors as pages, not JSON."""
-    for module in (home, chart, him, coder, oversight):
+    for module in (home, chart, him, coder, oversight, registrar):
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)

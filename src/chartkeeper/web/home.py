@@ -227,6 +227,15 @@ def worklist_cards(request: Request, user: users.User) -> list[dict]:
             len(workflow.list_queries(repo, status="open")),
             "open",
         )
+    if may_work(user, "cancer-registry"):
+        from chartkeeper.registry import casefinding
+
+        card(
+            "Cancer registry",
+            "/registrar",
+            len(casefinding.worklist(repo, "suspected")),
+            "suspected cases",
+        )
     if policy.allows(user, "search", "AuditEvent"):
         card(
             "Break-the-glass report",

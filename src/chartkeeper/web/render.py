@@ -45,6 +45,7 @@ WORKLIST_PAGES = (
     ("release-of-information", "Release of information", "/him/roi"),
     ("coding", "Coding queue", "/coder"),
     ("physician-queries", "Physician queries", "/coder/queries"),
+    ("cancer-registry", "Cancer registry", "/registrar"),
 )
 
 
