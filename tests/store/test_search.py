@@ -210,12 +210,13 @@ def ids(repo, rtype: str, *params: tuple[str, str]) -> list[str]:
         ([("phone", "555-0202")], ["p2"]),
         ([("phone", "m@x.org")], []),  # e-mail is not a phone
         ([("_id", "p1,p3")], ["p1", "p3"]),
-        ([("telecom:missing", "true")], None),
+        ([("telecom:missing", "true")], ["p3"]),
+        ([("shoe-size", "9")], None),
     ],
 )
 def test_patient_parameters(loaded, params, expected):
     if expected is None:
-        with pytest.raises(InvalidSearch, match="no search parameter 'telecom'"):
+        with pytest.raises(InvalidSearch, match="no search parameter 'shoe-size'"):
             loaded.search("Patient", params)
         return
     assert ids(loaded, "Patient", *params) == expected

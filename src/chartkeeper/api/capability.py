@@ -27,11 +27,30 @@ INTERACTIONS = [
     "create",
     "search-type",
 ]
-RESULT_PARAMETERS = ["_count", "_offset", "_sort", "_include", "_revinclude"]
+RESULT_PARAMETERS = [
+    "_count",
+    "_offset",
+    "_sort",
+    "_include",
+    "_revinclude",
+    "_summary",
+    "_elements",
+    "_total",
+    "_has",
+]
+
+
+def _search_param(param: sp.SearchParam) -> dict:
+    entry = {"name": param.name, "type": param.type}
+    modifiers = sorted(sp.MODIFIERS.get(param.type, ())) if param.name not in sp.COMMON else []
+    if modifiers:
+        entry["documentation"] = "modifiers: " + ", ".join(f":{m}" for m in modifiers)
+    return entry
 
 
 def _resource(rtype: str) -> dict:
     params = {**sp.COMMON_PARAMS, **sp.params_for(rtype)}
+    references = sorted(p.name for p in params.values() if p.type == sp.REFERENCE)
     entry = {
         "type": rtype,
         "versioning": "versioned-update",
@@ -41,7 +60,8 @@ def _resource(rtype: str) -> dict:
         "conditionalUpdate": False,
         "conditionalDelete": "not-supported",
         "interaction": [{"code": code} for code in INTERACTIONS],
-        "searchParam": [{"name": p.name, "type": p.type} for p in params.values()],
+        "searchInclude": ["*", *(f"{rtype}:{name}" for name in references)],
+        "searchParam": [_search_param(p) for p in params.values()],
     }
     if rtype == "Patient":
         entry["operation"] = [

@@ -8,6 +8,7 @@ conditional on the version the client last saw.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 from urllib.parse import parse_qsl, urlencode
 
@@ -17,6 +18,7 @@ from chartkeeper.errors import BadRequest, InvalidSearch, NotFound
 from chartkeeper.fhir import search_params as sp
 from chartkeeper.fhir.outcome import operation_outcome
 from chartkeeper.fhir.resource_types import RESOURCE_TYPES
+from chartkeeper.fhir.summary import SUMMARY_MODES, summarized, with_elements
 from chartkeeper.fhir.wire import is_id, version_from_etag, whole_number
 from chartkeeper.interfaces.bundles import refuse_dangling
 from chartkeeper.interfaces.transaction import process_bundle
@@ -248,6 +250,8 @@ def supported_params(
     """Unknown or unsupported parameters are refused with a 400 naming them all: ignoring
     one (`Immunization?patient=X`) would answer with every patient's records. A client
     that sends `Prefer: handling=lenient` gets them ignored and reported in the Bundle.
+    (A known parameter with a bad modifier, chain or value is refused by the store with
+    a 400 saying what is wrong, lenient or not.)
 
     `only`: the parameters a type served outside the resource store understands (the
     audit trail's AuditEvent); otherwise the store's search parameters for the type."""
@@ -255,8 +259,10 @@ def supported_params(
         supported = set(sp.params_for(resource_type)) | set(sp.COMMON_PARAMS)
 
         def accepts(name: str) -> bool:
-            bare = name.split(":")[0]
-            return bare in RESULT_PARAMS or sp.lookup(resource_type, bare) is not None
+            bare = re.split(r"[:.]", name, maxsplit=1)[0]
+            if bare in RESULT_PARAMS or (bare == "_has" and name.startswith("_has:")):
+                return True
+            return sp.lookup(resource_type, bare) is not None
     else:  # no modifiers there either
         supported, accepts = only, only.__contains__
     known, ignored = [], []
@@ -287,88 +293,130 @@ def ignored_outcome(ignored: list[str]) -> list[dict]:
     ]
 
 
-def _subsetted(res: dict, elements: list[str]) -> dict:
-    """`_elements`: the named top-level elements plus the mandatory ones, tagged SUBSETTED
-    so nobody takes the partial resource for the whole record."""
-    keep = {"resourceType", "id", "meta", *elements}
-    out = {k: v for k, v in res.items() if k in keep}
-    meta = dict(out.get("meta", {}))
-    subsetted = {
-        "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
-        "code": "SUBSETTED",
-    }
-    meta["tag"] = [*meta.get("tag", []), subsetted]
-    out["meta"] = meta
-    return out
+def _summary_mode(params: list) -> str:
+    modes = {v for k, v in params if k == "_summary"}
+    if len(modes) > 1 or modes - set(SUMMARY_MODES):
+        raise InvalidSearch(
+            f"_summary={','.join(sorted(modes))}: expected one of {', '.join(SUMMARY_MODES)}"
+        )
+    return modes.pop() if modes else "false"
 
 
 def _searchset(request: Request, repo: Repository, resource_type: str, params: list) -> dict:
     params, ignored = supported_params(request, resource_type, params)
-    includes = [v for k, v in params if k == "_include"]
-    revincludes = [v for k, v in params if k == "_revinclude"]
-    summary = {v for k, v in params if k == "_summary"}
-    if summary - {"count", "false"}:
-        raise InvalidSearch(f"_summary={','.join(sorted(summary))}: only count and false")
-    if "count" in summary:  # the total alone: no resource leaves the store
-        params = [(k, v) for k, v in params if k != "_count"] + [("_count", "0")]
-        includes = revincludes = []
+    includes = [(k, v) for k, v in params if k.split(":")[0] == "_include"]
+    revincludes = [(k, v) for k, v in params if k.split(":")[0] == "_revinclude"]
+    for k, _v in includes + revincludes:
+        if k.partition(":")[2] not in ("", "iterate", "recurse"):
+            raise InvalidSearch(f"{k}: the only modifier of _include/_revinclude is :iterate")
+    mode = _summary_mode(params)
     elements = [e.strip() for k, v in params if k == "_elements" for e in v.split(",")]
+    if elements and mode != "false":
+        raise InvalidSearch("use _summary or _elements, not both")
+    if mode == "count":  # the total alone: no resource leaves the store
+        params = [(k, v) for k, v in params if k not in ("_count", "_total")]
+        params.append(("_count", "0"))
+        includes = revincludes = []
     with repo.reading() as tx:
         page = tx.search(resource_type, params)
-        ids = [r["id"] for r in page.resources]
-        extra = _included(tx, resource_type, ids, includes, revincludes)
+        extra = _included(tx, page.resources, includes, revincludes)
+    shown = page.resources + extra
     if elements:
-        page.resources[:] = [_subsetted(r, elements) for r in page.resources]
+        shown = [with_elements(r, elements) for r in shown]
+    elif mode in ("true", "text", "data"):
+        shown = [summarized(r, mode) for r in shown]
     base = _base(request)
     entries = [
         {
             "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
             "resource": r,
-            "search": {"mode": "match"},
+            "search": {"mode": "match" if n < len(page.resources) else "include"},
         }
-        for r in page.resources
-    ]
-    entries += [
-        {
-            "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
-            "resource": r,
-            "search": {"mode": "include"},
-        }
-        for r in extra
+        for n, r in enumerate(shown)
     ]
     entries += ignored_outcome(ignored)
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": page.total,
-        "link": _paging_links(base, resource_type, params, page),
-        "entry": entries,
-    }
+    bundle = {"resourceType": "Bundle", "type": "searchset"}
+    if page.total is not None:
+        bundle["total"] = page.total
+    bundle["link"] = _paging_links(base, resource_type, params, page)
+    bundle["entry"] = entries
+    return bundle
+
+
+_MAX_ITERATIONS = 10  # :iterate stops here even if the graph goes on (a cycle ends sooner)
 
 
 def _included(
-    tx, resource_type: str, ids: list[str], includes: list[str], revincludes: list[str]
+    tx, matches: list[dict], includes: list[tuple[str, str]], revincludes: list[tuple[str, str]]
 ) -> list[dict]:
-    if not ids:
+    """`_include`/`_revinclude` (with `*` and `:iterate`): what the matches point to, and
+    what points at them; `:iterate` ones are applied again to what was added, until
+    nothing new comes. Everything is read through the guarded transaction, so a record
+    the caller may not see is never added."""
+    if not matches or not (includes or revincludes):
         return []
+    seen = {(r["resourceType"], r["id"]) for r in matches}
+    added: list[dict] = []
+    frontier = matches
+    for round_ in range(_MAX_ITERATIONS):
+        keys: set[tuple[str, str]] = set()
+        for name, value in includes:
+            if round_ == 0 or name.endswith((":iterate", ":recurse")):
+                keys |= _include_keys(tx, frontier, value)
+        for name, value in revincludes:
+            if round_ == 0 or name.endswith((":iterate", ":recurse")):
+                keys |= _revinclude_keys(tx, frontier, value)
+        keys -= seen
+        if not keys:
+            break
+        seen |= keys
+        frontier = tx.read_many(keys)  # the guard leaves out what the caller may not see
+        added += frontier
+    return added
+
+
+def _by_type(resources: list[dict]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for r in resources:
+        found.setdefault(r["resourceType"], []).append(r["id"])
+    return found
+
+
+def _reference_names(resource_type: str, name: str) -> list[str]:
+    """The reference parameters `name` stands for (`*`: all the type's own)."""
+    if name != "*":
+        return [name]
+    params = sp.params_for(resource_type).values()
+    return [p.name for p in params if p.type == sp.REFERENCE and not p.index_as]
+
+
+def _include_keys(tx, frontier: list[dict], value: str) -> set[tuple[str, str]]:
+    if value == "*":
+        value = "*:*"
+    source, _, rest = value.partition(":")
+    name, _, target = rest.partition(":")
+    if not name or (source != "*" and source not in RESOURCE_TYPES):
+        raise InvalidSearch(f"_include={value}: expected <Type>:<parameter>[:<target type>] or *")
     keys: set[tuple[str, str]] = set()
-    for value in includes:
-        source, _, rest = value.partition(":")
-        name, _, target = rest.partition(":")
-        if source != resource_type or not name:
-            raise InvalidSearch(f"_include={value}: expected {resource_type}:<parameter>")
-        keys |= {
-            k for k in include_targets(tx, resource_type, name, ids) if not target or k[0] == target
-        }
-    for value in revincludes:
-        source, _, name = value.partition(":")
-        if source not in RESOURCE_TYPES or not name:
-            raise InvalidSearch(f"_revinclude={value}: expected <Type>:<parameter>")
-        keys |= revinclude_sources(
-            tx, source, name.split(":")[0], [(resource_type, i) for i in ids]
-        )
-    keys -= {(resource_type, i) for i in ids}
-    return tx.read_many(keys)
+    for rtype, ids in _by_type(frontier).items():
+        if source not in ("*", rtype):
+            continue
+        for param in _reference_names(rtype, name):
+            found = include_targets(tx, rtype, param, ids)
+            keys |= {k for k in found if not target or k[0] == target}
+    return keys
+
+
+def _revinclude_keys(tx, frontier: list[dict], value: str) -> set[tuple[str, str]]:
+    source, _, rest = value.partition(":")
+    name = rest.split(":")[0]
+    if source not in RESOURCE_TYPES or not name:
+        raise InvalidSearch(f"_revinclude={value}: expected <Type>:<parameter> or <Type>:*")
+    targets = [(r["resourceType"], r["id"]) for r in frontier]
+    keys: set[tuple[str, str]] = set()
+    for param in _reference_names(source, name):
+        keys |= revinclude_sources(tx, source, param, targets)
+    return keys
 
 
 def _paging_links(base: str, resource_type: str, params: list, page) -> list[dict]:
