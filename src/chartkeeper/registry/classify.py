@@ -614,6 +614,7 @@ class _SiteMention:
     end: int
     weight: float
     why: str
+    of_tumour: bool = False  # "carcinoma ... of the renal pelvis": the tumour's own organ
 
 
 def _malignant_line(
@@ -721,7 +722,17 @@ def _site_mentions(report: Report, hist: list[_HistMention], lymphoma: bool) -> 
         if code.startswith("C77") and not lymphoma:
             weight *= 0.1
             why.append("lymph node")
-        found.append(_SiteMention(code, m.start, m.end, weight, ", ".join(why)))
+        # "urothelial carcinoma, high grade, of the renal pelvis": the organ the sentence
+        # says the tumour is of, not one of a list of organs removed.
+        of_tumour = before[-1:] in (["of"], ["in"]) and any(
+            max(lo, m.start - 8) <= h.end <= m.start
+            and h.code.split("/")[1] in ("2", "3")
+            and not h.metastatic
+            for h in hist
+        )
+        if of_tumour:
+            why.append("organ of the tumour")
+        found.append(_SiteMention(code, m.start, m.end, weight, ", ".join(why), of_tumour))
     # A line naming several organs ("uterus, cervix, bilateral ovaries and tubes") shares
     # its weight between them: the list says what was removed, not which organ is sick.
     per_line: dict[int, set[str]] = defaultdict(set)
@@ -730,7 +741,7 @@ def _site_mentions(report: Report, hist: list[_HistMention], lymphoma: bool) -> 
             per_line[report.words[m.start].line].add(m.code[:3])
     for m in found:
         organs = per_line[report.words[m.start].line]
-        if len(organs) > 1:
+        if len(organs) > 1 and not m.of_tumour:
             m.weight /= len(organs)
             # "COLON, RECTOSIGMOID": the NOS organ word yields to the named segment.
             if m.code == "C18.9" and organs & {"C19", "C20"}:
@@ -783,6 +794,9 @@ def _choose_site(
     if by_category.get("C55") and (by_category.get("C54") or histology in _ENDOMETRIAL):
         by_category["C54"] += by_category.pop("C55")
         by_code["C54.1"] += by_code.pop("C55.9", 0.0)
+    # An intrahepatic cholangiocarcinoma is coded to the intrahepatic ducts (C22.1).
+    if histology == "8160" and by_code.get("C22.0"):
+        by_code["C22.1"] += by_code.pop("C22.0")
     # An endometrial carcinoma invading the myometrium is still of the endometrium.
     if histology in _ENDOMETRIAL and by_code.get("C54.2") and histology != "8890":
         by_code["C54.1"] += by_code.pop("C54.2")
@@ -790,15 +804,31 @@ def _choose_site(
     first: dict[str, int] = {}
     for m in mentions:
         first.setdefault(m.code[:3], m.start)
-    ranked = sorted(by_category.items(), key=lambda kv: (-round(kv[1], 6), first.get(kv[0], 0)))
+    # Merged categories keep their first mention: the uterus, NOS counted as the corpus.
+    for merged, into in (("C55", "C54"), ("C34", "C38"), ("C38", "C37")):
+        if merged in first and merged not in by_category and into in by_category:
+            first[into] = min(first.get(into, first[merged]), first[merged])
+    # A category only the histology's prior names loses a tie to one the report names.
+    ranked = sorted(by_category.items(), key=lambda kv: (-round(kv[1], 6), first.get(kv[0], 10**9)))
     category = ranked[0][0]
     if category == "C77" and len(ranked) > 1 and ranked[1][1] > 0.5 * ranked[0][1]:
         category = ranked[1][0]
+    lymphoma = histology is not None and sites.LYMPHOMA[0] <= int(histology) <= sites.LYMPHOMA[1]
+    if category == "C77" and histology and not lymphoma:
+        # A carcinoma found only in a lymph node: the node is not its primary (SEER);
+        # the histology's organ if it has one (melanoma: skin), else unknown primary.
+        if prior and prior[0][:3] != "C77":
+            return prior[0], dict(ranked)
+        return "C80.9", dict(ranked)
     codes = {c: w for c, w in by_code.items() if c.startswith(category)}
     specific = {c: w for c, w in codes.items() if c[-1] not in "89"}
     total = sum(codes.values()) or 1.0
     if specific and max(specific.values()) >= 0.3 * total:
         site = max(specific, key=lambda c: specific[c])
+    elif prior and prior[0][:3] == category and prior[0][-1] not in "89":
+        # The organ named only as a whole, a histology that belongs to one part of it
+        # (pheochromocytoma: the adrenal medulla).
+        site = prior[0]
     else:
         nos = f"{category}.9"
         site = nos if nos in codes or not codes else max(codes, key=lambda c: codes[c])

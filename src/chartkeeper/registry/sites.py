@@ -183,6 +183,12 @@ SYNONYMS: dict[str, str] = {
     "distal esophagus": "Lower third of esophagus",
     "lower esophagus": "Lower third of esophagus",
     "esophagus distal": "Lower third of esophagus",  # "ESOPHAGUS, DISTAL"
+    "mid esophagus": "Middle third of esophagus",
+    "middle esophagus": "Middle third of esophagus",
+    "esophagus mid": "Middle third of esophagus",
+    "upper esophagus": "Upper third of esophagus",
+    "proximal esophagus": "Upper third of esophagus",
+    "esophagus proximal": "Upper third of esophagus",
     "gastroesophageal junction": "Cardia, NOS",  # SEER: GE junction is coded to the cardia
     "gastro esophageal junction": "Cardia, NOS",
     "esophagogastric junction": "Cardia, NOS",
@@ -377,6 +383,9 @@ def title_forms(title: str) -> set[str]:
     # "Prostate gland" -> "prostate"; "Cervix uteri" -> "cervix"; "Medulla of adrenal gland".
     for generic in (" gland", " uteri"):
         forms |= {f.replace(generic, "") for f in forms if generic in f and f != generic.strip()}
+    # Two-word titles also in the order a specimen line puts them: "COLON, TRANSVERSE".
+    if len(clean.split()) == 2 and "," not in clean:
+        forms.add(" ".join(reversed(clean.split())))
     # A list title names each of its parts: "Pelvic bones, sacrum, coccyx and associated
     # joints" -> "pelvic bones", "sacrum", "coccyx".
     if "associated joints" in clean:
@@ -715,6 +724,8 @@ HISTOLOGY_SITES: tuple[tuple[int, int, str], ...] = (
     (8090, 8098, "C44.9"),  # basal cell carcinoma
     (8936, 8936, "C16.9"),  # GIST
     (9590, 9729, "C77.9"),  # lymphoma: a lymph node is a primary site
+    (9732, 9732, "C42.1"),  # plasma cell myeloma: bone marrow (SEER hematopoietic rules)
+    (9800, 9948, "C42.1"),  # leukemias: bone marrow
 )
 
 LYMPHOMA = (9590, 9729)
