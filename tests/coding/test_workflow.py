@@ -169,3 +169,44 @@ def test_productivity_and_plot(chart, data_dir):
     assert report["average_days_to_coded"] == pytest.approx((5.08 + 7.08 + 6.08) / 3, abs=0.01)
     png = workflow.plot_productivity(report)
     assert png.startswith(b"\x89PNG")
+
+
+def test_codes_from_text_reads_a_list_as_a_coder_types_it():
+    typed = "J18.9:y; I10\n E11.9 : N ,, "
+    assert workflow.codes_from_text(typed) == [
+        {"code": "J18.9", "kind": "diagnosis", "poa": "Y"},
+        {"code": "I10", "kind": "diagnosis"},
+        {"code": "E11.9", "kind": "diagnosis", "poa": "N"},
+    ]
+    assert workflow.codes_from_text("0BJ08ZZ", "procedure") == [
+        {"code": "0BJ08ZZ", "kind": "procedure"}
+    ]
+    assert workflow.codes_from_text(" , ;") == []
+
+
+def test_cli_codes_an_encounter(chart, data_dir, capsys, monkeypatch):
+    from chartkeeper.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    where = [
+        "--database-url",
+        chart.engine.url.render_as_string(hide_password=False),
+        "--data-dir",
+        str(data_dir),
+    ]
+
+    def run(*args: str) -> tuple[int, str]:
+        with pytest.raises(SystemExit) as exited:
+            main(["coding", "assign", *args, *where])
+        captured = capsys.readouterr()
+        return exited.value.code, captured.out + captured.err
+
+    code, text = run("ready", "J18.9:Y, I10:Y", "--procedures", "0BJ08ZZ")
+    assert code == 0 and "J18.9:Y, I10:Y, 0BJ08ZZ" in text, text
+    assert workflow.queue(chart, now=NOW) == []
+    code, text = run("ready", "E11:Y")  # a category, not a billable code
+    assert code == 1 and "not billable" in text and "Traceback" not in text
+    code, text = run("ready", " , ")
+    assert code == 1 and "no codes given" in text
+    code, text = run("nobody", "I10")
+    assert code == 1 and "Traceback" not in text

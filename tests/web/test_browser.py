@@ -15,6 +15,9 @@ import pytest
 
 from web_helpers import SECRET
 
+# Assertions that wait for the page (a click starts a navigation; it may not have finished).
+expect = pytest.importorskip("playwright.sync_api").expect
+
 # The README's screenshots: `CHARTKEEPER_SCREENSHOTS=docs/screenshots make test` refreshes
 # them; otherwise they go to a temporary folder, so a test run leaves the work tree clean.
 SCREENSHOTS = os.environ.get("CHARTKEEPER_SCREENSHOTS")
@@ -63,7 +66,7 @@ def test_each_role_signs_in_and_reaches_its_worklists_in_two_clicks(
     for name in worklists:
         link = nav.get_by_role("link", name=name, exact=True)
         link.click()  # one click from home to the worklist
-        assert page.locator("h1").first.is_visible()
+        expect(page.locator("h1").first).to_be_visible()
         assert "Not allowed" not in page.content()
         page.get_by_role("link", name="Home").click()
     for name in absent:
@@ -78,7 +81,7 @@ def test_him_links_a_duplicate_pair_and_the_patients_merge(page_for, workbench):
     dup = workbench.duplicate
     row = page.locator("tr", has=page.get_by_text(f"MRN {mrn(dup)}"))
     row.get_by_role("link", name=re.compile("Review pair")).click()
-    assert page.get_by_role("heading", name="Are these the same person?").is_visible()
+    expect(page.get_by_role("heading", name="Are these the same person?")).to_be_visible()
     shoot(page, "mpi-review")
     survivor = page.get_by_label(re.compile(f"MRN {mrn(dup)}"))
     other = page.get_by_label(re.compile("survives")).and_(page.locator(":not(:checked)"))
@@ -89,10 +92,10 @@ def test_him_links_a_duplicate_pair_and_the_patients_merge(page_for, workbench):
     assert survivor.count() == 1 and other is not None
     page.get_by_label("Note").fill("same DOB, address and SSN; given name mistyped")
     page.get_by_role("button", name="Link and merge").click()
-    assert page.get_by_role("heading", name=re.compile("Merge history")).is_visible()
-    assert page.get_by_text(f"MRN {mrn(dup)}").first.is_visible()
+    expect(page.get_by_role("heading", name=re.compile("Merge history"))).to_be_visible()
+    expect(page.get_by_text(f"MRN {mrn(dup)}").first).to_be_visible()
     find_patient(page, mrn(dup))
-    assert page.get_by_text("merged", exact=True).first.is_visible()
+    expect(page.get_by_text("merged", exact=True).first).to_be_visible()
 
 
 def test_coder_codes_an_inpatient_encounter_and_sees_its_drg(page_for, workbench):
@@ -102,7 +105,7 @@ def test_coder_codes_an_inpatient_encounter_and_sees_its_drg(page_for, workbench
     # (cached in the data directory afterwards): allow for that on a loaded machine.
     page.set_default_navigation_timeout(180_000)
     page.get_by_role("link", name="Code IMP visit of 2025-03-14").click()
-    assert page.get_by_role("heading", name="Notes").is_visible()
+    expect(page.get_by_role("heading", name="Notes")).to_be_visible()
     page.get_by_label("Diagnostic statement").fill("pneumonia")
     hits = page.locator("#encoder-hits li")
     hits.first.wait_for()  # htmx answered as the coder typed
@@ -114,7 +117,7 @@ def test_coder_codes_an_inpatient_encounter_and_sees_its_drg(page_for, workbench
     page.get_by_label(re.compile("^Procedures")).fill("")
     page.get_by_role("button", name="Save codes").click()
     drg = page.locator(".drg")
-    assert re.search(r"MS-DRG 19[345]", drg.inner_text()), drg.inner_text()
+    expect(drg).to_contain_text(re.compile(r"MS-DRG 19[345]"))
     assert "needs a POA indicator" not in page.content()
     shoot(page, "coding-screen")
 
@@ -140,7 +143,7 @@ def test_release_is_validated_fulfilled_and_its_packet_downloads(page_for, workb
     pdf = Path(download.value.path()).read_bytes()
     assert pdf.startswith(b"%PDF") and len(pdf) > 1000
     page.get_by_role("link", name="Accounting of disclosures for this patient").click()
-    assert page.get_by_text("Clerk of Court").is_visible()
+    expect(page.get_by_text("Clerk of Court")).to_be_visible()
 
 
 def test_a_deficiency_closes_when_the_clinician_signs_the_note(page_for):
@@ -152,10 +155,10 @@ def test_a_deficiency_closes_when_the_clinician_signs_the_note(page_for):
     sign = page.get_by_role("button", name="Sign this note").first
     sign.click()
     page.get_by_role("navigation").get_by_role("link", name="Deficiencies").click()
-    assert page.locator(f"#{row_id}").count() == 0  # off the open worklist
+    expect(page.locator(f"#{row_id}")).to_have_count(0)  # off the open worklist
     page.get_by_label("Status").select_option("closed")
     page.get_by_role("button", name="Filter").click()
-    assert page.locator(f"#{row_id}").get_by_text("closed").first.is_visible()
+    expect(page.locator(f"#{row_id}").get_by_text("closed").first).to_be_visible()
 
 
 def test_a_labelled_record_never_appears_and_forged_posts_are_refused(page_for, workbench):
@@ -174,16 +177,16 @@ def test_admin_adds_a_user_changes_its_role_and_disables_it(page_for):
     page.get_by_label("Password (at least 12 characters)").fill("night clerk passphrase")
     page.get_by_label("Role", exact=True).select_option("him")
     page.get_by_role("button", name="Add user").click()
-    assert "User night.clerk added" in page.get_by_role("status").inner_text()
+    expect(page.get_by_role("status")).to_contain_text("User night.clerk added")
     row = page.locator("tr", has=page.get_by_role("rowheader", name="night.clerk"))
     assert "never" in row.inner_text()
     page.get_by_label("Role of night.clerk", exact=True).select_option("coder")
     page.get_by_role("button", name="Change the role of night.clerk").click()
-    assert "new role" in page.get_by_role("status").inner_text()
+    expect(page.get_by_role("status")).to_contain_text("new role")
     assert page.get_by_label("Role of night.clerk", exact=True).input_value() == "coder"
     page.get_by_role("button", name="Disable night.clerk").click()
-    assert row.locator(".state").inner_text() == "disabled"
-    assert page.get_by_role("button", name="Enable night.clerk").is_visible()
+    expect(row.locator(".state")).to_have_text("disabled")
+    expect(page.get_by_role("button", name="Enable night.clerk")).to_be_visible()
     shoot(page, "users")
 
 

@@ -183,6 +183,13 @@ def test_the_review_screen_shows_both_records_and_the_matchers_evidence(client, 
     assert workbench.duplicate["name"][0]["given"][0] in page.text  # record B, by name
     assert "Match weight" in page.text and "Bayes factor" in page.text
     assert "birth date" in page.text.lower()
+    # the API answers with the same comparison (privacy.people.compare_identities)
+    token = client.post("/auth/token", data={"username": "him", "password": PASSWORD}).json()
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    review = client.get(f"/mpi/reviews/{item}", headers=bearer).json()
+    fields = {f["field"]: f for f in review["fields"]}
+    assert fields["Birth date"]["same"] and not fields["MRN"]["same"]
+    assert f'<th scope="row">MRN</th><td>{fields["MRN"]["a"]}</td>' in page.text
 
 
 def test_costly_home_counts_load_after_the_page_and_match_their_lists(client):

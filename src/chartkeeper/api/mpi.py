@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from chartkeeper.privacy.people import named
+from chartkeeper.privacy.people import People, compare_identities, named
 from chartkeeper.privacy.users import User
 from chartkeeper.quality.mpi import decide, get_review, list_reviews
 
@@ -38,7 +38,13 @@ def reviews(
 
 @router.get("/reviews/{item_id}")
 def review(request: Request, item_id: RowId, _user: ReviewerDependency):
-    return _json(asdict(get_review(store(request), item_id)))
+    """The pair, its matcher's evidence, and the two records' identifying fields side by
+    side (`fields`: the comparison the workbench's review screen shows)."""
+    repo = store(request)
+    item = get_review(repo, item_id)
+    people = People(repo, [item.a, item.b])
+    fields = compare_identities(people.found.get(item.a), people.found.get(item.b))
+    return _json({**asdict(item), "fields": fields})
 
 
 @router.post("/reviews/{item_id}/decision")

@@ -12,6 +12,7 @@ from .common import (
     DatabaseOption,
     DataDirOption,
     app,
+    audit_cli,
     check_id,
     check_output_file,
     check_year_or_date,
@@ -291,6 +292,42 @@ def coding_suggest(
         evidence = " | ".join(e.text for e in s.evidence[:2])
         table.add_row(s.code, s.display, s.status, s.reason, evidence)
     out.print(table)
+
+
+@work_app.command("assign")
+def coding_assign(
+    encounter_id: Annotated[str, typer.Argument(callback=check_id, help="The Encounter coded.")],
+    diagnoses: Annotated[
+        str,
+        typer.Argument(help='Diagnosis codes, principal first, with POA: "J18.9:Y, I10:Y".'),
+    ],
+    procedures: Annotated[str, typer.Option(help='Procedure codes: "0BH17EZ, 5A1955Z".')] = "",
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Code an encounter (as the workbench's coding screen does): the codes are stored,
+    the encounter leaves the queue, and its MS-DRG can be read with `drg`."""
+    import getpass
+
+    from chartkeeper.coding.workflow import assign_codes, codes_from_text
+
+    settings = settings_for(database_url, data_dir)
+    repo = repo_for(database_url, data_dir)
+    dx = codes_from_text(diagnoses, "diagnosis")
+    coder = f"cli:{getpass.getuser()}"
+    done = assign_codes(
+        repo,
+        encounter_id,
+        dx + codes_from_text(procedures, "procedure"),
+        coder=coder,
+        principal=dx[0]["code"] if dx else None,
+        data_dir=settings.data_dir,
+    )
+    audit_cli(repo, settings, "coding-assign", f"Encounter/{encounter_id}: {len(done.codes)} codes")
+    out.print(
+        f"Encounter/{encounter_id} coded by {coder}: "
+        + ", ".join(c.code + (f":{c.poa}" if c.poa else "") for c in done.codes)
+    )
 
 
 @work_app.command("productivity")

@@ -181,6 +181,21 @@ def _parse_codes(codes: list) -> list[AssignedCode]:
     return parsed
 
 
+def codes_from_text(text: str, kind: str = "diagnosis") -> list[dict]:
+    """A code list as a coder types it, "J18.9:Y, I10; E11.9:N" (commas, semicolons or
+    lines; a present-on-admission indicator after a colon), in the order written: the form
+    `assign_codes` takes (the first diagnosis is the principal unless one is named)."""
+    codes = []
+    for item in str(text).replace(";", ",").replace("\n", ",").split(","):
+        code, _, poa = item.strip().partition(":")
+        if code.strip():
+            entry = {"code": code.strip(), "kind": kind}
+            if poa.strip():
+                entry["poa"] = poa.strip().upper()
+            codes.append(entry)
+    return codes
+
+
 def _coder_ref(coder: str) -> dict:
     # A logical reference: the coder is a user of this system, not a Practitioner resource.
     return {"identifier": {"system": USER_SYSTEM, "value": coder}, "display": coder}

@@ -40,6 +40,52 @@ def mrn_of(patient: dict | None) -> str:
     return ""
 
 
+SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
+
+
+def identity_fields(patient: dict | None) -> dict[str, str]:
+    """The identifying fields an HIM reviewer compares to decide whether two records are
+    one person, as text: names, birth date, sex, MRN, the last four digits of the SSN
+    (never the whole number on screen), the first address and the phone numbers."""
+    res = patient or {}
+    address = (res.get("address") or [{}])[0]
+    phones = [t.get("value", "") for t in res.get("telecom", []) if t.get("system") == "phone"]
+    ssn = next(
+        (i.get("value", "") for i in res.get("identifier", []) if i.get("system") == SSN_SYSTEM),
+        "",
+    )
+    return {
+        "Name": human_name(res),
+        "Other names": "; ".join(
+            f"{n.get('family', '')}, {' '.join(n.get('given', []))}"
+            for n in (res.get("name") or [])[1:]
+        ),
+        "Birth date": res.get("birthDate", ""),
+        "Sex": res.get("gender", ""),
+        "MRN": mrn_of(res),
+        "SSN (last 4)": ssn[-4:] if ssn else "",
+        "Address": ", ".join(
+            [
+                *address.get("line", []),
+                address.get("city", ""),
+                address.get("state", ""),
+                address.get("postalCode", ""),
+            ]
+        ).strip(", "),
+        "Phone": ", ".join(phones),
+    }
+
+
+def compare_identities(a: dict | None, b: dict | None) -> list[dict]:
+    """Two records' identifying fields side by side, each marked same or different (the
+    duplicate-patient review: workbench, API and CLI show the same comparison)."""
+    left, right = identity_fields(a), identity_fields(b)
+    return [
+        {"field": name, "a": left[name], "b": right[name], "same": left[name] == right[name]}
+        for name in left
+    ]
+
+
 def ref_id(reference: str | None) -> str:
     return (reference or "").rsplit("/", 1)[-1]
 

@@ -6,15 +6,14 @@ sensitivity label the role may not see are filtered out by the store itself; bre
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import datetime
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from chartkeeper.coding.cac import note_text
 from chartkeeper.coding.workflow import USER_SYSTEM
 from chartkeeper.errors import BadRequest
+from chartkeeper.fhir import results as fhir_results
+from chartkeeper.fhir.results import LOINC, clinical_time, concept
 from chartkeeper.privacy import policy
 from chartkeeper.privacy.access import break_glass
 from chartkeeper.privacy.people import People, human_name, mrn_of, ref_id
@@ -24,7 +23,6 @@ from .render import redirect, render, secure
 from .session import check_csrf, client_address, current_session, store
 
 router = APIRouter(prefix="/chart", include_in_schema=False)
-LOINC = "http://loinc.org"
 
 
 def _require_charts(request: Request):
@@ -75,43 +73,26 @@ def _by_patient(repo, rtype: str, patient_id: str, count: int = 500) -> list[dic
     ).resources
 
 
-def _code(concept: dict | None) -> tuple[str, str, str]:
-    coding = ((concept or {}).get("coding") or [{}])[0]
-    text = (concept or {}).get("text") or coding.get("display") or coding.get("code", "")
-    return coding.get("system", ""), coding.get("code", ""), text
-
-
-def _when(res: dict) -> str:
-    for key in (
-        "effectiveDateTime",
-        "issued",
-        "authoredOn",
-        "recordedDate",
-        "onsetDateTime",
-        "date",
-    ):
-        if res.get(key):
-            return res[key]
-    period = res.get("period") or res.get("effectivePeriod") or {}
-    return period.get("start", "")
-
-
 @router.get("/{patient_id}")
 def chart(request: Request, patient_id: str) -> Response:
     session = _require_charts(request)
     repo = store(request)
     patient = repo.read("Patient", patient_id)
-    encounters = sorted(_by_patient(repo, "Encounter", patient_id), key=_when, reverse=True)
-    conditions = sorted(_by_patient(repo, "Condition", patient_id), key=_when, reverse=True)
-    meds = sorted(_by_patient(repo, "MedicationRequest", patient_id), key=_when, reverse=True)
+    encounters = sorted(_by_patient(repo, "Encounter", patient_id), key=clinical_time, reverse=True)
+    conditions = sorted(_by_patient(repo, "Condition", patient_id), key=clinical_time, reverse=True)
+    meds = sorted(
+        _by_patient(repo, "MedicationRequest", patient_id), key=clinical_time, reverse=True
+    )
     observations = _by_patient(repo, "Observation", patient_id, 1000)
-    documents = sorted(_by_patient(repo, "DocumentReference", patient_id), key=_when, reverse=True)
+    documents = sorted(
+        _by_patient(repo, "DocumentReference", patient_id), key=clinical_time, reverse=True
+    )
     people = People(repo, [p.get("reference") for p in patient.get("generalPractitioner", [])])
-    results = _result_series(observations)
+    results = fhir_results.result_series(observations)
     notes = [
         {
             "id": d["id"],
-            "title": _code(d.get("type"))[2] or "Document",
+            "title": concept(d.get("type"))[2] or "Document",
             "date": d.get("date", ""),
             "status": d.get("docStatus", ""),
             "signed": bool(d.get("authenticator")) and d.get("docStatus") != "preliminary",
@@ -135,18 +116,18 @@ def chart(request: Request, patient_id: str) -> Response:
         encounters=[_encounter_row(e) for e in encounters],
         conditions=[
             {
-                "code": _code(c.get("code")),
-                "status": _code(c.get("clinicalStatus"))[1],
-                "when": _when(c),
+                "code": concept(c.get("code")),
+                "status": concept(c.get("clinicalStatus"))[1],
+                "when": clinical_time(c),
             }
             for c in conditions
         ],
         meds=[
             {
-                "what": _code(m.get("medicationCodeableConcept"))[2]
+                "what": concept(m.get("medicationCodeableConcept"))[2]
                 or (m.get("medicationReference") or {}).get("display", ""),
                 "status": m.get("status", ""),
-                "when": _when(m),
+                "when": clinical_time(m),
             }
             for m in meds
         ],
@@ -165,46 +146,16 @@ def _encounter_row(e: dict) -> dict:
     return {
         "id": e["id"],
         "class": (e.get("class") or {}).get("display") or (e.get("class") or {}).get("code", ""),
-        "type": _code((e.get("type") or [{}])[0])[2],
+        "type": concept((e.get("type") or [{}])[0])[2],
         "start": period.get("start", ""),
         "end": period.get("end", ""),
         "status": e.get("status", ""),
-        "reason": _code((e.get("reasonCode") or [{}])[0])[2],
+        "reason": concept((e.get("reasonCode") or [{}])[0])[2],
     }
 
 
-def _result_series(observations: list[dict]) -> list[dict]:
-    series: dict[str, dict] = defaultdict(lambda: {"points": []})
-    for obs in observations:
-        system, code, text = _code(obs.get("code"))
-        qty = obs.get("valueQuantity")
-        value = qty.get("value") if isinstance(qty, dict) else None
-        shown = (
-            f"{value} {qty.get('unit', '')}".strip()
-            if value is not None
-            else _code(obs.get("valueCodeableConcept"))[2] or obs.get("valueString", "")
-        )
-        row = series[code or text]
-        row.update(
-            code=code,
-            system=system,
-            title=text,
-            unit=(qty or {}).get("unit", "") if isinstance(qty, dict) else "",
-        )
-        row["points"].append({"when": _when(obs), "value": value, "shown": shown})
-    out = []
-    for row in series.values():
-        row["points"].sort(key=lambda p: p["when"], reverse=True)
-        row["latest"] = row["points"][0]
-        row["plottable"] = (
-            row["system"] == LOINC and sum(p["value"] is not None for p in row["points"]) >= 2
-        )
-        out.append(row)
-    return sorted(out, key=lambda r: r["title"])
-
-
 @router.get("/{patient_id}/trend/{code}.png")
-def trend(request: Request, patient_id: str, code: str) -> Response:
+def trend_plot(request: Request, patient_id: str, code: str) -> Response:
     _require_charts(request)
     found = (
         store(request)
@@ -214,22 +165,17 @@ def trend(request: Request, patient_id: str, code: str) -> Response:
         )
         .resources
     )
-    points, title, unit, low, high = [], code, "", None, None
-    for obs in found:
-        qty = obs.get("valueQuantity") or {}
-        if not isinstance(qty.get("value"), int | float):
-            continue
-        try:
-            when = datetime.fromisoformat(_when(obs).replace("Z", "+00:00"))
-        except ValueError:
-            continue
-        points.append((when, float(qty["value"])))
-        title, unit = _code(obs.get("code"))[2], qty.get("unit", "")
-        for rr in obs.get("referenceRange", [])[:1]:
-            low, high = (rr.get("low") or {}).get("value"), (rr.get("high") or {}).get("value")
-    if not points:
+    found_trend = fhir_results.trend(found, code)
+    if not found_trend["points"]:
         raise BadRequest("no numeric results to plot")
-    response = Response(trend_png(title, unit, points, low, high), media_type="image/png")
+    png = trend_png(
+        found_trend["title"],
+        found_trend["unit"],
+        found_trend["points"],
+        found_trend["low"],
+        found_trend["high"],
+    )
+    response = Response(png, media_type="image/png")
     response.headers["Cache-Control"] = "no-store"
     return secure(response)
 

@@ -113,25 +113,12 @@ def coding_screen(request: Request, encounter_id: str) -> Response:
     )
 
 
-def _code_list(text, kind: str) -> list[dict]:
-    """ "J18.9:Y, I10" -> codes in order, each with its present-on-admission indicator."""
-    codes = []
-    for item in str(text).replace(";", ",").replace("\n", ",").split(","):
-        code, _, poa = item.strip().partition(":")
-        if code.strip():
-            entry = {"code": code.strip(), "kind": kind}
-            if poa.strip():
-                entry["poa"] = poa.strip().upper()
-            codes.append(entry)
-    return codes
-
-
 @router.post("/encounters/{encounter_id}/codes")
 async def assign(request: Request, encounter_id: str) -> Response:
     session = _coder(request)
     form = await check_csrf(request, session)
-    diagnoses = _code_list(form.get("diagnoses", ""), "diagnosis")
-    codes = diagnoses + _code_list(form.get("procedures", ""), "procedure")
+    diagnoses = workflow.codes_from_text(str(form.get("diagnoses", "")), "diagnosis")
+    codes = diagnoses + workflow.codes_from_text(str(form.get("procedures", "")), "procedure")
     workflow.assign_codes(
         store(request),
         encounter_id,

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, Response
 
 from chartkeeper.errors import BadRequest
 from chartkeeper.privacy import amendments, disclosures
-from chartkeeper.privacy.people import People, human_name, mrn_of
+from chartkeeper.privacy.people import People, compare_identities, human_name, mrn_of
 from chartkeeper.quality import deficiencies as dq
 from chartkeeper.quality.merge import get_merge, merges_of
 from chartkeeper.quality.mpi import decide, get_review, list_reviews
@@ -110,49 +110,13 @@ def mpi_queue(request: Request, status: str = "open") -> Response:
     return render(request, "mpi_queue.html", rows=rows, status=status)
 
 
-def _side(res: dict | None) -> dict:
-    res = res or {}
-    address = (res.get("address") or [{}])[0]
-    phones = [t.get("value", "") for t in res.get("telecom", []) if t.get("system") == "phone"]
-    ssn = next(
-        (
-            i.get("value", "")
-            for i in res.get("identifier", [])
-            if i.get("system") == "http://hl7.org/fhir/sid/us-ssn"
-        ),
-        "",
-    )
-    return {
-        "Name": human_name(res),
-        "Other names": "; ".join(
-            f"{n.get('family', '')}, {' '.join(n.get('given', []))}"
-            for n in (res.get("name") or [])[1:]
-        ),
-        "Birth date": res.get("birthDate", ""),
-        "Sex": res.get("gender", ""),
-        "MRN": mrn_of(res),
-        "SSN (last 4)": ssn[-4:] if ssn else "",
-        "Address": ", ".join(
-            [
-                *address.get("line", []),
-                address.get("city", ""),
-                address.get("state", ""),
-                address.get("postalCode", ""),
-            ]
-        ).strip(", "),
-        "Phone": ", ".join(phones),
-    }
-
-
 @router.get("/mpi/{item_id}")
 def mpi_review(request: Request, item_id: int) -> Response:
     _worker(request, "patient-index")
     repo = store(request)
     item = get_review(repo, item_id)
     people = People(repo, [item.a, item.b])
-    a, b = people.found.get(item.a), people.found.get(item.b)
-    sa, sb = _side(a), _side(b)
-    fields = [(k, sa[k], sb[k], sa[k] == sb[k]) for k in sa]
+    fields = compare_identities(people.found.get(item.a), people.found.get(item.b))
     return render(
         request,
         "mpi_review.html",
