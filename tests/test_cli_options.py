@@ -103,6 +103,11 @@ BAD = [
         "--due",
     ),
     (["paper", "chart", "pull-list", "--date", "tomorrow"], "--date"),
+    (["paper", "cover", "a", "--type", "99999-9", "-o", "c.pdf"], "--type"),
+    (["paper", "scan", "/no/such/folder"], "paths"),
+    (["paper", "queue", "assign", "0", "--patient", "a", "--type", "11506-3"], "pages"),
+    (["paper", "misfile", "../d", "--patient", "a", "--reason", "x"], "document"),
+    (["paper", "hold", "case", "CV-1", "--patient", "a b", "--reason", "x"], "--patient"),
     (["registry", "followup", "--today", "2026-01-01T08:00"], "--today"),
     (["registry", "survival", "--today", "soon"], "--today"),
 ]

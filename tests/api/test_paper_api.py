@@ -76,3 +76,91 @@ def test_chart_tracking_over_http(client, repo, him, sign_in):
     bad = client.post(f"/paper/volumes/{code}/lose", json=back, headers=him)
     assert bad.status_code == 400
     assert client.get("/paper/volumes/NOPE", headers=him).status_code == 404
+
+
+def _png(page) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    page.save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_scan_index_search_and_misfile_over_http(client, repo, him, sign_in, monkeypatch):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "paper"))
+    import scan_batch
+
+    from chartkeeper.paper import scanning
+
+    monkeypatch.setattr(scanning, "ocr", lambda page: "Assessment: sarcoidosis")  # fast
+    scan_batch.patient(repo, "p1", "Okafor")
+    scan_batch.patient(repo, "p2", "Lindqvist")
+    coder = sign_in("coder")
+    body = {"patient": "p1", "encounter": "p1-e1", "types": ["11506-3"]}
+    assert client.post("/paper/cover-sheets", json=body, headers=coder).status_code == 403
+    sheet = client.post("/paper/cover-sheets", json=body, headers=him)
+    assert sheet.status_code == 200 and sheet.content.startswith(b"%PDF")
+    (cover,) = scanning.read_pages("cover.pdf", sheet.content)
+    files = [
+        ("file", ("0-loose.png", _png(scan_batch.text_page(["loose page"])), "image/png")),
+        ("file", ("1-cover.png", _png(cover), "image/png")),
+        ("file", ("2-page.png", _png(scan_batch.text_page(["Assessment"])), "image/png")),
+        ("file", ("3-bad.pdf", b"%PDF-1.4 broken", "application/pdf")),
+    ]
+    done = client.post("/paper/scans", files=files, headers=him)
+    assert done.status_code == 200, done.text
+    result = done.json()
+    assert [e["source"] for e in result["errors"]] == ["3-bad.pdf"]
+    (doc,) = result["documents"]
+    assert doc["patient_id"] == "p1"
+    (queued,) = client.get("/paper/queue", headers=him).json()
+    image = client.get(f"/paper/pages/{queued['id']}/image", headers=him)
+    assert image.headers["content-type"] == "image/png"
+    found = client.get("/paper/documents?content=SARCOIDOSIS", headers=him).json()
+    assert {d["id"] for d in found} == {doc["id"]}
+    assigned = client.post(
+        "/paper/queue/assign",
+        json={"pages": [queued["id"]], "patient": "p2", "type": "51851-4"},
+        headers=him,
+    )
+    assert assigned.status_code == 200, assigned.text
+    moved = client.post(
+        f"/paper/documents/{doc['id']}/move",
+        json={"patient": "p2", "encounter": "p2-e1", "reason": "wrong chart"},
+        headers=him,
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["to_patient"] == "p2"
+    assert client.get("/fhir/DocumentReference/" + doc["id"], headers=him).json()["subject"] == {
+        "reference": "Patient/p2"
+    }
+    (misfile,) = client.get("/paper/misfiles", headers=him).json()
+    assert misfile["document_id"] == doc["id"]
+    held = client.post(
+        "/paper/holds/cases",
+        json={"case": "CV-5", "patients": ["p1", "p2"], "reason": "lawsuit"},
+        headers=him,
+    )
+    assert held.status_code == 201 and len(held.json()) == 2
+    assert len(client.get("/paper/holds?case=CV-5", headers=him).json()) == 2
+    gone = client.post("/paper/holds/cases/CV-5/release", json={"reason": "settled"}, headers=him)
+    assert gone.status_code == 200 and len(gone.json()) == 2
+    for method, path, payload in [
+        ("post", "/paper/scans", None),
+        ("post", "/paper/queue/assign", {"pages": ["x"], "patient": "p1", "type": "11506-3"}),
+        ("post", "/paper/queue/assign", {"pages": [999], "patient": "p1", "type": "11506-3"}),
+        ("post", "/paper/cover-sheets", {"patient": "ghost", "types": ["11506-3"]}),
+        ("post", "/paper/cover-sheets", {"patient": "p1", "types": ["0-0"]}),
+        ("post", f"/paper/documents/{doc['id']}/move", {"patient": "ghost", "reason": "x"}),
+        ("post", "/paper/holds/cases", {"case": "CV-6", "patients": [], "reason": "x"}),
+        ("post", "/paper/holds/cases/CV-404/release", {"reason": "x"}),
+        ("get", "/paper/pages/999/image", None),
+        ("get", "/paper/documents?content=%20", None),
+    ]:
+        kw = {"json": payload} if payload is not None else {}
+        answer = getattr(client, method)(path, headers=him, **kw)
+        assert 400 <= answer.status_code < 500, (path, answer.text)
+        assert answer.json()["resourceType"] == "OperationOutcome"

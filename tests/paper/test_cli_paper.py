@@ -145,3 +145,50 @@ def test_refusals_are_one_line_and_change_nothing(tmp_path, capsys):
         assert repo.read("Encounter", "a-e1")["id"] == "a-e1"
     finally:
         repo.engine.dispose()
+
+
+def test_scanning_on_the_command_line(tmp_path):
+    import scan_batch
+
+    from chartkeeper.paper import scanning
+
+    repo = open_store(Settings(data_dir=tmp_path))
+    scan_batch.patient(repo, "p1", "Okafor")
+    scan_batch.patient(repo, "p2", "Lindqvist")
+    repo.engine.dispose()
+    run = CliRunner()
+
+    def call(*args: str, code: int = 0):
+        done = run.invoke(app, ["paper", *args, "--data-dir", str(tmp_path)])
+        assert done.exit_code == code, done.output
+        return done
+
+    sheets = tmp_path / "covers.pdf"
+    call("cover", "p1", "--type", "11506-3", "--encounter", "p1-e1", "-o", str(sheets))
+    (cover,) = scanning.read_pages("covers.pdf", sheets.read_bytes())
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    scan_batch.text_page(["loose page"]).save(drop / "0.png")
+    cover.save(drop / "1.png")
+    scan_batch.text_page(["Assessment: sarcoidosis"]).save(drop / "2.png")
+    (drop / "3.pdf").write_bytes(b"%PDF-1.4 broken")
+    done = call("scan", str(drop), "--no-ocr", code=1)  # one file failed: exit 1, rest filed
+    assert "3.pdf: not a readable PDF" in done.output and "1 queued" in done.output
+    again = json.loads(call("scan", str(drop / "2.png"), "--no-ocr", "--json").stdout)
+    assert again["skipped"] == ["2.png"]
+    (queued,) = json.loads(call("queue", "--json").stdout)
+    assert "queue: 1 pages" in call("queue").stdout
+    call("queue", "assign", str(queued["id"]), "--patient", "p2", "--type", "51851-4")
+    assert json.loads(call("queue", "--json").stdout) == []
+    repo = open_store(Settings(data_dir=tmp_path))
+    (doc,) = [d for d in repo.search("DocumentReference", [("patient", "Patient/p1")]).resources]
+    repo.engine.dispose()
+    moved = json.loads(
+        call("misfile", doc["id"], "--patient", "p2", "--reason", "wrong chart", "--json").stdout
+    )
+    assert moved["from_patient"] == "p1" and moved["to_patient"] == "p2"
+    call("misfile", doc["id"], "--patient", "p2", "--reason", "again", code=1)
+    call("hold", "case", "CV-3", "--patient", "p1", "--patient", "p2", "--reason", "lawsuit")
+    assert len(json.loads(call("hold", "list", "--json").stdout)) == 2
+    call("hold", "release-case", "CV-3", "--reason", "settled")
+    assert json.loads(call("documents", "nothing-here", "--json").stdout) == []

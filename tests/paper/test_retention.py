@@ -154,3 +154,26 @@ def test_destruction_that_fails_midway_leaves_the_store_as_it_was(record, monkey
     assert retention.certificates(record) == []
     still = retention.eligible(record, as_of=AS_OF)
     assert {"old", "held"} <= {g.patient_id for g in still}
+
+
+def test_hold_by_case_keeps_every_patient_it_names_until_the_case_is_released(record):
+    placed = retention.hold_case(record, "CV-77", ["old", "held"], reason="lawsuit", by="him1")
+    assert [h["patient_id"] for h in placed] == ["old", "held"]
+    # naming the case again with one more patient adds only that one
+    with pytest.raises(NotFound):  # a patient not in the store refuses the lot
+        retention.hold_case(record, "CV-77", ["minor", "nobody"], reason="lawsuit", by="him1")
+    assert {h["patient_id"] for h in retention.holds(record, case_ref="CV-77")} == {"old", "held"}
+    more = retention.hold_case(record, "CV-77", ["held", "minor"], reason="lawsuit", by="him1")
+    assert [h["patient_id"] for h in more] == ["minor"]
+    dry = retention.destroy(record, by="him1", method="shredding", as_of=AS_OF, dry_run=True)
+    assert dry.destroyed == [] and {g["patient_id"] for g in dry.held} == {"old", "held"}
+    released = retention.release_case(record, "CV-77", reason="settled", by="him2")
+    assert len(released) == 3 and retention.holds(record, case_ref="CV-77") == []
+    with pytest.raises(NotFound, match="no active legal hold"):
+        retention.release_case(record, "CV-77", reason="again", by="him2")
+    with pytest.raises(BadRequest):
+        retention.hold_case(record, " ", ["old"], reason="x", by="him1")
+    with pytest.raises(BadRequest):
+        retention.hold_case(record, "CV-78", [], reason="x", by="him1")
+    went = retention.destroy(record, by="him1", method="shredding", as_of=AS_OF, dry_run=True)
+    assert {g["patient_id"] for g in went.destroyed} == {"old", "held"}

@@ -12,10 +12,12 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile
 
 from chartkeeper.errors import BadRequest
-from chartkeeper.paper import retention, tracking
+from chartkeeper.paper import indexing, retention, scanning, tracking
 from chartkeeper.privacy.users import User
 
 from .auth import store, works
@@ -32,6 +34,17 @@ def _day(value: object, name: str) -> date:
         return date.fromisoformat(str(value))
     except ValueError:
         raise BadRequest(f"'{name}' must be a date, YYYY-MM-DD") from None
+
+
+def _texts(body: dict, name: str) -> list[str]:
+    value = body.get(name)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise BadRequest(f"'{name}' (a list of text) is required in the body")
+    return value
+
+
+def _day_or_none(body: dict, name: str) -> date | None:
+    return None if body.get(name) is None else _day(body[name], name)
 
 
 def _text(body: dict, name: str, required: bool = True) -> str | None:
@@ -78,9 +91,32 @@ def certificate(request: Request, _user: FileRoom, number: int) -> dict:
     return retention.certificate(store(request), number)
 
 
-@router.get("/holds", summary="Legal holds")
-def holds(request: Request, _user: FileRoom, all: bool = False) -> list[dict]:
-    return retention.holds(store(request), active_only=not all)
+@router.get("/holds", summary="Legal holds (of one case with ?case=)")
+def holds(
+    request: Request, _user: FileRoom, all: bool = False, case: str | None = None
+) -> list[dict]:
+    return retention.holds(store(request), active_only=not all, case_ref=case)
+
+
+@router.post("/holds/cases", summary="Place a legal hold by case on the patients it names",
+             status_code=201)  # fmt: skip
+async def hold_case(request: Request, user: FileRoom) -> list[dict]:
+    body = await json_object(request)
+    return retention.hold_case(
+        store(request),
+        _text(body, "case"),
+        _texts(body, "patients"),
+        reason=_text(body, "reason"),
+        by=user.username,
+    )
+
+
+@router.post("/holds/cases/{case}/release", summary="Release every hold of a case")
+async def release_case(request: Request, user: FileRoom, case: str) -> list[dict]:
+    body = await json_object(request)
+    return retention.release_case(
+        store(request), case, reason=_text(body, "reason"), by=user.username
+    )
 
 
 @router.post("/holds", summary="Place a legal hold on a patient", status_code=201)
@@ -163,3 +199,88 @@ async def move_volume(request: Request, user: FileRoom, barcode: str, action: st
         due=_due(body),
         by=user.username,
     )
+
+
+# --- scanning and indexing --------------------------------------------------------------
+
+
+@router.post("/cover-sheets", summary="Scanning cover sheets (PDF) for a patient's documents")
+async def cover_sheets(request: Request, _user: FileRoom) -> Response:
+    body = await json_object(request)
+    pdf = scanning.cover_sheet_pdf(
+        store(request),
+        _text(body, "patient"),
+        doc_types=_texts(body, "types"),
+        encounter_id=_text(body, "encounter", required=False),
+        day=_day_or_none(body, "date"),
+    )
+    return Response(pdf, media_type="application/pdf")
+
+
+@router.get("/document-types", summary="Document types a cover sheet can name (LOINC)")
+def document_types(_user: FileRoom) -> dict[str, str]:
+    return scanning.DOCUMENT_TYPES
+
+
+@router.post("/scans", summary="Import scanned files (multipart, field 'file', repeatable)")
+async def scan(request: Request, user: FileRoom) -> dict:
+    form = await request.form()
+    uploads = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
+    if not uploads:
+        raise BadRequest("send the scanned files as multipart form field 'file'")
+    files = [(u.filename or f"upload-{i}", await u.read()) for i, u in enumerate(uploads, 1)]
+    repo = store(request)
+    result = await run_in_threadpool(scanning.scan_bytes, repo, files, by=user.username)
+    return result.as_json()
+
+
+@router.get("/queue", summary="The indexing queue: scanned pages waiting for a person")
+def queue(request: Request, _user: FileRoom) -> list[dict]:
+    return indexing.queue(store(request))
+
+
+@router.post("/queue/assign", summary="File queued pages as one document of a patient")
+async def assign(request: Request, user: FileRoom) -> dict:
+    body = await json_object(request)
+    pages = body.get("pages")
+    if not isinstance(pages, list) or not all(type(p) is int for p in pages):
+        raise BadRequest("'pages' (a list of page numbers) is required in the body")
+    return indexing.assign(
+        store(request),
+        pages,
+        patient_id=_text(body, "patient"),
+        doc_type=_text(body, "type"),
+        encounter_id=_text(body, "encounter", required=False),
+        day=_day_or_none(body, "date"),
+        by=user.username,
+    )
+
+
+@router.get("/pages/{page_id}/image", summary="A scanned page's image (PNG)")
+def page_image(request: Request, _user: FileRoom, page_id: int) -> Response:
+    return Response(indexing.page_image(store(request), page_id), media_type="image/png")
+
+
+@router.get("/documents", summary="Scanned documents whose OCR text holds every word")
+def documents(
+    request: Request, _user: FileRoom, content: str, patient: str | None = None
+) -> list[dict]:
+    return indexing.find_documents(store(request), content, patient_id=patient)
+
+
+@router.post("/documents/{document_id}/move", summary="Correct a misfiled document")
+async def move(request: Request, user: FileRoom, document_id: str) -> dict:
+    body = await json_object(request)
+    return indexing.move_document(
+        store(request),
+        document_id,
+        patient_id=_text(body, "patient"),
+        encounter_id=_text(body, "encounter", required=False),
+        reason=_text(body, "reason"),
+        by=user.username,
+    ).as_json()
+
+
+@router.get("/misfiles", summary="Misfile corrections (?disclosed=true: sent out first)")
+def misfiles(request: Request, _user: FileRoom, disclosed: bool = False) -> list[dict]:
+    return indexing.misfiles(store(request), disclosed_only=disclosed)

@@ -478,3 +478,261 @@ def chart_pull_list(
         for r in rows
         for v in r["volumes"] or none
     )))  # fmt: skip
+
+
+@hold_app.command("case")
+def hold_case(
+    case: Annotated[str, typer.Argument(callback=check_required, help="Case or matter reference.")],
+    patients: Annotated[
+        list[str],
+        typer.Option(
+            "--patient",
+            callback=lambda v: [check_id(p) for p in v],
+            help="A patient the case holds (repeat).",
+        ),
+    ],
+    reason: Annotated[
+        str, typer.Option(callback=check_required, help="Why (litigation, subpoena, audit).")
+    ],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Place a legal hold by case: every patient it names is held until the case closes."""
+    from chartkeeper.paper import retention
+
+    repo, settings = _repo(database_url, data_dir)
+    placed = retention.hold_case(repo, case, patients, reason=reason, by=_operator())
+    audit_cli(repo, settings, "paper-hold-place", f"case {case}: {len(placed)} new holds")
+    console.print(f"case {case}: {len(placed)} new holds ({len(patients)} patients named)")
+
+
+@hold_app.command("release-case")
+def hold_release_case(
+    case: Annotated[str, typer.Argument(callback=check_required, help="Case or matter reference.")],
+    reason: Annotated[str, typer.Option(callback=check_required, help="Why the case ends.")],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Release every active hold of a case."""
+    from chartkeeper.paper import retention
+
+    repo, settings = _repo(database_url, data_dir)
+    released = retention.release_case(repo, case, reason=reason, by=_operator())
+    audit_cli(repo, settings, "paper-hold-release", f"case {case}: {len(released)} holds")
+    console.print(f"case {case}: {len(released)} holds released")
+
+
+# --- scanning and indexing --------------------------------------------------------------
+
+
+def _document_types() -> tuple[str, ...]:
+    from chartkeeper.paper import scanning
+
+    return tuple(scanning.DOCUMENT_TYPES)
+
+
+def check_ids(values: list[str] | None) -> list[str] | None:
+    return [check_id(v) for v in values] if values else values
+
+
+DocTypeOption = Annotated[
+    str,
+    typer.Option("--type", callback=choice(among=_document_types),
+                 help="LOINC document type (11506-3 progress note, 18842-5 discharge...)."),
+]  # fmt: skip
+EncounterOption = Annotated[
+    str | None, typer.Option(callback=check_id, help="Encounter id it belongs to.")
+]
+
+
+@paper_app.command("cover")
+def cover_cmd(
+    patient: PatientArgument,
+    doc_types: Annotated[
+        list[str],
+        typer.Option(
+            "--type",
+            callback=lambda v: [choice(among=_document_types)(t) for t in v],
+            help="LOINC document type; repeat for one sheet each.",
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", callback=check_output_file, help="PDF file to write.")
+    ],
+    encounter: EncounterOption = None,
+    day: Annotated[
+        str | None, typer.Option("--date", callback=check_day, help="Document date.")
+    ] = None,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Print scanning cover sheets: put one on each document; the scan files it."""
+    from chartkeeper.paper import scanning
+
+    repo, settings = _repo(database_url, data_dir)
+    pdf = scanning.cover_sheet_pdf(repo, patient, doc_types=doc_types, encounter_id=encounter,
+                                   day=day)  # fmt: skip
+    output.write_bytes(pdf)
+    audit_cli(repo, settings, "paper-cover-sheet", f"Patient/{patient}: {len(doc_types)} sheets")
+    console.print(f"{len(doc_types)} cover sheets -> {output}")
+
+
+@paper_app.command("scan")
+def scan_cmd(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(exists=True, help="Scanned files (PDF, TIFF, PNG, JPEG) or drop folders."),
+    ],
+    no_ocr: Annotated[bool, typer.Option("--no-ocr", help="File the pages without OCR.")] = False,
+    as_json: JsonOption = False,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Import a scanner's output: split at cover sheets, file each document in its patient's
+    record, OCR it, report blank pages and send pages without a cover to the queue."""
+    from rich.progress import Progress
+
+    from chartkeeper.paper import scanning
+
+    if not no_ocr and not scanning.tesseract_available():
+        raise typer.BadParameter("tesseract is not installed (apt-get install tesseract-ocr); "
+                                 "or --no-ocr", param_hint="--no-ocr")  # fmt: skip
+    repo, settings = _repo(database_url, data_dir)
+    with Progress(console=console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                label = "reading pages" if stage == "reading" else "OCR"
+                tasks[stage] = bar.add_task(label, total=total)
+            bar.update(tasks[stage], advance=done, total=total)
+
+        result = scanning.scan(repo, paths, by=_operator(), with_ocr=not no_ocr,
+                               progress=progress)  # fmt: skip
+    audit_cli(repo, settings, "paper-scan", f"batch {result.batch}: {result.pages} pages")
+    if as_json:
+        print(json.dumps(result.as_json()))
+    else:
+        out.print(_table(f"batch {result.batch}: {len(result.documents)} documents filed",
+                         ("document", "patient", "encounter", "type", "pages"), (
+            (d["id"], d["patient_id"], d["encounter_id"] or "", d["type"], str(d["pages"]))
+            for d in result.documents
+        )))  # fmt: skip
+        for b in result.blank:
+            console.print(f"blank page: {b['source']} page {b['page_no']}")
+        for q in result.queued:
+            console.print(f"to the queue: page {q['page']} ({q['source']} p{q['page_no']}): "
+                          f"{q['reason']}")  # fmt: skip
+        for name in result.skipped:
+            console.print(f"imported before, skipped: {name}")
+        for e in result.errors:
+            where = f" page {e['page_no']}" if e["page_no"] else ""
+            console.print(f"[red]error[/red] {e['source']}{where}: {e['message']}")
+        console.print(f"{result.pages} pages from {result.files} files: {result.covers} cover "
+                      f"sheets, {len(result.blank)} blank, {len(result.queued)} queued, "
+                      f"{len(result.errors)} errors")  # fmt: skip
+    if result.errors:
+        raise typer.Exit(1)
+
+
+queue_app = typer.Typer(help="The indexing queue: scanned pages nobody could file.",
+                        invoke_without_command=True)  # fmt: skip
+paper_app.add_typer(queue_app, name="queue")
+
+
+@queue_app.callback()
+def queue_list(
+    ctx: typer.Context,
+    as_json: JsonOption = False,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Pages waiting in the indexing queue (with no subcommand)."""
+    if ctx.invoked_subcommand:
+        return
+    from chartkeeper.paper import indexing
+
+    repo, settings = _repo(database_url, data_dir)
+    rows = indexing.queue(repo)
+    audit_cli(repo, settings, "paper-queue-read", f"{len(rows)} pages")
+    if as_json:
+        print(json.dumps(rows))
+        return
+    out.print(_table(f"indexing queue: {len(rows)} pages", ("page", "file", "p", "scanned",
+                                                             "why"), (
+        (str(r["id"]), r["source"], str(r["page_no"]), r["scanned"], r["reason"] or "")
+        for r in rows
+    )))  # fmt: skip
+
+
+@queue_app.command("assign")
+def queue_assign(
+    pages: Annotated[list[int], typer.Argument(min=1, max=MAX_ID, help="Queued page numbers.")],
+    patient: Annotated[str, typer.Option(callback=check_id, help="Patient id.")],
+    doc_type: DocTypeOption,
+    encounter: EncounterOption = None,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """File queued pages, in the order given, as one document of a patient."""
+    from chartkeeper.paper import indexing
+
+    repo, settings = _repo(database_url, data_dir)
+    doc = indexing.assign(repo, pages, patient_id=patient, doc_type=doc_type,
+                          encounter_id=encounter, by=_operator())  # fmt: skip
+    audit_cli(repo, settings, "paper-index", f"DocumentReference/{doc['id']}")
+    console.print(f"{doc['pages']} pages filed as DocumentReference/{doc['id']} "
+                  f"for Patient/{patient}")  # fmt: skip
+
+
+@paper_app.command("documents")
+def documents_cmd(
+    query: Annotated[str, typer.Argument(help="Words the scanned text must hold.")],
+    patient: Annotated[str | None, typer.Option(callback=check_id, help="Patient id.")] = None,
+    as_json: JsonOption = False,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Search scanned documents' OCR text (every word, whole words, any case)."""
+    from chartkeeper.paper import indexing
+
+    repo, settings = _repo(database_url, data_dir)
+    docs = indexing.find_documents(repo, query, patient_id=patient)
+    audit_cli(repo, settings, "paper-document-search", f"{len(docs)} documents")
+    if as_json:
+        print(json.dumps(docs))
+        return
+    out.print(_table(f"scanned documents holding '{query}': {len(docs)}",
+                     ("document", "patient", "type", "date"), (
+        (d["id"], d["subject"]["reference"], (d.get("type") or {}).get("text", ""),
+         d.get("date", "")) for d in docs
+    )))  # fmt: skip
+
+
+@paper_app.command("misfile")
+def misfile_cmd(
+    document: Annotated[str, typer.Argument(callback=check_id, help="DocumentReference id.")],
+    patient: Annotated[str, typer.Option(callback=check_id, help="The right patient's id.")],
+    reason: Annotated[str, typer.Option(callback=check_required, help="What was wrong.")],
+    encounter: EncounterOption = None,
+    as_json: JsonOption = False,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Move a misfiled document to the right patient (and encounter); history is kept."""
+    from chartkeeper.paper import indexing
+
+    repo, settings = _repo(database_url, data_dir)
+    moved = indexing.move_document(repo, document, patient_id=patient, encounter_id=encounter,
+                                   reason=reason, by=_operator())  # fmt: skip
+    audit_cli(repo, settings, "paper-misfile", f"misfile {moved.id}: DocumentReference/{document}")
+    if as_json:
+        print(json.dumps(moved.as_json()))
+        return
+    console.print(f"misfile {moved.id}: DocumentReference/{document} moved from "
+                  f"Patient/{moved.from_patient} to Patient/{moved.to_patient}")  # fmt: skip
+    for ref in moved.repointed:
+        console.print(f"  also repointed: {ref}")
+    for d in moved.disclosures:
+        console.print(f"[yellow]already disclosed[/yellow] to {d['recipient']} on "
+                      f"{d['disclosed'][:10]} (ROI request {d['request']}): assess and notify")  # fmt: skip

@@ -370,6 +370,58 @@ def release_hold(repo: Repository, hold_id: int, *, reason: str, by: str) -> dic
         return {**hold, **values}
 
 
-def holds(repo: Repository, *, active_only: bool = True) -> list[dict]:
+def holds(repo: Repository, *, active_only: bool = True, case_ref: str | None = None) -> list[dict]:
     with repo.transaction() as tx:
-        return table.list_holds(tx, active_only=active_only)
+        rows = table.list_holds(tx, active_only=active_only, case_ref=case_ref)
+    return rows
+
+
+def _case(case_ref: str) -> str:
+    if not isinstance(case_ref, str) or not case_ref.strip():
+        raise BadRequest("a legal hold by case needs the case or matter reference")
+    return case_ref.strip()
+
+
+def hold_case(
+    repo: Repository, case_ref: str, patient_ids: list[str], *, reason: str, by: str
+) -> list[dict]:
+    """A legal hold by case: one matter (a lawsuit, a subpoena, an investigation) holding
+    the records of every patient it names, placed in one transaction (all or none: a
+    patient not in the store refuses the lot). Naming more patients later adds them to the
+    case; a patient the case holds already is not held twice."""
+    case_ref = _case(case_ref)
+    if not reason.strip():
+        raise BadRequest("a legal hold needs a reason")
+    wanted = list(dict.fromkeys(p.strip() for p in patient_ids if p and p.strip()))
+    if not wanted:
+        raise BadRequest(f"name the patients whose records case {case_ref} holds")
+    stamp = utc_now()
+    with repo.transaction() as tx:
+        held = {h["patient_id"] for h in table.list_holds(tx, case_ref=case_ref, audit=False)}
+        placed = []
+        for patient_id in wanted:
+            tx.read("Patient", patient_id)  # NotFound rolls the whole case back; audited
+            if patient_id in held:
+                continue
+            hold_id = table.insert_hold(
+                tx,
+                {"patient_id": patient_id, "case_ref": case_ref, "reason": reason.strip(),
+                 "placed": stamp, "placed_by": by},
+            )  # fmt: skip
+            placed.append(table.get_hold(tx, hold_id))
+        return placed
+
+
+def release_case(repo: Repository, case_ref: str, *, reason: str, by: str) -> list[dict]:
+    """Release every active hold of a case at once (the matter closed)."""
+    case_ref = _case(case_ref)
+    if not reason.strip():
+        raise BadRequest("releasing a legal hold needs a reason")
+    values = {"released": utc_now(), "released_by": by, "release_reason": reason.strip()}
+    with repo.transaction() as tx:
+        active = table.list_holds(tx, case_ref=case_ref, audit=False)
+        if not active:
+            raise NotFound(f"no active legal hold for case {case_ref!r}")
+        for hold in active:
+            table.release_hold(tx, hold["id"], values)
+        return [{**hold, **values} for hold in active]

@@ -179,10 +179,14 @@ def release_hold(tx: Transaction, hold_id: int, values: dict) -> None:
     _audit(tx, "paper-hold-release", [hold["patient_id"]] if hold else [], f"legal hold {hold_id}")
 
 
-def list_holds(tx: Transaction, *, active_only: bool = True, audit: bool = True) -> list[dict]:
+def list_holds(
+    tx: Transaction, *, active_only: bool = True, audit: bool = True, case_ref: str | None = None
+) -> list[dict]:
     query = select(paper_hold).order_by(paper_hold.c.id)
     if active_only:
         query = query.where(paper_hold.c.released.is_(None))
+    if case_ref is not None:
+        query = query.where(paper_hold.c.case_ref == case_ref)
     rows = [dict(r) for r in tx.conn.execute(query).mappings()]
     if audit and rows:
         _audit(tx, "paper-hold-read", [r["patient_id"] for r in rows], f"{len(rows)} legal holds")
