@@ -172,6 +172,7 @@ def test_one_tumour_one_case_prefill_edits_and_complete(repo):
     assert items["dateOfBirth"] == "19600402" and items["dateOfDiagnosis"] == "20230305"
     assert items["ageAtDiagnosis"] == "062" and items["diagnosticConfirmation"] == "1"
     assert items["rxDateSurgery"] == "20230401" and items["rxDateHormone"] == "20230501"
+    assert items["rxDateMostDefinSurg"] == "20230401" and items["rxSummSurgRadSeq"] == "0"
     assert items["ajccTnmPathT"] == "pT1c" and items["summaryStage2018"] == "1"
     assert items["classOfCase"] == "14" and items["vitalStatus"] == "1"
     assert items["dateOfLastContact"] == "20240210" and items["gradePathological"] == "2"
@@ -420,3 +421,17 @@ def test_display_name_family_given():
     assert display_name({"name": official}) == "Rivera, Ana"
     assert display_name({"name": [{"text": "Ana Rivera"}]}) == "Ana Rivera"
     assert display_name({}) is None
+
+
+@pytest.mark.parametrize(
+    ("words", "code"),
+    [
+        ("IMRT to the left breast", "02"),
+        ("Proton beam therapy", "03"),
+        ("HDR brachytherapy, vaginal cuff", "07"),
+        ("Radiation therapy", "01"),
+        ("Electron boost", "04"),
+    ],
+)
+def test_radiation_modality_from_the_procedure(words, code):
+    assert abstract.radiation_modality(words) == code

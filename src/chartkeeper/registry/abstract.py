@@ -34,6 +34,21 @@ _SURGERY = re.compile(
     re.I,
 )
 _RADIATION = re.compile(r"radiation|radiotherapy|\bimrt\b|brachytherapy|stereotactic|sbrt", re.I)
+# Phase I Radiation Treatment Modality (CoC STORE): the procedure's words to the code.
+_MODALITY = (
+    (re.compile(r"proton", re.I), "03"),
+    (re.compile(r"electron", re.I), "04"),
+    (re.compile(r"brachytherapy|seed implant|\bhdr\b|\bldr\b", re.I), "07"),
+    (re.compile(r"\bimrt\b|photon|\bsbrt\b|stereotactic|3d[- ]?conformal|\bvmat\b", re.I), "02"),
+)
+
+
+def radiation_modality(words: str) -> str:
+    """02 photons (IMRT, SBRT, 3D-conformal), 03 protons, 04 electrons, 07 brachytherapy,
+    else 01 external beam, NOS."""
+    return next((code for pattern, code in _MODALITY if pattern.search(words)), "01")
+
+
 # Agent name stems by SEER*Rx category (chemotherapy, hormone, immunotherapy/BRM).
 _AGENTS = {
     "chemo": (
@@ -249,7 +264,20 @@ def build_items(
         elif _RADIATION.search(words) and "rxDateRadiation" not in items:
             items["rxDateRadiation"] = _yyyymmdd(when)
             items["rxSummRadiation"] = "1"
+            items["phase1RadiationTreatmentModality"] = radiation_modality(words)
             treated_here = True
+    surgery, radiation = items.get("rxDateSurgery"), items.get("rxDateRadiation")
+    if surgery:
+        items["rxDateMostDefinSurg"] = surgery
+        if diagnosed and diagnosed.year < 2023:
+            # Surgery of primary site, NOS: the site-specific code (SEER Appendix C) is
+            # the registrar's to refine; the 2023+ item's codes are left to them too.
+            items["rxSummSurgPrimSite"] = "90"
+    # Radiation/surgery sequence (STORE): 2 radiation before surgery, 3 after, 0 not both.
+    if surgery and radiation:
+        items["rxSummSurgRadSeq"] = "2" if radiation < surgery else "3"
+    elif surgery or radiation:
+        items["rxSummSurgRadSeq"] = "0"
     for rtype in ("MedicationRequest", "MedicationAdministration"):
         for med in sorted(_of_patient(repo, rtype, pid), key=lambda m: _when(m) or ""):
             when = _when(med) or ""
