@@ -281,6 +281,14 @@ SYNONYMS: dict[str, str] = {
     "intracranial": "Brain, NOS",
     "cerebral hemisphere": "Cerebrum",
     "frontal": "Frontal lobe",
+    "temporal": "Temporal lobe",  # "left temporal mass"
+    "insula": "Cerebrum",  # ICD-O-3 index: insula, thalamus, basal ganglia are C71.0
+    "insular": "Cerebrum",
+    "thalamus": "Cerebrum",
+    "thalamic": "Cerebrum",
+    "basal ganglia": "Cerebrum",
+    "hypothalamus": "Cerebrum",
+    "corpus callosum": "Overlapping lesion of brain",  # C71.8 in the ICD-O-3 index
     "parietal": "Parietal lobe",
     "occipital": "Occipital lobe",
     "brainstem": "Brain stem",
@@ -499,6 +507,7 @@ def site_phrases() -> dict[tuple[str, ...], tuple[str, float]]:
 # Words that often name something other than a primary site: their mentions count less.
 WEAK: dict[str, float] = {
     "cervical": 0.3,
+    "temporal": 0.6,  # also the temporal bone and artery
     "fundus": 0.3,  # of the stomach or of the uterus
     "endocrine": 0.3,
     "mediastinal": 0.5,
