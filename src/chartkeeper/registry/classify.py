@@ -448,13 +448,43 @@ class Report:
                 sentence += 1
             # a sentence ends at the last boundary; count the rest of the line as the next
             offset += len(line)
+        self._join_hyphenated(site_lex, hist_lex)
         self._fix_sentences()
         self.tokens = [w.word for w in self.words]
+        # Text before the first header, in a report that has a diagnosis section, is the
+        # letterhead and demographics ("... Breast Health Center"): it counts for less.
+        self.has_diagnosis = any(w.section in ("final", "synoptic") for w in self.words)
         # Each sentence's word range, once: the rules ask for it at every mention.
         self._sentences: dict[int, tuple[int, int]] = {}
         for i, word in enumerate(self.words):
             lo, _ = self._sentences.get(word.sentence, (i, i))
             self._sentences[word.sentence] = (lo, i + 1)
+
+    def _join_hyphenated(self, site_lex, hist_lex) -> None:
+        """A word a scanned report broke at a line end ("PROS-\nTATE", "ADENO-\nCARCINOMA")
+        read whole, when the whole is a lexicon word and its halves are not."""
+        words, text, joined = self.words, self.text, []
+        i = 0
+        while i < len(words):
+            word = words[i]
+            if i + 1 < len(words):
+                following = words[i + 1]
+                gap = text[word.end : following.start]
+                if gap.startswith("-") and "\n" in gap and not gap[1:].strip():
+                    whole = site_lex.correct(hist_lex.correct(word.word + following.word))
+
+                    def known(w: str) -> bool:
+                        return w in site_lex.vocabulary or w in hist_lex.vocabulary
+
+                    # "LYMPH-\nNODE" stays two words: both halves are words already.
+                    if known(whole) and not (known(word.word) and known(following.word)):
+                        word.word, word.end = whole, following.end
+                        joined.append(word)
+                        i += 2
+                        continue
+            joined.append(word)
+            i += 1
+        self.words[:] = joined
 
     def _fix_sentences(self) -> None:
         """Give each word the sentence it is in by the boundaries between words."""
@@ -664,6 +694,8 @@ def _site_mentions(report: Report, hist: list[_HistMention], lymphoma: bool) -> 
         word = report.words[m.start]
         code = m.entry.code
         weight = m.entry.weight * SECTION_WEIGHT[word.section]
+        if word.section == "preamble" and report.has_diagnosis:
+            weight *= 0.5
         why = [word.section]
         lo, hi = report.sentence_range(m.start)
         before = tokens[max(lo, m.start - 4) : m.start]
