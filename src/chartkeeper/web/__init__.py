@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException
 from chartkeeper.errors import ChartkeeperError
 
 from . import chart, coder, him, home, oversight
+from . import paper as fileroom
 from . import registry as registrar
 from .render import redirect, render
 from .session import CsrfRefused, SignInRequired
@@ -43,6 +44,7 @@ WEB_PREFIXES = (
     "/privacy",
     "/admin",
     "/registrar",
+    "/fileroom",
     "/home",
     "/signin",
     "/signout",
@@ -72,7 +74,7 @@ def is_web(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     """Mount the workbench on `app` and answer its errors as pages, not JSON."""
-    for module in (home, chart, him, coder, oversight, registrar):
+    for module in (home, chart, him, coder, oversight, registrar, fileroom):
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)

@@ -46,6 +46,7 @@ WORKLIST_PAGES = (
     ("coding", "Coding queue", "/coder"),
     ("physician-queries", "Physician queries", "/coder/queries"),
     ("cancer-registry", "Cancer registry", "/registrar"),
+    ("paper-records", "File room", "/fileroom"),
 )
 
 
