@@ -251,7 +251,9 @@ def registrations(
     if not 0 <= twice <= people:
         raise ValueError("twice must be between 0 and people")
     rng = random.Random(seed)
-    mk = _Maker(rng, zips or max(50, people // 100))
+    # a ZIP for every hundred people, up to the 2,500 a large catchment spans (the ZIPs
+    # drawn from have 2,998): a million-record store then has ZIPs of many hundreds
+    mk = _Maker(rng, zips or min(2_500, max(50, people // 100)))
     twins = people // 100 if twins is None else twins
     household = people // 50 if household is None else household
     records: list[dict] = []

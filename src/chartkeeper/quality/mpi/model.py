@@ -197,52 +197,72 @@ def comparisons(present: set[str] | None = None) -> list:
     return [comp for col, comp in out if present is None or col in present]
 
 
-def blocking_rules() -> list:
-    """Candidate pairs: any rule admits a pair. Each rule keys on two facts so that its
-    blocks stay small at a million records (tens of records a block at most), and each
-    covers errors the others miss; a duplicate escapes only if it breaks every rule at once.
-    `scan.blocking_report` counts the comparisons each one makes."""
+def _rules() -> list[tuple[tuple[str, ...], object]]:
+    """(the columns a rule keys on, the rule), in the order Splink applies them."""
     return [
-        block_on("ssn"),
-        block_on("mrn"),
-        block_on("dob", "family_sdx"),
-        block_on("dob", "given_sdx"),
-        # both names changed past their Soundex (a nickname, a typo in a consonant): the
-        # birth date with either name's first letter (the birth date alone, or with the sex,
-        # would make blocks that grow with the store: a million records hold ~30 a day)
-        block_on("dob", "substr(family_n, 1, 1)"),
-        block_on("dob", "substr(given_n, 1, 1)"),
-        # the day/month swap, both ways round (Splink keeps only l.id < r.id)
-        "l.dob_swap = r.dob AND l.family_sdx = r.family_sdx",
-        "l.dob = r.dob_swap AND l.family_sdx = r.family_sdx",
-        block_on("given_sdx", "family_sdx", "birth_year"),
-        # the birth year one off: a name with the same day and month (the given name's
-        # Soundex and a day of the year is a large block: with the family name's initial,
-        # or the ZIP when the family name changed)
-        block_on("family_sdx", "dob_md"),
-        block_on("given_sdx", "dob_md", "substr(family_n, 1, 1)"),
-        block_on("given_sdx", "dob_md", "zip"),
-        block_on("given_sdx", "family_sdx", "zip"),
-        block_on("given_n", "family_n"),
+        (("ssn",), block_on("ssn")),
+        (("mrn",), block_on("mrn")),
+        # the birth date with either name's first letter: a Soundex code starts with it, so
+        # this admits every pair of one birth date and Soundex, and the names changed past
+        # their Soundex (a nickname, a typo in a consonant) too (the birth date alone, or
+        # with the sex, would make blocks that grow with the store: a million records hold
+        # ~30 a day)
+        (("dob", "family_n"), block_on("dob", "substr(family_n, 1, 1)")),
+        (("dob", "given_n"), block_on("dob", "substr(given_n, 1, 1)")),
+        # day and month transposed: the birth date with day and month in either order
+        (("dob_unordered", "family_sdx"), block_on("dob_unordered", "family_sdx")),
+        (("given_sdx", "family_sdx"), block_on("given_sdx", "family_sdx", "birth_year")),
+        # the birth year one off: a name with the same day and month, and the other name's
+        # initial (a Soundex code and a day of the year alone make blocks that grow with
+        # the square of the store)
+        (
+            ("family_sdx", "dob_md", "given_n"),
+            block_on("family_sdx", "dob_md", "substr(given_n, 1, 1)"),
+        ),
+        (
+            ("given_sdx", "dob_md", "family_n"),
+            block_on("given_sdx", "dob_md", "substr(family_n, 1, 1)"),
+        ),
+        (("given_n", "family_n"), block_on("given_n", "family_n")),
         # given and family exchanged: few names are common both ways round
-        "l.given_sdx = r.family_sdx AND l.family_sdx = r.given_sdx",
+        (
+            ("given_sdx", "family_sdx"),
+            "l.given_sdx = r.family_sdx AND l.family_sdx = r.given_sdx",
+        ),
         # both names wrong (nickname and typo, a name missing): the birth date and ZIP
-        block_on("dob", "zip"),
+        (("dob", "zip"), block_on("dob", "zip")),
         # the ZIP with the given name's first three letters (and the family name's first:
         # a ZIP with its first names alone is thousands of pairs for a handful of finds)
-        "l.zip = r.zip AND l.given_p3 = r.given_p3"
-        " AND substr(l.family_n, 1, 1) = substr(r.family_n, 1, 1)",
-        block_on("address_n", "zip"),
-        block_on("phone", "given_sdx"),
-        block_on("phone", "dob_md"),
+        (
+            ("zip", "given_p3", "family_n"),
+            block_on("zip", "given_p3", "substr(family_n, 1, 1)"),
+        ),
+        (("address_n", "zip"), block_on("address_n", "zip")),
+        (("phone", "given_sdx"), block_on("phone", "given_sdx")),
+        (("phone", "dob_md"), block_on("phone", "dob_md")),
         # one SSN digit wrong: the intact half with a name or the birth date
-        block_on("ssn_head", "given_sdx"),
-        block_on("ssn_head", "family_sdx"),
-        block_on("ssn_tail", "given_sdx"),
-        block_on("ssn_tail", "family_sdx"),
-        block_on("ssn_head", "dob"),
-        block_on("ssn_tail", "dob"),
+        (("ssn_head", "given_sdx"), block_on("ssn_head", "given_sdx")),
+        (("ssn_head", "family_sdx"), block_on("ssn_head", "family_sdx")),
+        (("ssn_tail", "given_sdx"), block_on("ssn_tail", "given_sdx")),
+        (("ssn_tail", "family_sdx"), block_on("ssn_tail", "family_sdx")),
+        (("ssn_head", "dob"), block_on("ssn_head", "dob")),
+        (("ssn_tail", "dob"), block_on("ssn_tail", "dob")),
     ]
+
+
+def blocking_rules(present: set[str] | None = None) -> list:
+    """Candidate pairs: any rule admits a pair. Each rule keys on two facts or more so that
+    its blocks stay small at a million records (tens of records a block at most), and each
+    covers errors the others miss; a duplicate escapes only if it breaks every rule at once.
+    With `present` (the columns holding a value somewhere), a rule on an empty column is
+    left out: it admits nothing and costs a join. `comparisons_per_rule` counts the
+    comparisons each one makes."""
+    return [rule for cols, rule in _rules() if present is None or all(c in present for c in cols)]
+
+
+def present_columns(table) -> set[str]:
+    """The columns of a prepared table that hold a value in some record."""
+    return {name for name in table.column_names if table[name].null_count < table.num_rows}
 
 
 def comparisons_per_rule(
@@ -256,7 +276,7 @@ def comparisons_per_rule(
     db_api = db_api or DuckDBAPI()
     counts = count_comparisons_from_blocking_rules(
         _inputs(table, db_api, link_only),
-        blocking_rules=blocking_rules(),
+        blocking_rules=blocking_rules(present_columns(table)),
         link_type="link_only" if link_only else "dedupe_only",
         unique_id_column_name="id",
         record_sample_proportion=sample,
@@ -276,7 +296,7 @@ def settings(present: set[str] | None = None, *, link_only: bool = False) -> Set
         link_type="link_only" if link_only else "dedupe_only",
         unique_id_column_name="id",
         comparisons=comparisons(present),
-        blocking_rules_to_generate_predictions=blocking_rules(),
+        blocking_rules_to_generate_predictions=blocking_rules(present),
         probability_two_random_records_match=1e-5,
         retain_matching_columns=True,  # with the gamma_ columns: the levels
         retain_intermediate_calculation_columns=True,  # the mw_ columns: Bayes factors
@@ -302,7 +322,7 @@ def linker(table, db_api=None, *, link_only: bool = False) -> Linker:
     `db_api` says otherwise. `link_only`: pairs across the table's two sources only."""
 
     db_api = db_api or DuckDBAPI()
-    present = {name for name in table.column_names if table[name].null_count < table.num_rows}
+    present = present_columns(table)
     # the settings are ours and fixed (tests cover them): Splink's validation of them would
     # parse every level's SQL again on each scan
     return Linker(
@@ -395,21 +415,23 @@ def score_groups(
     groups: list[list[str]],
     threshold: float | None,
 ) -> list[dict]:
-    """Every pair within each group of record ids, scored with the trained model: a second
-    linker over just those records, blocking on the group number."""
+    """Every pair within each group of record ids, scored with the trained model on the
+    linker's own prepared records (Splink's scoring of missing cluster edges: no second
+    linker, no term frequencies counted again)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     group_of = {rid: n for n, g in enumerate(groups) for rid in g}
-    sub = table.filter(pc.is_in(table["id"], value_set=pa.array(list(group_of))))
-    sub = sub.append_column("mpi_group", pa.array([group_of[r] for r in sub["id"].to_pylist()]))
-    trained = lk.misc.save_model_to_json()
-    trained["blocking_rules_to_generate_predictions"] = [
-        block_on("mpi_group").get_blocking_rule(lk._sql_dialect_str).as_dict()
-    ]
-    db_api = lk._db_api  # the same backend (and, for DuckDB, connection) as the scan
-    link_only = trained["link_type"] == "link_only"
-    second = Linker(
-        _inputs(sub, db_api, link_only), trained, log_level=logging.ERROR, validate_settings=False
+    sub = table.select(["id", "source_dataset"])
+    sub = sub.filter(pc.is_in(sub["id"], value_set=pa.array(list(group_of))))
+    sub = sub.append_column("cluster_id", pa.array([group_of[r] for r in sub["id"].to_pylist()]))
+    if lk._settings_obj._link_type != "link_only":
+        sub = sub.drop_columns(["source_dataset"])
+    registered = lk._db_api.register(sub)
+    scored = lk.inference._score_missing_cluster_edges(
+        registered, threshold_match_probability=threshold
     )
-    return score(second, labels, threshold)
+    rows = scored.as_pyarrow_table().select(_columns(labels)).to_pylist()
+    scored.drop_table_from_database_and_remove_from_cache()
+    registered.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
+    return rows

@@ -75,6 +75,7 @@ COLUMNS = (
     "maiden_n",
     "dob",
     "dob_swap",
+    "dob_unordered",
     "birth_year",
     "dob_md",
     "sex",
@@ -227,6 +228,12 @@ def prepare(records: Iterable[dict]) -> dict[str, list]:
         cols["maiden_n"].append(_name(r.get("maiden") or ""))
         cols["dob"].append(dob)
         cols["dob_swap"].append(_swapped(dob) if dob else None)
+        # the year with day and month in sorted order: one key for a date and its swap
+        cols["dob_unordered"].append(
+            f"{dob[:4]}-{min(dob[5:7], dob[8:10])}-{max(dob[5:7], dob[8:10])}"
+            if dob and len(dob) == 10
+            else None
+        )
         cols["birth_year"].append(dob[:4] if dob else None)
         cols["dob_md"].append(dob[5:] if dob and len(dob) == 10 else None)
         cols["sex"].append((r.get("sex") or "").lower() or None)
