@@ -186,3 +186,9 @@ def test_realistic_layout_reports_site_accuracy():
     reports = module.read_realistic()
     right = sum((classify(r["text"]).primary_site or "")[:3] == r["site"][:3] for r in reports)
     assert len(reports) >= 50 and right / len(reports) >= 0.96
+
+
+def test_short_codes_are_not_mended_as_ocr_slips():
+    assert classify("Histologic Type: Thymoma, type B1").morphology == "8583/3"
+    chromophobe = "KIDNEY, NEPHRECTOMY: CHROMOPHOBE RENAL CELL CARCI-\nNOMA, 7 CM."
+    assert classify(chromophobe).morphology == "8317/3"

@@ -645,6 +645,7 @@ class _SiteMention:
     weight: float
     why: str
     of_tumour: bool = False  # "carcinoma ... of the renal pelvis": the tumour's own organ
+    attached: bool = False  # "... resection with left kidney": removed with the specimen
 
 
 def _malignant_line(
@@ -754,6 +755,15 @@ def _site_mentions(report: Report, hist: list[_HistMention], lymphoma: bool) -> 
         if code.startswith("C77") and not lymphoma:
             weight *= 0.1
             why.append("lymph node")
+        # "RETROPERITONEUM, EN BLOC RESECTION WITH LEFT KIDNEY AND COLON": organs taken
+        # with the specimen, not its subject.
+        line_start = next(
+            (j for j in range(m.start, -1, -1) if report.words[j].line != word.line), -1
+        )
+        attached = bool({"with", "including"} & set(tokens[line_start + 1 : m.start]))
+        if attached and word.sentence not in malignant_sentences:
+            weight *= 0.5
+            why.append("removed with the specimen")
         # "urothelial carcinoma, high grade, of the renal pelvis": the organ the sentence
         # says the tumour is of, not one of a list of organs removed.
         of_tumour = before[-1:] in (["of"], ["in"]) and any(
@@ -764,12 +774,14 @@ def _site_mentions(report: Report, hist: list[_HistMention], lymphoma: bool) -> 
         )
         if of_tumour:
             why.append("organ of the tumour")
-        found.append(_SiteMention(code, m.start, m.end, weight, ", ".join(why), of_tumour))
+        found.append(
+            _SiteMention(code, m.start, m.end, weight, ", ".join(why), of_tumour, attached)
+        )
     # A line naming several organs ("uterus, cervix, bilateral ovaries and tubes") shares
     # its weight between them: the list says what was removed, not which organ is sick.
     per_line: dict[int, set[str]] = defaultdict(set)
     for m in found:
-        if not m.code.startswith("C77"):
+        if not m.code.startswith("C77") and not m.attached:
             per_line[report.words[m.start].line].add(m.code[:3])
     for m in found:
         organs = per_line[report.words[m.start].line]
@@ -814,6 +826,12 @@ def _choose_site(
         by_code[prior[0]] += prior[1] * 0.5
     if not by_category:
         return None, {}
+    # A sarcoma named in the retroperitoneum or peritoneum is of it (C48), not of soft
+    # tissue, NOS, where its histology alone would put it.
+    if prior and prior[0][:3] == "C49" and by_category.get("C48"):
+        by_category["C48"] += by_category.pop("C49", 0.0)
+        for code in [c for c in by_code if c[:3] == "C49"]:
+            by_code.pop(code)
     # A mesothelioma is of the pleura (or peritoneum) even when the lung came with it.
     if histology and "9050" <= histology <= "9055" and by_category.get("C34"):
         by_category["C38"] += by_category.pop("C34")

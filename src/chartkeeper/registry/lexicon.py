@@ -97,7 +97,8 @@ class Lexicon:
         if word in self.vocabulary:
             return word
         if not word.isalpha():
-            if word.isdigit() or not any(c.isalpha() for c in word):
+            # Short codes ("B1" in "type B1", "T1", "N0") are meant as written.
+            if word.isdigit() or not any(c.isalpha() for c in word) or len(word) < 4:
                 return word
             mended = word.translate(_OCR_DIGITS)
             if not mended.isalpha():
@@ -234,6 +235,9 @@ def _term_forms(term: str) -> set[str]:
         head, tail = term.split(", ", 1)
         if "," not in tail:
             forms.add(f"{tail} {head}")
+            # "Renal cell carcinoma, chromophobe type" -> "chromophobe renal cell carcinoma"
+            if tail.endswith(" type"):
+                forms.add(f"{tail[:-5]} {head}")
     for old, new in _TERM_VARIANTS:
         forms |= {f.lower().replace(old, new) for f in forms if old in f.lower()}
     # Reports put the qualifier after the type: "mesothelioma, epithelioid",

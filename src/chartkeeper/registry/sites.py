@@ -177,6 +177,9 @@ SYNONYMS: dict[str, str] = {
     "palatine tonsil": "Tonsil, NOS",
     "piriform sinus": "Pyriform sinus",  # the other spelling
     "vocal cord": "Glottis",
+    "false vocal cord": "Supraglottis",  # the false cords are supraglottic (C32.1)
+    "false cord": "Supraglottis",
+    "true cord": "Glottis",
     "epiglottis": "Supraglottis",  # laryngeal surface; the anterior surface is its own title
     # digestive
     "oesophagus": "Esophagus, NOS",  # British spelling
