@@ -9,6 +9,7 @@ import base64
 import copy
 import dataclasses
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -154,28 +155,90 @@ class Workbench:
         return dup
 
 
-@pytest.fixture(scope="session")
-def workbench(tmp_path_factory) -> Workbench:
-    """Built once per test run, under a lock, and shared by the xdist workers (building the
-    demo is the costly part; the tests choose their own records, so they can share it)."""
+POSTGRES_URL = os.environ.get("CHARTKEEPER_TEST_POSTGRES_URL", "")
+# The browser tests drive the SQLite workbench; set this to drive the PostgreSQL one too.
+BROWSER_ON_POSTGRES = os.environ.get("CHARTKEEPER_TEST_BROWSER_ON_POSTGRES") == "1"
+
+
+def _shared_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent
-    settings = Settings(data_dir=root / "workbench")
-    with (root / "workbench.lock").open("w") as lock:
+    return root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+
+
+def _postgres_settings(root: Path) -> Settings:
+    """A database of the run's own for the PostgreSQL workbench (named after the run's
+    temporary folder, so workers share it and parallel runs never do)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = "ck_workbench_" + hashlib.sha1(str(root).encode()).hexdigest()[:12]
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).first():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    return Settings(data_dir=root / "workbench-postgresql", database_url=url)
+
+
+def _drop_postgres(settings: Settings) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = make_url(settings.database_url).database
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def workbench(request, tmp_path_factory) -> Workbench:
+    """One demo store per backend for the whole run, built once under a lock and shared by
+    the xdist workers (building the demo is the costly part; the tests choose their own
+    records, so they can share it). The in-process tests run on both backends; PostgreSQL
+    only when CHARTKEEPER_TEST_POSTGRES_URL is set (under CI it always is)."""
+    backend = request.param
+    root = _shared_root(tmp_path_factory)
+    if backend == "postgresql" and not POSTGRES_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI=true but CHARTKEEPER_TEST_POSTGRES_URL is not set")
+        pytest.skip("PostgreSQL tests skipped: set CHARTKEEPER_TEST_POSTGRES_URL to run them")
+    with (root / f"workbench-{backend}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        if backend == "postgresql":
+            settings = _postgres_settings(root)
+        else:
+            settings = Settings(data_dir=root / "workbench")
         if not (settings.data_dir / Workbench.FACTS).exists():
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             Workbench.build(settings)
-    # Parse the code set and build the encoder's index now (once per process, shared with
-    # the coding tests), so no page in a browser test waits for it.
-    search.index_for(codesets.load(data_dir=settings.data_dir), settings.data_dir)
-    return Workbench(settings)
+        # The encoder's index, built and cached in the data directory by the first worker
+        # (the others load it), so no coding page waits for it.
+        search.index_for(codesets.load(data_dir=settings.data_dir), settings.data_dir)
+        users = root / f"workbench-{backend}.users"
+        users.write_text(str(int(users.read_text() or 0) + 1) if users.exists() else "1")
+    yield Workbench(settings)
+    if backend == "postgresql":
+        # The last worker using the database drops it (a later one would build it again).
+        with (root / f"workbench-{backend}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            left = int(users.read_text() or 1) - 1
+            users.write_text(str(left))
+            if left <= 0:
+                _drop_postgres(settings)
+                (settings.data_dir / Workbench.FACTS).unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
 def web_app(workbench):
-    return create_app(workbench.settings)
+    app = create_app(workbench.settings)
+    yield app
+    app.state.repo.engine.dispose()  # before the database may be dropped
 
 
 @pytest.fixture
@@ -188,9 +251,14 @@ def client(web_app):
 
 
 @pytest.fixture(scope="session")
-def live_server(web_app):
+def live_server(web_app, workbench):
     import uvicorn
 
+    if workbench.settings.database_url and not BROWSER_ON_POSTGRES:
+        pytest.skip(
+            "browser tests drive the SQLite workbench (the in-process tests cover PostgreSQL); "
+            "CHARTKEEPER_TEST_BROWSER_ON_POSTGRES=1 drives this one too"
+        )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -199,10 +267,8 @@ def live_server(web_app):
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
+    while not server.started and thread.is_alive():
+        time.sleep(0.02)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=5)
@@ -227,25 +293,39 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(scope="session")
+def signed_in() -> dict:
+    """Each role's signed-in cookies (a Playwright storage state), kept for the session:
+    a test starts on its home page without going through the sign-in form again."""
+    return {}
+
+
 @pytest.fixture
-def page_for(browser, live_server):
-    """page_for(role) -> a page in a fresh context, signed in as that role's user."""
+def page_for(browser, live_server, signed_in):
+    """page_for(role) -> a page in a fresh context, signed in as that role's user, on the
+    home page. `init_script` runs in every page of the context before the page's own."""
     contexts = []
 
-    def open_as(role: str, viewport=(1280, 800)):
+    def open_as(role: str, viewport=(1280, 800), init_script: str | None = None):
         context = browser.new_context(
             base_url=live_server,
             viewport={"width": viewport[0], "height": viewport[1]},
             accept_downloads=True,
+            storage_state=signed_in.get(live_server, {}).get(role),
         )
+        if init_script:
+            context.add_init_script(script=init_script)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)
-        page.goto("/signin")
-        page.get_by_label("User name").fill(role)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{live_server}/")
+        page.goto("/")
+        if page.url.endswith("/signin") or "/signin?" in page.url:
+            # first use of the role (or its session ended): through the form, as a user would
+            page.get_by_label("User name").fill(role)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(f"{live_server}/")
+            signed_in.setdefault(live_server, {})[role] = context.storage_state()
         return page
 
     yield open_as
