@@ -19,6 +19,18 @@ from web_helpers import PASSWORD, csrf_of, sign_in
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
+
+def shoot(page, name: str) -> None:
+    """A screenshot, as test_browser takes them (CHARTKEEPER_SCREENSHOTS, else a temp dir)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    folder = os.environ.get("CHARTKEEPER_SCREENSHOTS")
+    target = Path(folder) if folder else Path(tempfile.gettempdir()) / "ck-screens"
+    target.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target / f"{name}.png"))
+
 MRN = "55009876"
 PATIENT = {
     "resourceType": "Patient",
@@ -130,11 +142,13 @@ def test_clerk_finds_a_chart_files_a_queued_page_and_holds_a_case(page_for, file
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name=f"Volume {fileroom['barcode']}")).to_be_visible()
     assert "Dr Abara" in page.content()
+    shoot(page, "fileroom-locator")
     page.get_by_role("link", name="Indexing queue").first.click()
     page_id = fileroom["pages"]["loose-b.png"]
     thumb = page.get_by_role("img", name=f"Scanned page {page_id}: image")
     expect(thumb).to_be_visible()
     assert thumb.evaluate("img => img.complete && img.naturalWidth > 0")
+    shoot(page, "fileroom-queue")
     page.get_by_label(re.compile(rf"^Page {page_id} \(")).check()
     page.get_by_label("Patient (MRN or id)").fill(MRN)
     page.get_by_label("Document type").select_option("59284-0")
@@ -147,6 +161,7 @@ def test_clerk_finds_a_chart_files_a_queued_page_and_holds_a_case(page_for, file
     page.get_by_role("button", name="Place the hold").click()
     row = page.locator("tr", has=page.get_by_text("WEB-CV-2"))
     expect(row).to_contain_text("Okonkwo, Adaeze")
+    shoot(page, "fileroom-holds")
     page.get_by_label("Case", exact=True).select_option("WEB-CV-2")
     page.get_by_label("Why the hold ends").fill("case closed")
     page.get_by_role("button", name="Release every hold of the case").click()
