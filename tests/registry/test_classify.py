@@ -192,3 +192,13 @@ def test_short_codes_are_not_mended_as_ocr_slips():
     assert classify("Histologic Type: Thymoma, type B1").morphology == "8583/3"
     chromophobe = "KIDNEY, NEPHRECTOMY: CHROMOPHOBE RENAL CELL CARCI-\nNOMA, 7 CM."
     assert classify(chromophobe).morphology == "8317/3"
+
+
+def test_histology_abbreviations_take_the_official_terms_codes():
+    from chartkeeper.registry import lexicon
+
+    table = lexicon.histology_lexicon().entries
+    assert table[("idc",)].code == "8500/3" and table[("gbm",)].code == "9440/3"
+    assert all((a,) in table for a in lexicon.HISTOLOGY_ABBREVIATIONS)
+    found = classify("FINAL DIAGNOSIS: Mass, segment 6, core biopsy: HCC, grade 2.")
+    assert found.primary_site == "C22.0" and found.morphology == "8170/3"

@@ -289,7 +289,36 @@ def histology_lexicon() -> Lexicon:
         entries[key] = Entry(code, 1.0, hints, tuple(codes) if len(codes) > 1 else ())
     for key, entry in _FALLBACK_HISTOLOGY.items():
         entries.setdefault(key, entry)
+    # Report abbreviations of ICD-O-3 terms: each takes the code its spelled-out term has
+    # in the official list (never a typed code); one the list cannot resolve is left out.
+    for abbreviation, phrase in HISTOLOGY_ABBREVIATIONS.items():
+        entry = entries.get(words(phrase))
+        if entry is not None:
+            entries.setdefault((abbreviation,), entry)
     return Lexicon(entries)
+
+
+# Abbreviations pathologists write for a histology, as the term they stand for. "CA" is
+# left out: it is also "cancer antigen" (CA 19-9, CA-125).
+HISTOLOGY_ABBREVIATIONS = {
+    "idc": "infiltrating duct carcinoma",
+    "ilc": "lobular carcinoma",
+    "dcis": "ductal carcinoma in situ",
+    "lcis": "lobular carcinoma in situ",
+    "rcc": "renal cell carcinoma",
+    "ccrcc": "clear cell renal cell carcinoma",
+    "hcc": "hepatocellular carcinoma",
+    "gbm": "glioblastoma",
+    "scc": "squamous cell carcinoma",
+    "tcc": "transitional cell carcinoma",
+    "sclc": "small cell carcinoma",
+    "nsclc": "non small cell carcinoma",
+    "gist": "gastrointestinal stromal tumor",
+    "dlbcl": "diffuse large b cell lymphoma",
+    "bcc": "basal cell carcinoma",
+    "mmmt": "mixed mullerian tumor",
+    "adenoca": "adenocarcinoma",
+}
 
 
 _NOT_A_TYPE = {("tumor",), ("tumour",), ("neoplasm",), ("lesion",), ("mass",), ("cancer",)}
