@@ -198,6 +198,26 @@ AXE_PAGES = {
 }
 
 
+def test_keyboard_users_skip_to_the_worklist_and_focus_follows_the_page(page_for):
+    """The first Tab reaches "Skip to content", which moves focus into the main landmark;
+    the next Tab stays in it (not back in the banner), and the focused element is outlined."""
+    page = page_for("him")
+    page.goto("/him/deficiencies")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused == "Skip to content", focused
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('main') !== null")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("", "none"), outline
+    landmarks = page.evaluate(
+        "[...document.querySelectorAll('header, nav, main, footer')].map(e => e.tagName)"
+    )
+    assert landmarks == ["HEADER", "NAV", "MAIN", "FOOTER"]
+
+
 AXE_CHECK = (
     "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
     ".filter(v => v.impact === 'serious' || v.impact === 'critical')"

@@ -284,3 +284,81 @@ def test_admin_manages_accounts_through_the_workbench(client, web_app):
     coder_token = csrf_of(other.get("/").text)  # desk.clerk is a coder now
     for refused in ("/admin/users", "/admin/users/admin/disable"):
         assert other.post(refused, data={"csrf_token": coder_token}).status_code == 403
+
+
+# Every worklist page, and who may work it (policy.WORKLISTS; the chart search and the audit
+# pages follow the record permissions).
+WORKLIST_URLS = {
+    "/him/deficiencies": "deficiencies",
+    "/him/mpi": "patient-index",
+    "/him/roi": "release-of-information",
+    "/him/amendments": "release-of-information",
+    "/coder": "coding",
+    "/coder/dnfb": "coding",
+    "/coder/queries": "physician-queries",
+    "/registrar": "cancer-registry",
+    "/registrar/cases": "cancer-registry",
+    "/registrar/followup": "cancer-registry",
+    "/registrar/survival": "cancer-registry",
+    "/registrar/export": "cancer-registry",
+    "/fileroom": "paper-records",
+    "/fileroom/queue": "paper-records",
+    "/fileroom/retention": "paper-records",
+    "/admin/users": "user-accounts",
+    "/chart": ("search", "Patient"),
+    "/privacy": ("search", "AuditEvent"),
+    "/privacy/break-glass": ("search", "AuditEvent"),
+}
+LINK = re.compile(r'<a [^>]*href="(/[^"#?]*)')
+
+
+@pytest.mark.parametrize("role", ["him", "coder", "clinician", "registrar", "auditor", "admin"])
+def test_every_worklist_is_two_clicks_from_home(client, role):
+    """Tried as a new user would: from the home page, every worklist the role works is a
+    link, or a link on a page one link away (two clicks), and none it may not work is."""
+    from chartkeeper.privacy import policy
+    from chartkeeper.privacy.users import User
+
+    user = User(role, role)
+    mine = {
+        url
+        for url, need in WORKLIST_URLS.items()
+        if (
+            policy.allows(user, *need)
+            if isinstance(need, tuple)
+            else role in policy.WORKLISTS[need]
+        )
+    }
+    home = sign_in(client, role)
+    one_click = set(LINK.findall(home.text)) - {"/"}
+    reached = set(one_click)
+    for url in sorted(one_click & set(WORKLIST_URLS)):
+        page = client.get(url)
+        assert page.status_code == 200, (role, url)
+        reached |= set(LINK.findall(page.text))
+    assert mine <= reached, f"{role}: not within two clicks: {sorted(mine - reached)}"
+    assert not (reached & set(WORKLIST_URLS)) - mine, f"{role} is shown another role's worklist"
+
+
+def test_serve_prints_the_url_and_the_demo_sign_in(tmp_path, capsys, monkeypatch):
+    """`make run` = `chartkeeper demo` then `chartkeeper serve`: the address to open and the
+    account to sign in with are printed before the server starts."""
+    import uvicorn
+
+    from chartkeeper.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(kw))
+    monkeypatch.setattr("chartkeeper.web.warm_up", lambda data_dir: None)  # no code-set parse
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "demo-credentials.txt").write_text("demo: a long demo passphrase\n")
+    try:
+        main(["serve", "--port", "8123", "--data-dir", str(data)])
+    except SystemExit as exited:
+        assert exited.code in (0, None)
+    text = capsys.readouterr().out
+    assert "http://127.0.0.1:8123/" in text
+    assert "demo sign-in: user demo, password a long demo passphrase" in text
+    assert started == {"host": "127.0.0.1", "port": 8123, "log_level": "info"}
