@@ -202,3 +202,18 @@ def test_histology_abbreviations_take_the_official_terms_codes():
     assert all((a,) in table for a in lexicon.HISTOLOGY_ABBREVIATIONS)
     found = classify("FINAL DIAGNOSIS: Mass, segment 6, core biopsy: HCC, grade 2.")
     assert found.primary_site == "C22.0" and found.morphology == "8170/3"
+
+
+@pytest.mark.parametrize(
+    ("text", "site"),
+    [
+        ("RIGHT BREAST, 10 O'CLOCK, CORE BIOPSY: INVASIVE DUCTAL CARCINOMA.", "C50.4"),
+        ("RIGHT BREAST, 2 O'CLOCK, CORE BIOPSY: INVASIVE DUCTAL CARCINOMA.", "C50.2"),
+        ("Left breast, 2:00 o'clock, biopsy: invasive lobular carcinoma.", "C50.4"),
+        ("Left breast, 7 oclock, biopsy: invasive ductal carcinoma.", "C50.3"),
+        ("Left breast, 12 o'clock, biopsy: invasive ductal carcinoma.", "C50.8"),
+        ("Breast, 10 o'clock, biopsy: invasive ductal carcinoma.", "C50.9"),  # no side
+    ],
+)
+def test_breast_clock_position_to_quadrant(text, site):
+    assert classify("FINAL DIAGNOSIS: " + text).primary_site == site

@@ -903,6 +903,8 @@ def _region(report: Report, site: str, mentions: list[_SiteMention]) -> str | No
     return None
 
 
+_CLOCK = re.compile(r"\b(1[0-2]|[1-9])(?::[0-5]\d)?\s*o['’ ]?\s*clock\b", re.I)
+
 _SIDES = {"right": "1", "rt": "1", "left": "2", "lt": "2", "bilateral": "4", "both": "4"}
 
 
@@ -1068,6 +1070,12 @@ def classify(text: str) -> Classification:
         site = _region(report, site, mentions) or site
         label = _label(site)
     laterality, side_span = _laterality(report, site, mentions)
+    if site == "C50.9":
+        clock = _CLOCK.search(report.text)
+        if clock:
+            quadrant = sites.breast_quadrant(int(clock.group(1)), laterality or "")
+            if quadrant:
+                site, label = quadrant, _label(quadrant)
     if side_span:
         s, e, snippet = report.span(*side_span)
         evidence.append(

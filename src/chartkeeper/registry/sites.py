@@ -210,6 +210,8 @@ SYNONYMS: dict[str, str] = {
     "intrahepatic": "Intrahepatic bile duct",
     "common bile duct": "Extrahepatic bile duct",
     "hilar bile duct": "Extrahepatic bile duct",  # perihilar (Klatskin) ducts are C24.0
+    "perihilar": "Extrahepatic bile duct",
+    "hilar cholangiocarcinoma": "Extrahepatic bile duct",  # not "hilar" lymph nodes
     "bile duct": "Extrahepatic bile duct",
     "ampulla": "Ampulla of Vater",
     "gall bladder": "Gallbladder",
@@ -644,6 +646,20 @@ def region_code(category: str, region_word: str) -> str | None:
             if re.search(rf"\b{re.escape(phrase)}\b", title):
                 return code
     return None
+
+
+# A breast tumour's clock position as the examiner faces the patient, to the quadrant
+# (SEER breast site coding): on the right breast 12-3 o'clock is upper inner, on the left
+# upper outer. The hours on a quadrant line (12, 3, 6, 9) overlap two quadrants (C50.8).
+def breast_quadrant(hour: int, laterality: str) -> str | None:
+    if laterality not in ("1", "2") or not 1 <= hour <= 12:
+        return None
+    if hour in (12, 3, 6, 9):
+        return "C50.8"
+    right = {0: "C50.2", 1: "C50.3", 2: "C50.5", 3: "C50.4"}  # by quarter of the clock
+    left = {0: "C50.4", 1: "C50.5", 2: "C50.3", 3: "C50.2"}
+    quarter = (hour % 12) // 3
+    return (right if laterality == "1" else left)[quarter]
 
 
 # Paired organs (SEER Program Coding and Staging Manual, laterality: sites for which
