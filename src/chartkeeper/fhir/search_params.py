@@ -63,7 +63,7 @@ MODIFIERS = {
     QUANTITY: {"missing"},
     NUMBER: {"missing"},
     REFERENCE: {"missing", "identifier"},
-    COMPOSITE: {"missing"},
+    COMPOSITE: set(),
 }
 
 
