@@ -177,9 +177,15 @@ def load(name: str, cache: Path, people: int, twice: int) -> list[dict]:
 def run_chartkeeper(name: str, records: list[dict]) -> dict:
     from chartkeeper.quality.mpi import Thresholds, scan
 
+    start = time.perf_counter()
+
+    def progress(msg: str) -> None:  # on stderr, for the long runs
+        print(f"  chartkeeper {time.perf_counter() - start:7.1f}s: {msg}", file=sys.stderr)
+
     pairs = scan(
         records,
         thresholds=Thresholds(link=LINK, review=REVIEW),
+        on_progress=progress,
         link_only=name == "febrl4",  # two files, each free of duplicates: pairs across only
     )
     ids = [(p.a.removeprefix("Patient/"), p.b.removeprefix("Patient/"), p.decision) for p in pairs]

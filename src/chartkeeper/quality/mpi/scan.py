@@ -122,9 +122,11 @@ _OTHER_SSN = ("different", "close number")
 _OTHER_GIVEN = ("different", "loosely similar", "half swapped")
 
 
-def _judge(row: dict, labels: dict[str, dict[int, str]]):
+def _judge(row: dict, labels: dict[str, dict[int, str]], entries: dict | None = None):
     """(probability, capped, hard, evidence) of one scored row: `capped` pairs are never
-    linked automatically, `hard` ones never put in one cluster."""
+    linked automatically, `hard` ones never put in one cluster. `evidence` is a function
+    that builds the evidence (most rows scored are never shown); `entries` caches each
+    comparison's entry in it (a level and its weight recur across thousands of pairs)."""
     # a comparison left out (its column empty throughout the records) is null for all
     levels = {name: "null" for name in model.COMPARISONS}
     weights = {name: 0.0 for name in model.COMPARISONS}
@@ -173,20 +175,28 @@ def _judge(row: dict, labels: dict[str, dict[int, str]]):
                 "household pattern: surname, address and phone agreement set aside "
                 f"({shared:.1f} bits)"
             )
-    evidence = {
-        "match_weight": round(weight, 3),
-        "comparisons": {
-            name: {
-                "level": levels[name],
-                "match_weight": round(weights[name], 3),
-                "bayes_factor": float(f"{2.0 ** weights[name]:.4g}"),
-            }
-            for name in levels
-        },
-        "agree": [n for n in levels if levels[n] == "exact"],
-        "differ": [n for n in levels if levels[n] == "different"],
-        "notes": notes,
-    }
+    cache = {} if entries is None else entries
+
+    def evidence() -> dict:
+        comparisons = {}
+        for name, level in levels.items():
+            key = (name, level, weights[name])
+            entry = cache.get(key)
+            if entry is None:
+                entry = cache[key] = {
+                    "level": level,
+                    "match_weight": round(weights[name], 3),
+                    "bayes_factor": float(f"{2.0 ** weights[name]:.4g}"),
+                }
+            comparisons[name] = entry
+        return {
+            "match_weight": round(weight, 3),
+            "comparisons": comparisons,
+            "agree": [n for n in levels if levels[n] == "exact"],
+            "differ": [n for n in levels if levels[n] == "different"],
+            "notes": notes,
+        }
+
     return _probability(weight), capped, hard, evidence
 
 
@@ -199,6 +209,7 @@ class _State:
         self.scored: dict[tuple[str, str], float] = {}  # every pair scored, any probability
         self.capped: set[tuple[str, str]] = set()  # never auto-linked
         self.hard: set[tuple[str, str]] = set()  # never in one cluster
+        self.entries: dict = {}  # evidence entries shared by pairs with the same level
 
     def judge(self, rows: Iterable[dict]) -> None:
         review, link = self.thresholds.review, self.thresholds.link
@@ -208,10 +219,10 @@ class _State:
             key = tuple(sorted((_ref(row["id_l"]), _ref(row["id_r"]))))
             if key in self.scored:
                 continue
-            p, cap, hard, evidence = _judge(row, self.labels)
-            if key in self.rejected:
+            p, cap, hard, evidence = _judge(row, self.labels, self.entries)
+            rejected = key in self.rejected
+            if rejected:
                 cap = hard = True
-                evidence["notes"].append("judged not a match by a reviewer")
             self.scored[key] = p
             if hard:
                 self.hard.add(key)
@@ -219,7 +230,10 @@ class _State:
                 self.capped.add(key)
             if p >= review:
                 decision = "link" if p >= link and not cap else "review"
-                self.pairs[key] = CandidatePair(key[0], key[1], round(p, 6), decision, evidence)
+                shown = evidence()
+                if rejected:
+                    shown["notes"].append("judged not a match by a reviewer")
+                self.pairs[key] = CandidatePair(key[0], key[1], round(p, 6), decision, shown)
 
 
 def scan(
@@ -255,13 +269,20 @@ def scan(
     say("scoring candidate pairs")
     labels = model.level_labels(lk)
     state = _State(labels, thresholds, {tuple(sorted((_ref(a), _ref(b)))) for a, b in not_matches})
-    state.judge(model.score(lk, labels, thresholds.review))
+    # down to the cluster floor: the cluster check needs those scores too (a pair under
+    # the floor, or never blocked, is scored below if it ends up inside a group)
+    state.judge(model.score(lk, labels, thresholds.cluster))
     # The cluster check needs a score for every pair inside a group, and a person
     # registered three times may have two error-laden copies that share no blocking key:
     # score every pair within each group the links form (below the thresholds too).
-    groups = [g for g in clusters(state.pairs.values()) if len(g) > 2]
+    groups = [
+        g
+        for g in clusters(state.pairs.values())
+        if len(g) > 2
+        and any((x, y) not in state.scored for i, x in enumerate(g) for y in g[i + 1 :])
+    ]
     if groups:
-        say(f"scoring all pairs within {len(groups)} groups of three or more")
+        say(f"scoring all pairs within {len(groups)} groups of three or more not yet scored")
         ids = [[r.removeprefix("Patient/") for r in g] for g in groups]
         state.judge(model.score_groups(lk, labels, table, ids, None))
     del table
