@@ -128,3 +128,41 @@ def test_transaction_rollback_when_one_entry_is_invalid(server):
     with pytest.raises(ClientOutcome):
         client.execute("/", method="post", data=bundle.serialize())
     assert client.resources("Patient").search(family="Atomic").count() == 0
+
+
+def test_fhir_client_chains_has_deceased_includes_and_summary(server):
+    """What an independent client sends for chains, _has, includes and _elements is
+    understood, and an unknown parameter is refused as the client's error."""
+    client = _client(server)
+    living = client.resource("Patient", name=[{"family": "Chainer"}], deceasedBoolean=False)
+    living.save()
+    dead = client.resource(
+        "Patient", name=[{"family": "Chainer"}], deceasedDateTime="2021-02-03T04:05:06Z"
+    )
+    dead.save()
+    for patient, code in ((living, "8480-6"), (dead, "8462-4")):
+        client.resource(
+            "Observation",
+            status="final",
+            code={"coding": [{"system": "http://loinc.org", "code": code}]},
+            subject={"reference": f"Patient/{patient.id}"},
+        ).save()
+    observations = client.resources("Observation")
+    assert observations.search(subject__Patient__family="Chainer").count() == 2
+    assert observations.search(subject__Patient__family="Nobody").count() == 0
+    patients = client.resources("Patient")
+    assert [p.id for p in patients.search(deceased=True).fetch_all()] == [dead.id]
+    has = patients.has("Observation", "patient", code="8462-4").fetch_all()
+    assert [p.id for p in has] == [dead.id]
+    bundle = (
+        observations.search(subject__Patient__family="Chainer")
+        .include("Observation", "subject")
+        .elements("status")
+        .fetch_raw()
+    )
+    included = [e for e in bundle.entry if e.search.mode == "include"]
+    assert {e.resource.id for e in included} == {living.id, dead.id}
+    matched = [e.resource for e in bundle.entry if e.search.mode == "match"]
+    assert all("code" in r and "subject" not in r for r in matched)  # code is mandatory
+    with pytest.raises(ClientOutcome):
+        patients.search(shoe_size="9").fetch()
