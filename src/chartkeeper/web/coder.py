@@ -58,11 +58,17 @@ def coding_screen(request: Request, encounter_id: str) -> Response:
     _coder(request)
     repo = store(request)
     data_dir = request.app.state.settings.data_dir
-    with repo.reading() as tx:
+    with repo.reading() as tx:  # one snapshot (and one audit write) for the stay and notes
         stay = read_coded_stay(tx, encounter_id)
+        docs = cac.encounter_documents(tx, encounter_id)
     encounter, patient = stay.encounter, stay.patient
-    docs = cac.encounter_documents(repo, encounter_id)
-    suggestions = cac.suggest(repo, encounter_id, data_dir=data_dir)
+    # cac.suggest over the notes already read (it would read the encounter and notes again)
+    suggestions = cac.suggest_documents(
+        [(d["id"], text) for d in docs if (text := cac.note_text(d)) is not None],
+        inpatient=cac.is_inpatient(encounter),
+        when=cac.service_date(encounter),
+        data_dir=data_dir,
+    )
     spans: dict[str, list] = {}
     for s in suggestions:
         for ev in s.evidence:

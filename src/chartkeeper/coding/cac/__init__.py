@@ -94,7 +94,7 @@ def note_text(doc: dict) -> str | None:
     return None
 
 
-def encounter_documents(repo: Repository, encounter_id: str) -> list[dict]:
+def encounter_documents(repo: Repository | Transaction, encounter_id: str) -> list[dict]:
     """The encounter's notes (DocumentReference.context.encounter), oldest first."""
     page = repo.search(
         "DocumentReference", [("encounter", f"Encounter/{encounter_id}"), ("_count", "1000")]
