@@ -510,9 +510,7 @@ def _scanned_pages(tx: Transaction, enclosed: list[dict]) -> dict[str, list[byte
     stops the disclosure rather than sending something other than the record)."""
     found: dict[str, list[bytes]] = {}
     for res in enclosed:
-        for content in (
-            res.get("content") or [] if res["resourceType"] == "DocumentReference" else []
-        ):
+        for content in res.get("content") or [] if res["resourceType"] == "DocumentReference" else []:
             url = (content.get("attachment") or {}).get("url") or ""
             if url.startswith(scanned.SCAN_URL):
                 try:
