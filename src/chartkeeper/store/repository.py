@@ -15,7 +15,9 @@ than silently overwriting (no lost update).
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -691,10 +693,83 @@ class _CollectedAudit:
     def write(self, engine: Engine) -> None:
         if not self._entries:
             return
-        with durable_write(engine) as conn:
-            for action, resources, detail in self._entries:
-                self._guard.audit(conn, action, resources, detail)
-        self._entries.clear()
+        _group_commit(engine).write(self._guard, self._entries)
+        self._entries = []
+
+
+@dataclass
+class _Pending:
+    guard: Guard
+    entries: list[tuple[str, Sequence[dict], str]]
+    done: bool = False
+    error: BaseException | None = None
+
+
+class _GroupCommit:
+    """Group commit for the audit rows of reads: concurrent readers hand their entries in,
+    one of them (the leader) writes every entry waiting in one durable transaction, and
+    each reader returns once the commit holding its rows has ended (never before: no read
+    is answered before its audit row is stored). Readers arriving during a commit queue
+    for the next one, so under load one sync serves many reads instead of one each, and
+    the write lock is taken once per group. A group that fails is written again one reader
+    at a time, so one reader's fault fails only that read."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._turn = threading.Condition(threading.Lock())
+        self._queue: list[_Pending] = []
+        self._leading = False
+
+    def write(self, guard: Guard, entries: list[tuple[str, Sequence[dict], str]]) -> None:
+        mine = _Pending(guard, entries)
+        with self._turn:
+            self._queue.append(mine)
+            while not mine.done:
+                if self._leading:
+                    self._turn.wait()
+                    continue
+                self._leading = True
+                group, self._queue = self._queue, []
+                self._turn.release()
+                try:
+                    self._commit(group)
+                finally:
+                    self._turn.acquire()
+                    self._leading = False
+                    self._turn.notify_all()
+        if mine.error is not None:
+            raise mine.error
+
+    def _commit(self, group: list[_Pending]) -> None:
+        try:
+            with durable_write(self.engine) as conn:
+                for pending in group:
+                    for action, resources, detail in pending.entries:
+                        pending.guard.audit(conn, action, resources, detail)
+        except Exception as exc:
+            if len(group) > 1:
+                for pending in group:
+                    self._commit([pending])
+                return
+            group[0].error = exc
+        except BaseException as exc:  # interrupted: nobody waits for ever
+            for pending in group:
+                pending.error, pending.done = exc, True
+            raise
+        for pending in group:
+            pending.done = True
+
+
+_group_commits: weakref.WeakKeyDictionary[Engine, _GroupCommit] = weakref.WeakKeyDictionary()
+_group_commits_lock = threading.Lock()
+
+
+def _group_commit(engine: Engine) -> _GroupCommit:
+    with _group_commits_lock:
+        found = _group_commits.get(engine)
+        if found is None:
+            found = _group_commits[engine] = _GroupCommit(engine)
+        return found
 
 
 class Repository:
