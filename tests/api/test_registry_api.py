@@ -71,7 +71,7 @@ def test_casefinding_to_naaccr_export(registry_client, sign_in):
     run = registry_client.post("/registry/casefinding", headers=headers).json()
     (case_id,) = run["new_cases"]
     (row,) = registry_client.get("/registry/cases", headers=headers).json()
-    assert row["patient_name"] == "Ben Okafor" and row["primary_site"] == "C61.9"
+    assert row["patient_name"] == "Okafor, Ben" and row["primary_site"] == "C61.9"
     accepted = registry_client.post(f"/registry/cases/{case_id}/accept", headers=headers).json()
     assert accepted["items"]["gradePathological"] == "2"  # Grade Group 2
     bad = registry_client.patch(
