@@ -207,6 +207,9 @@ CHOICE_ELEMENTS = frozenset(_CHOICES)  # names of R4 choice elements (`value`, `
 
 def _field(name: str) -> Step:
     choices = _CHOICES.get(name, ())
+    # choice keys: `valueQuantity` -> Quantity; a node has a handful of keys, a choice
+    # element up to ~50 types, so the node's keys are looked up, not every type
+    typed = {name + suffix: suffix for suffix in choices}
 
     def step(nodes: list[Node]) -> list[Node]:
         out: list[Node] = []
@@ -215,11 +218,11 @@ def _field(name: str) -> Step:
                 continue
             value = node.get(name)
             kind = None
-            if value is None and choices:
-                for suffix in choices:
-                    value = node.get(name + suffix)
-                    if value is not None:
-                        kind = suffix
+            if value is None and typed:
+                for key in node:
+                    kind = typed.get(key)
+                    if kind is not None:
+                        value = node[key]
                         break
             if value is None:
                 continue
@@ -229,6 +232,7 @@ def _field(name: str) -> Step:
                 out.append((value, kind))
         return out
 
+    step.keys = (name, *typed)  # type: ignore[attr-defined]
     return step
 
 
@@ -384,6 +388,7 @@ def element_values(resource: dict, param: SearchParam) -> list[Any]:
 # --- value normalisation ---------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1 << 16)  # codes' display texts repeat on every write
 def normalize_string(value: str) -> str:
     """Case- and accent-insensitive form used for string search (FHIR 3.1.1.4.7)."""
     decomposed = unicodedata.normalize("NFKD", value)
@@ -662,17 +667,42 @@ def _add_composite(rows: IndexRows, param: SearchParam, resource: dict) -> None:
             add_values(rows, name, component.type, values, extras=False)
 
 
+def _heads(expression: str, root: str) -> frozenset[str] | None:
+    """The top-level JSON keys an expression can start from (None: it may read anything):
+    a resource without any of them has no value for it, and is not walked."""
+    keys: set[str] = set()
+    for part in _split_union(expression):
+        plan = _compile_part(part, root) if part else None
+        first = getattr(plan[0], "keys", None) if plan else None
+        if first is None:
+            return None
+        keys.update(first)
+    return frozenset(keys)
+
+
+@functools.cache
+def _plan(
+    rtype: str,
+) -> tuple[tuple[SearchParam, Callable[[Any], list[Node]], frozenset | None], ...]:
+    """Per type, the parameters that have rows of their own, each with its evaluator and
+    the keys it starts from: worked out once, not on every write."""
+    return tuple(
+        (param, compiled(param.expression, rtype), _heads(param.expression, rtype))
+        for param in params_for(rtype).values()
+        if not param.index_as
+    )
+
+
 def extract(resource: dict) -> IndexRows:
     """Index rows for a resource, per the search parameters of its type."""
     rows = IndexRows()
-    root = resource["resourceType"]
-    for param in params_for(root).values():
-        if param.index_as:
+    for param, run, heads in _plan(resource["resourceType"]):
+        if heads is not None and heads.isdisjoint(resource):
             continue
         if param.type == COMPOSITE:
             _add_composite(rows, param, resource)
             continue
-        values = [v for v, _t in compiled(param.expression, root)(resource)]
+        values = [v for v, _t in run(resource)]
         if values:
             add_values(rows, param.name, param.type, values)
     return rows.deduplicated()
