@@ -76,6 +76,15 @@ _HALF_SWAPPED = (
 COMPARISONS = ("given", "family", "middle", "dob", "sex", "address", "phone", "ssn", "mrn")
 
 
+def _keying_errors(col: str, n: int) -> cll.CustomLevel:
+    """At most `n` keying errors (Damerau-Levenshtein), the lengths checked first: most
+    pairs compared are strangers whose names differ in length, and the length is cheap."""
+    return _custom(
+        f"abs(length({col}_l) - length({col}_r)) <= {n}"
+        f" AND damerau_levenshtein({col}_l, {col}_r) <= {n}"
+    )
+
+
 def comparisons(present: set[str] | None = None) -> list:
     """The model's comparisons (see the module docstring); with `present` (the columns
     that hold a value somewhere), only those that can say anything: a comparison whose
@@ -85,11 +94,11 @@ def comparisons(present: set[str] | None = None) -> list:
     given = [
         (cll.ExactMatchLevel("given_n", term_frequency_adjustments=True), "exact"),
         (cll.ArrayIntersectLevel("given_keys", 1), "nickname"),
-        (cll.DamerauLevenshteinLevel("given_n", 1), "typo"),
+        (_keying_errors("given_n", 1), "typo"),
         (cll.JaroWinklerLevel("given_n", 0.9), "similar"),
         (c(_SWAPPED), "swapped"),
         (c("given_n_l = middle_n_r OR middle_n_l = given_n_r"), "middle as given"),
-        (cll.DamerauLevenshteinLevel("given_n", 2), "two typos"),
+        (_keying_errors("given_n", 2), "two typos"),
         (c(_HALF_SWAPPED), "half swapped"),
         (cll.JaroWinklerLevel("given_n", 0.75), "loosely similar"),
         (cll.ElseLevel(), "different"),
@@ -97,10 +106,10 @@ def comparisons(present: set[str] | None = None) -> list:
     family = [
         (cll.ExactMatchLevel("family_n", term_frequency_adjustments=True), "exact"),
         (c("family_n_l = maiden_n_r OR maiden_n_l = family_n_r"), "maiden name"),
-        (cll.DamerauLevenshteinLevel("family_n", 1), "typo"),
+        (_keying_errors("family_n", 1), "typo"),
         (cll.JaroWinklerLevel("family_n", 0.9), "similar"),
         (c(_SWAPPED), "swapped"),
-        (cll.DamerauLevenshteinLevel("family_n", 2), "two typos"),
+        (_keying_errors("family_n", 2), "two typos"),
         (c(_HALF_SWAPPED), "half swapped"),
         (cll.JaroWinklerLevel("family_n", 0.75), "loosely similar"),
         (cll.ElseLevel(), "different"),
@@ -141,6 +150,7 @@ def comparisons(present: set[str] | None = None) -> list:
         (
             c(
                 "(address_no_l = address_no_r OR address_no_l IS NULL OR address_no_r IS NULL)"
+                " AND abs(length(address_sorted_l) - length(address_sorted_r)) <= 2"
                 " AND damerau_levenshtein(address_sorted_l, address_sorted_r) <= 2"
             ),
             "same words",
