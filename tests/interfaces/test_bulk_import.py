@@ -165,6 +165,7 @@ def test_bulk_load_matches_the_normal_path_and_resumes_after_a_kill(database_url
     assert report.resumed > 0  # the committed bundles were not prepared again
     assert report.failed_units == 1 and report.errors[0].source.endswith("3-bad.json")
     assert _snapshot(bulk) == expected
+    assert _schema_drift(bulk) == []  # the value indexes were built again
     with bulk.reading() as tx:
         jobs = tx.conn.execute(select(load_job)).mappings().all()
     assert len(jobs) == 1 and jobs[0]["finished"] and jobs[0]["resources"] > 200
@@ -188,3 +189,30 @@ def test_bulk_is_automatic_into_an_empty_store_only(repo, tmp_path):
         jobs = tx.conn.execute(select(load_job.c.resources)).scalars().all()
     assert jobs == [1]  # the first load only
     assert repo.read("Patient", "b")["id"] == "b"
+
+
+def _schema_drift(repo: Repository) -> list:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with repo.engine.connect() as conn:
+        return compare_metadata(MigrationContext.configure(conn), metadata)
+
+
+def test_value_indexes_come_back_even_if_a_killed_load_is_never_resumed(repo, tmp_path):
+    first = tmp_path / "a"
+    first.mkdir()
+    for n in range(3):
+        (first / f"{n}.json").write_bytes(orjson.dumps({"resourceType": "Patient", "id": f"a{n}"}))
+
+    def killed(_report) -> None:
+        raise _Killed
+
+    with pytest.raises(_Killed):  # into an empty store: the value indexes were dropped
+        import_paths(repo, [first], bulk=True, bulk_batch=1, on_unit=killed)
+    assert _schema_drift(repo)
+    other = tmp_path / "b.json"
+    other.write_bytes(orjson.dumps({"resourceType": "Patient", "id": "b"}))
+    import_paths(repo, [other], bulk=True)  # another load, into a store no longer empty
+    assert _schema_drift(repo) == []
+    assert repo.search("Patient", [("_id", "b")]).total == 1

@@ -49,6 +49,7 @@ from sqlalchemy import (
     String,
     Table,
     insert,
+    inspect,
     select,
     update,
 )
@@ -227,17 +228,21 @@ class BulkLoad:
         self.done.update(fresh)
 
     def finish(self) -> None:
-        """Mark the job done, building the value indexes first if it held them back."""
+        """Mark the job done, building first any value index that is missing (this job
+        held them back, or an earlier bulk load was killed and never resumed)."""
         with self.repo.transaction() as tx:
-            deferred = tx.conn.execute(
-                select(load_job.c.deferred_indexes).where(load_job.c.id == self.job_id)
-            ).scalar_one()
-            if deferred:
-                if tx.conn.dialect.name == "postgresql":  # sorts in memory, not on disk
-                    tx.conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
-                for index in _value_indexes():
-                    index.create(tx.conn)
-            tx.conn.execute(
+            conn = tx.conn
+            present = {
+                index["name"]
+                for table in {i.table.name for i in _value_indexes()}
+                for index in inspect(conn).get_indexes(table)
+            }
+            missing = [i for i in _value_indexes() if i.name not in present]
+            if missing and conn.dialect.name == "postgresql":  # sort in memory, not on disk
+                conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
+            for index in missing:
+                index.create(conn)
+            conn.execute(
                 update(load_job)
                 .where(load_job.c.id == self.job_id)
                 .values(finished=search_params.utc_now())
