@@ -52,10 +52,12 @@ class BadRequest(ChartkeeperError):
 
 
 class InvalidResource(ChartkeeperError):
-    """A resource that does not conform to the FHIR R4 structure."""
+    """A resource that does not conform to the FHIR R4 structure: 400, which R4's http.html
+    gives to a resource that "could not be parsed or failed basic FHIR validation rules"
+    (422 is for profile and business rules: RuleViolation)."""
 
     code = "structure"
-    http_status = 422
+    http_status = 400
 
     def __init__(self, resource_type: str, resource_id: str | None, issues: list[Issue]):
         self.resource_type = resource_type
@@ -64,6 +66,15 @@ class InvalidResource(ChartkeeperError):
         detail = "; ".join(str(i) for i in issues[:5])
         more = f" (and {len(issues) - 5} more)" if len(issues) > 5 else ""
         super().__init__(f"invalid {name}: {detail}{more}", issues)
+
+
+class RuleViolation(InvalidResource):
+    """A structurally valid resource that breaks an R4 rule: a required value-set binding
+    (code-invalid) or an invariant (invariant). 422, as http.html gives to resources that
+    violate "applicable FHIR profiles or server business rules"."""
+
+    code = "invariant"
+    http_status = 422
 
 
 class NotFound(ChartkeeperError):

@@ -82,7 +82,7 @@ def test_errors_are_operation_outcomes(client, him, sign_in):
     _assert_outcome(client.get("/fhir/Dragon", headers=him), 404, "not-found", "Dragon")
     _assert_outcome(client.get("/fhir/Patient"), 401, "login")
     bad = client.post("/fhir/Patient", json=_patient(birthDate="1990-02-31x"), headers=him)
-    _assert_outcome(bad, 422, "structure", "birthDate")
+    _assert_outcome(bad, 400, "structure", "birthDate")
     assert bad.json()["issue"][1]["expression"] == ["Patient.birthDate"]
     _assert_outcome(
         client.post("/fhir/Patient", content=b"{nope", headers=him | FHIR), 400, "invalid", "JSON"
@@ -216,7 +216,7 @@ def test_capability_statement_lists_what_is_supported(client):
     patient = next(r for r in meta["rest"][0]["resource"] if r["type"] == "Patient")
     names = {p["name"] for p in patient["searchParam"]}
     assert {"identifier", "family", "birthdate", "phone", "_id", "_lastUpdated"} <= names
-    assert {"everything", "export"} == {o["name"] for o in patient["operation"]}
+    assert {"everything", "export", "validate"} == {o["name"] for o in patient["operation"]}
 
 
 def test_bulk_export_kick_off_status_and_files(client, him, sign_in):

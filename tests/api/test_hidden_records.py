@@ -67,6 +67,19 @@ def part2(client):
     return repo
 
 
+class _Refused:
+    """A conditional delete that matched nothing answers 204: shown as a refusal here,
+    since what matters is that nothing was deleted (the snapshot checks that)."""
+
+    status_code = 404
+    is_success = False
+
+
+def _deleted_nothing(answer):
+    assert answer.status_code == 204, answer.text
+    return _Refused()
+
+
 def _snapshot(repo) -> dict:
     """Every version of every hidden record, to prove nothing changed."""
     keys = [("Observation", i) for i in ("eth", "later", "gone")] + [("Condition", "cond")]
@@ -124,6 +137,20 @@ def test_every_write_to_a_record_the_caller_cannot_see_is_refused(client, sign_i
             "/fhir/Observation/gone", headers=him
         ),
         "HIM PATCH": lambda: client.patch("/fhir/Observation/eth", json=[], headers=him),
+        "HIM PATCH, If-Match": lambda: client.patch(
+            "/fhir/Observation/eth",
+            json={"resourceType": "Parameters", "parameter": []},
+            headers={**him, "If-Match": 'W/"1"'},
+        ),
+        "HIM conditional PATCH": lambda: client.patch(
+            "/fhir/Observation?_id=eth", json=[], headers=him
+        ),
+        "HIM conditional DELETE": lambda: _deleted_nothing(
+            client.delete("/fhir/Observation?_id=eth", headers=him)
+        ),
+        "HIM conditional PUT": lambda: client.put(
+            "/fhir/Observation?_id=eth", json=stripped, headers=him
+        ),
         "HIM transaction PUT": lambda: _transaction(client, him, _put_entry(stripped)),
         "HIM transaction PUT, If-Match": lambda: _transaction(
             client, him, _put_entry(stripped, 'W/"1"')
@@ -163,7 +190,8 @@ def test_every_write_to_a_record_the_caller_cannot_see_is_refused(client, sign_i
     assert _snapshot(part2) == before  # not one version added, changed or removed
     assert part2.read("Patient", "pt").get("link") is None
     # Each refusal is in the audit trail, saying why though the caller was told "not found".
-    assert refusals() - refused_before >= len(probes) - 2  # PATCH has no route; merge says why
+    # the conditional ones find nothing (the search leaves the record out): nothing to refuse
+    assert refusals() - refused_before >= len(probes) - 4  # merge says why
     assert audit.verify(part2.engine, client.app.state.audit_key) == []
 
 
@@ -186,6 +214,14 @@ def test_a_hidden_record_answers_exactly_as_a_missing_one(client, sign_in, part2
             lambda i, h=headers: client.put(f"/fhir/Observation/{i}", json=_obs(i, "pt"), headers=h)
         )
     same(lambda i: client.delete(f"/fhir/Observation/{i}", headers=him))
+    same(lambda i: client.patch(f"/fhir/Observation/{i}", json=[], headers=him))
+    same(lambda i: client.patch(f"/fhir/Observation?_id={i}", json=[], headers=him))
+    same(lambda i: client.post(f"/fhir/Observation/{i}/$validate?mode=delete", headers=him))
+    same(
+        lambda i: client.get(
+            f"/fhir/Observation/{i}", headers={**clinician, "If-None-Match": 'W/"1"'}
+        )
+    )
     same(lambda i: client.delete(f"/fhir/Observation/{i}", headers={**him, "If-Match": 'W/"1"'}))
     same(lambda i: client.get(f"/fhir/Observation/{i}", headers=clinician))
     same(lambda i: client.get(f"/fhir/Observation/{i}/_history/1", headers=clinician))

@@ -166,3 +166,40 @@ def test_fhir_client_chains_has_deceased_includes_and_summary(server):
     assert all("code" in r and "subject" not in r for r in matched)  # code is mandatory
     with pytest.raises(ClientOutcome):
         patients.search(shoe_size="9").fetch()
+
+
+def test_fhir_client_conditional_writes_patch_refresh_and_validate(server):
+    """fhirpy's own conditional update, conditional and instance patch (a merge patch, as
+    fhirpy sends it), refresh (If-None-Match: 304 keeps the copy), conditional delete, and
+    $validate through its generic execute."""
+    client = _client(server)
+    patients = client.resources("Patient").search(identifier="urn:mrn|L-77")
+    first, created = patients.update(
+        client.resource(
+            "Patient", identifier=[{"system": "urn:mrn", "value": "L-77"}], gender="female"
+        )
+    )
+    assert created and first["meta"]["versionId"] == "1"
+    again, created = patients.update(
+        client.resource(
+            "Patient", identifier=[{"system": "urn:mrn", "value": "L-77"}], gender="male"
+        )
+    )
+    assert not created and again.id == first.id and again["gender"] == "male"
+    patched = patients.patch(birthDate="1980-05-06")
+    assert patched["birthDate"] == "1980-05-06" and patched["gender"] == "male"
+    copy = client.reference("Patient", first.id).to_resource()
+    copy.refresh()  # not modified: fhirpy keeps what it has
+    assert copy["meta"]["versionId"] == "3"
+    instance = copy.patch(gender="other")
+    assert instance["gender"] == "other" and instance["meta"]["versionId"] == "4"
+    outcome = client.execute(
+        "Patient/$validate",
+        method="post",
+        data={"resourceType": "Patient", "birthDate": "1980-02-30"},
+    )
+    assert outcome["issue"][0]["severity"] == "error"
+    patients.delete()
+    assert patients.count() == 0
+    with pytest.raises(ClientOutcome):
+        client.execute("Patient", method="get", params={"_format": "xml"})

@@ -6,21 +6,25 @@ server does not answer, nor hide one it does.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from chartkeeper import __version__
 from chartkeeper.fhir import search_params as sp
 from chartkeeper.fhir.resource_types import RESOURCE_TYPES
 from chartkeeper.fhir.search_params import utc_now
 
+from .http_rules import negotiate
 from .outcomes import FHIRResponse
 
-router = APIRouter(prefix="/fhir", tags=["FHIR"], include_in_schema=False)
+router = APIRouter(
+    prefix="/fhir", tags=["FHIR"], include_in_schema=False, dependencies=[Depends(negotiate)]
+)
 
 INTERACTIONS = [
     "read",
     "vread",
     "update",
+    "patch",
     "delete",
     "history-instance",
     "history-type",
@@ -57,14 +61,21 @@ def _resource(rtype: str) -> dict:
         "readHistory": True,
         "updateCreate": True,
         "conditionalCreate": True,
-        "conditionalUpdate": False,
-        "conditionalDelete": "not-supported",
+        "conditionalUpdate": True,
+        "conditionalDelete": "multiple",
+        "conditionalRead": "modified-since",
         "interaction": [{"code": code} for code in INTERACTIONS],
         "searchInclude": ["*", *(f"{rtype}:{name}" for name in references)],
         "searchParam": [_search_param(p) for p in params.values()],
     }
+    entry["operation"] = [
+        {
+            "name": "validate",
+            "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+        }
+    ]
     if rtype == "Patient":
-        entry["operation"] = [
+        entry["operation"] += [
             {
                 "name": "everything",
                 "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",

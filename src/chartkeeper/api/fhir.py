@@ -1,9 +1,13 @@
-"""FHIR R4 REST interactions under /fhir: read, vread, create, update, delete, history,
-search (with _include/_revinclude and paging links), transaction/batch and $everything.
+"""FHIR R4 REST interactions under /fhir: read, vread, create, update, patch, delete,
+conditional update/patch/delete, history (paged, `_since`, `_at`), search (with
+_include/_revinclude and paging links), transaction/batch, $validate and $everything.
 
 Each route authenticates and checks the role policy through `authorized(action)`, then
-calls the store. Versions travel as ETags (`W/"3"`); If-Match makes an update or delete
-conditional on the version the client last saw.
+calls the store, whose guard hides what the user may not see: a patch, conditional update
+or delete aimed at a hidden record answers exactly as for a record that does not exist.
+Versions travel as ETags (`W/"3"`); If-Match makes an update, patch or delete conditional
+on the version the client last saw; If-None-Match and If-Modified-Since give 304 on reads.
+The HTTP rules shared by the routes (406, Prefer, Last-Modified) are in `http_rules`.
 """
 
 from __future__ import annotations
@@ -14,12 +18,22 @@ from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 
-from chartkeeper.errors import BadRequest, InvalidSearch, NotFound
+from chartkeeper.errors import (
+    AmbiguousMatch,
+    BadRequest,
+    InvalidResource,
+    InvalidSearch,
+    NotFound,
+    VersionConflict,
+)
 from chartkeeper.fhir import search_params as sp
 from chartkeeper.fhir.outcome import operation_outcome
+from chartkeeper.fhir.patch import apply_fhirpath_patch, apply_json_patch, apply_merge_patch
 from chartkeeper.fhir.resource_types import RESOURCE_TYPES
+from chartkeeper.fhir.rules import check_rules
 from chartkeeper.fhir.summary import SUMMARY_MODES, summarized, with_elements
-from chartkeeper.fhir.wire import is_id, version_from_etag, whole_number
+from chartkeeper.fhir.validation import validate
+from chartkeeper.fhir.wire import is_id, parse_json, version_from_etag, whole_number
 from chartkeeper.interfaces.bundles import refuse_dangling
 from chartkeeper.interfaces.transaction import process_bundle
 from chartkeeper.privacy.users import User
@@ -32,10 +46,17 @@ from chartkeeper.store.search import (
 )
 
 from .auth import authorized, store
-from .bodies import fhir_resource
+from .bodies import UnsupportedMediaType, fhir_resource, media_type
+from .http_rules import conditional_read, negotiate, resource_headers, written
 from .outcomes import FHIRResponse
 
-router = APIRouter(prefix="/fhir", tags=["FHIR"], include_in_schema=False)
+router = APIRouter(
+    prefix="/fhir", tags=["FHIR"], include_in_schema=False, dependencies=[Depends(negotiate)]
+)
+# Parameters about the answer's format, not the search (http.html#mime-type).
+_FORMAT_PARAMS = ("_format", "_pretty")
+# A conditional delete removes at most this many resources; more is a 412.
+MAX_CONDITIONAL_DELETE = 100
 
 
 def _repo(request: Request) -> Repository:
@@ -65,16 +86,28 @@ def _known_id(resource_type: str, resource_id: str) -> str:
     return resource_id
 
 
-def _resource_response(
-    res: dict, status: int = 200, request: Request | None = None
-) -> FHIRResponse:
+def _written(request: Request, res: dict, status: int, what: str) -> Response:
+    """The answer to a create, update or patch, as `Prefer: return=` asks."""
+    headers = resource_headers(res)
     version = res["meta"]["versionId"]
-    headers = {"ETag": f'W/"{version}"', "Last-Modified": res["meta"]["lastUpdated"]}
-    if request is not None and status == 201:
-        headers["Location"] = (
-            f"{_base(request)}/{res['resourceType']}/{res['id']}/_history/{version}"
+    location = f"{_base(request)}/{res['resourceType']}/{res['id']}/_history/{version}"
+    if status == 201:
+        headers["Location"] = location
+    else:
+        headers["Content-Location"] = location
+    note = f"{what} {res['resourceType']}/{res['id']}, version {version}"
+    return written(request, res, status, headers, note)
+
+
+def _query(request: Request) -> str:
+    """The search part of a conditional interaction's URL, without format parameters."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in _FORMAT_PARAMS]
+    if not params:
+        raise BadRequest(
+            "a conditional interaction needs search criteria in the URL "
+            "(e.g. ?identifier=system|value); to name one resource use its id"
         )
-    return FHIRResponse(res, status, headers=headers)
+    return urlencode(params)
 
 
 # --- whole-system interactions ------------------------------------------------------------
@@ -138,7 +171,7 @@ async def create(
             res, created = tx.create_unless_exists(body, if_none_exist)
         else:
             res, created = tx.create(body), True
-    return _resource_response(res, 201 if created else 200, request)
+    return _written(request, res, 201 if created else 200, "created" if created else "found")
 
 
 @router.get("/{resource_type}/_history")
@@ -146,6 +179,223 @@ def type_history(
     request: Request, resource_type: str, _user: Annotated[User, Depends(authorized("read"))]
 ):
     return FHIRResponse(_history_bundle(request, _known(resource_type), None))
+
+
+@router.put("/{resource_type}")
+async def conditional_update(
+    request: Request, resource_type: str, _user: Annotated[User, Depends(authorized("write"))]
+):
+    """PUT Type?criteria: no match creates, one match is updated, more is 412."""
+    body = await fhir_resource(request, _known(resource_type))
+    query = _query(request)
+    with _repo(request).transaction() as tx:  # the match and the write in one transaction
+        ids = tx.matching_ids(resource_type, query, limit=2)
+        if len(ids) > 1:
+            raise AmbiguousMatch(
+                f"'{query}' matches more than one {resource_type}; nothing was updated"
+            )
+        if ids and body.get("id") not in (None, ids[0]):
+            raise BadRequest(
+                f"the body's id {body['id']!r} is not the id of the {resource_type} the "
+                "criteria match"
+            )
+        refuse_dangling(tx, body)
+        if ids:
+            result = tx.update({**body, "id": ids[0]})
+            res, status, what = result.resource, 200, result.outcome
+        elif body.get("id"):  # no match: the client's id names the new resource
+            result = tx.update(body)
+            res, status, what = result.resource, 201, "created"
+        else:
+            res, status, what = tx.create(body), 201, "created"
+    return _written(request, res, status, what)
+
+
+@router.delete("/{resource_type}")
+def conditional_delete(
+    request: Request, resource_type: str, _user: Annotated[User, Depends(authorized("delete"))]
+):
+    """DELETE Type?criteria: every match deleted (at most MAX_CONDITIONAL_DELETE, else 412
+    and nothing deleted); no match is not an error."""
+    query = _query(request)
+    with _repo(request).transaction() as tx:
+        ids = tx.matching_ids(_known(resource_type), query, limit=MAX_CONDITIONAL_DELETE + 1)
+        if len(ids) > MAX_CONDITIONAL_DELETE:
+            raise AmbiguousMatch(
+                f"'{query}' matches more than {MAX_CONDITIONAL_DELETE} {resource_type} "
+                "resources; narrow the criteria (nothing was deleted)"
+            )
+        for resource_id in ids:
+            tx.delete(resource_type, resource_id)
+    if len(ids) <= 1:
+        return Response(status_code=204)
+    note = f"deleted {len(ids)} {resource_type} resources matching {query}"
+    return FHIRResponse(operation_outcome("informational", note, severity="information"))
+
+
+async def _patch_document(request: Request) -> tuple[str, object]:
+    """(kind, document): "json" (JSON Patch), "fhirpath" (FHIRPath Patch Parameters) or
+    "merge" (JSON Merge Patch), from the Content-Type and the body's shape."""
+    kind = media_type(request)
+    raw = await request.body()
+    if not raw.strip():
+        raise BadRequest("the PATCH has no body: send a JSON Patch or a FHIRPath Patch")
+    if kind == "application/json-patch+json":
+        return "json", parse_json(raw)
+    if kind == "application/merge-patch+json":
+        return "merge", parse_json(raw)
+    if kind in ("application/fhir+json", "application/json"):
+        doc = parse_json(raw)
+        if isinstance(doc, list):
+            return "json", doc
+        if isinstance(doc, dict) and doc.get("resourceType") == "Parameters":
+            return "fhirpath", doc
+        return "merge", doc
+    raise UnsupportedMediaType(
+        "PATCH takes application/json-patch+json (JSON Patch), application/fhir+json (a "
+        "FHIRPath Patch Parameters) or application/merge-patch+json; this body is "
+        f"{kind[:60] or 'untyped'}"
+    )
+
+
+def _patched(tx, current: dict, kind: str, document: object, if_match: str | None) -> dict:
+    version = int(current["meta"]["versionId"])
+    expected = _version(if_match)
+    if expected is not None and expected != version:
+        raise VersionConflict(
+            f"{current['resourceType']}/{current['id']} is at version {version}, not {expected}"
+        )
+    apply = {
+        "json": apply_json_patch,
+        "fhirpath": apply_fhirpath_patch,
+        "merge": apply_merge_patch,
+    }[kind]
+    patched = apply(current, document)
+    refuse_dangling(tx, patched)
+    # Written only over the version patched: a concurrent change is a 412, not lost.
+    return tx.update(patched, if_match=version).resource
+
+
+@router.patch("/{resource_type}")
+async def conditional_patch(
+    request: Request,
+    resource_type: str,
+    _user: Annotated[User, Depends(authorized("write"))],
+    if_match: Annotated[str | None, Header()] = None,
+):
+    """PATCH Type?criteria: the one match patched; none is 404, more is 412."""
+    kind, document = await _patch_document(request)
+    query = _query(request)
+    with _repo(request).transaction() as tx:
+        ids = tx.matching_ids(_known(resource_type), query, limit=2)
+        if not ids:
+            raise NotFound(f"no {resource_type} matches '{query}'")
+        if len(ids) > 1:
+            raise AmbiguousMatch(f"'{query}' matches more than one {resource_type}")
+        res = _patched(tx, tx.read(resource_type, ids[0]), kind, document, if_match)
+    return _written(request, res, 200, "patched")
+
+
+@router.post("/{resource_type}/$validate")
+async def validate_type(
+    request: Request, resource_type: str, _user: Annotated[User, Depends(authorized("write"))]
+):
+    """$validate for a create (or, with mode=update and an id, an update)."""
+    resource, mode = await _validate_input(request, _known(resource_type))
+    if mode not in ("create", "update"):
+        raise BadRequest(f"mode {mode!r} needs an instance: POST {resource_type}/[id]/$validate")
+    if resource is None:
+        raise BadRequest("$validate needs the resource (the body, or a 'resource' parameter)")
+    return FHIRResponse(_validation_outcome(resource_type, resource, mode, None))
+
+
+@router.post("/{resource_type}/{resource_id}/$validate")
+async def validate_instance(
+    request: Request,
+    resource_type: str,
+    resource_id: str,
+    _user: Annotated[User, Depends(authorized("write"))],
+):
+    """$validate for an update or delete of this resource (mode update is the default)."""
+    resource_id = _known_id(resource_type, resource_id)
+    resource, mode = await _validate_input(request, _known(resource_type), default="update")
+    repo = _repo(request)
+    with repo.reading() as tx:
+        tx.read(resource_type, resource_id)  # 404/410 as for a read; hidden reads as absent
+        referrers = referencing(tx, resource_type, resource_id) if mode == "delete" else []
+    if mode == "delete":
+        issues = [
+            _issue("information", "informational", f"{resource_type}/{resource_id} can be deleted")
+        ]
+        if referrers:
+            text = f"{len(referrers)} resource(s) refer to it and would be left with a reference to a deleted resource"
+            issues.insert(0, _issue("warning", "business-rule", text))
+        return FHIRResponse({"resourceType": "OperationOutcome", "issue": issues})
+    if resource is None:
+        raise BadRequest("$validate needs the resource (the body, or a 'resource' parameter)")
+    return FHIRResponse(_validation_outcome(resource_type, resource, mode, resource_id))
+
+
+async def _validate_input(
+    request: Request, resource_type: str, default: str = "create"
+) -> tuple[dict | None, str]:
+    """The resource and mode from the body: the resource itself, or Parameters with
+    `resource`, `mode` and `profile` (only the base R4 profile is checked)."""
+    raw = await request.body()
+    mode = request.query_params.get("mode", default)
+    if not raw.strip():
+        return None, mode
+    body = await fhir_resource(request)
+    if body.get("resourceType") != "Parameters" or resource_type == "Parameters":
+        return body, mode
+    resource = None
+    for parameter in body.get("parameter", []):
+        name = parameter.get("name") if isinstance(parameter, dict) else None
+        if name == "resource":
+            resource = parameter.get("resource")
+        elif name == "mode":
+            mode = parameter.get("valueCode", mode)
+        elif name == "profile":
+            profile = parameter.get("valueUri") or parameter.get("valueCanonical")
+            base = f"http://hl7.org/fhir/StructureDefinition/{resource_type}"
+            if profile != base:
+                raise BadRequest(f"profile {profile!r} is not supported; only {base}")
+    return resource, mode
+
+
+def _issue(severity: str, code: str, text: str, path: str = "") -> dict:
+    issue = {"severity": severity, "code": code, "diagnostics": text}
+    if path:
+        issue["expression"] = [path]
+    return issue
+
+
+def _validation_outcome(
+    resource_type: str, resource: object, mode: str, resource_id: str | None
+) -> dict:
+    """Every problem as an issue; 200 whether or not the resource is valid (the
+    operation worked; the outcome says what it found)."""
+    issues: list[dict] = []
+    if not isinstance(resource, dict) or resource.get("resourceType") != resource_type:
+        found = resource.get("resourceType") if isinstance(resource, dict) else None
+        issues.append(_issue("error", "structure", f"expected a {resource_type}, got {found!r}"))
+    else:
+        if mode == "update" and resource.get("id") != resource_id:
+            text = f"an update needs the id {resource_id!r} in the resource; it has {resource.get('id')!r}"
+            issues.append(_issue("error", "required", text, f"{resource_type}.id"))
+        try:
+            validate(resource)
+        except InvalidResource as exc:
+            issues += [_issue("error", exc.code, i.problem, i.path) for i in exc.issues]
+        else:  # valid: what the R4 rules only advise (dom-6, a narrative) as warnings
+            issues += [
+                _issue("warning", p.code, f"{p.text} [{p.rule}]", p.path)
+                for p in check_rules(resource, warnings=True)
+                if p.severity != "error"
+            ]
+    if not any(i["severity"] == "error" for i in issues):
+        issues.insert(0, _issue("information", "informational", "no errors found"))
+    return {"resourceType": "OperationOutcome", "issue": issues}
 
 
 # --- one resource ----------------------------------------------------------------------
@@ -179,7 +429,7 @@ def read(
     _user: Annotated[User, Depends(authorized("read"))],
 ):
     resource_id = _known_id(resource_type, resource_id)
-    return _resource_response(_repo(request).read(_known(resource_type), resource_id))
+    return conditional_read(request, _repo(request).read(_known(resource_type), resource_id))
 
 
 @router.put("/{resource_type}/{resource_id}")
@@ -196,7 +446,25 @@ async def update(
     with _repo(request).transaction() as tx:
         refuse_dangling(tx, body)
         result = tx.update(body, if_match=_version(if_match))
-    return _resource_response(result.resource, 201 if result.outcome == "created" else 200, request)
+    created = result.outcome == "created"
+    return _written(request, result.resource, 201 if created else 200, result.outcome)
+
+
+@router.patch("/{resource_type}/{resource_id}")
+async def patch(
+    request: Request,
+    resource_type: str,
+    resource_id: str,
+    _user: Annotated[User, Depends(authorized("write"))],
+    if_match: Annotated[str | None, Header()] = None,
+):
+    """JSON Patch or FHIRPath Patch of one resource, as a new version."""
+    resource_id = _known_id(resource_type, resource_id)
+    kind, document = await _patch_document(request)
+    with _repo(request).transaction() as tx:
+        current = tx.read(_known(resource_type), resource_id)  # hidden: 404 as if absent
+        res = _patched(tx, current, kind, document, if_match)
+    return _written(request, res, 200, "patched")
 
 
 @router.delete("/{resource_type}/{resource_id}")
@@ -222,7 +490,8 @@ def instance_history(
 ):
     resource_id = _known_id(resource_type, resource_id)
     bundle = _history_bundle(request, _known(resource_type), resource_id)
-    if not bundle["entry"]:
+    narrowed = any(k in request.query_params for k in ("_offset", "_since", "_at"))
+    if not bundle["entry"] and not narrowed:
         raise NotFound(f"{resource_type}/{resource_id} has no history")
     return FHIRResponse(bundle)
 
@@ -236,9 +505,10 @@ def vread(
     _user: Annotated[User, Depends(authorized("read"))],
 ):
     version = whole_number(version_id, "the version in the URL", minimum=1, error=NotFound)
-    return _resource_response(
-        _repo(request).vread(_known(resource_type), _known_id(resource_type, resource_id), version)
+    res = _repo(request).vread(
+        _known(resource_type), _known_id(resource_type, resource_id), version
     )
+    return conditional_read(request, res)
 
 
 # --- bundles ---------------------------------------------------------------------------
@@ -303,6 +573,7 @@ def _summary_mode(params: list) -> str:
 
 
 def _searchset(request: Request, repo: Repository, resource_type: str, params: list) -> dict:
+    params = [(k, v) for k, v in params if k not in _FORMAT_PARAMS]
     params, ignored = supported_params(request, resource_type, params)
     includes = [(k, v) for k, v in params if k.split(":")[0] == "_include"]
     revincludes = [(k, v) for k, v in params if k.split(":")[0] == "_revinclude"]
@@ -434,18 +705,35 @@ def _paging_links(base: str, resource_type: str, params: list, page) -> list[dic
     return links
 
 
+def _history_instant(name: str, value: str) -> tuple[str, str]:
+    """A _since/_at value (an R4 date, dateTime or instant) as the first and last
+    instants it covers, in the store's form."""
+    try:
+        start, end = sp.parse_date_range(value)
+    except ValueError as exc:
+        raise InvalidSearch(f"{name}: {exc}") from None
+    return start + "Z", end + "Z"
+
+
 def _history_bundle(request: Request, resource_type: str | None, resource_id: str | None) -> dict:
+    """A page of versions, newest first: `_count` per page (at most 1000), `_since`
+    (written from then on), `_at` (current at some point in that time), and a next link
+    while more remain (http.html#history)."""
     params = dict(request.query_params)
-    count = whole_number(params.get("_count", "100"), "_count", error=InvalidSearch)
-    since = params.get("_since")
-    if since:
-        try:
-            since = sp.parse_date_range(since)[0] + "Z"
-        except ValueError as exc:
-            raise InvalidSearch(f"_since: {exc}") from None
+    unknown = set(params) - {"_count", "_offset", "_since", "_at", *_FORMAT_PARAMS}
+    if unknown:
+        raise InvalidSearch(
+            f"_history does not take {', '.join(sorted(unknown))}; it takes _count, _since, _at"
+        )
+    count = min(whole_number(params.get("_count", "100"), "_count", error=InvalidSearch), 1000)
+    offset = whole_number(params.get("_offset", "0"), "_offset", error=InvalidSearch)
+    since = _history_instant("_since", params["_since"])[0] if params.get("_since") else None
+    at = _history_instant("_at", params["_at"]) if params.get("_at") else None
     versions = _repo(request).history(
-        resource_type, resource_id, since=since, count=min(count, 1000)
+        resource_type, resource_id, since=since, at=at, count=count + 1, offset=offset
     )
+    more = len(versions) > count
+    versions = versions[:count]
     base = _base(request)
     entries = []
     for v in versions:
@@ -465,4 +753,18 @@ def _history_bundle(request: Request, resource_type: str | None, resource_id: st
         if v["resource"] is not None:
             entry["resource"] = v["resource"]
         entries.append(entry)
-    return {"resourceType": "Bundle", "type": "history", "total": len(entries), "entry": entries}
+    path = "/".join(p for p in (base, resource_type, resource_id, "_history") if p)
+    kept = [(k, v) for k, v in params.items() if k in ("_since", "_at")]
+
+    def url(start: int) -> str:
+        return f"{path}?{urlencode([*kept, ('_count', count), ('_offset', start)])}"
+
+    links = [{"relation": "self", "url": url(offset)}]
+    if offset > 0:
+        links.append({"relation": "previous", "url": url(max(0, offset - count))})
+    if more:
+        links.append({"relation": "next", "url": url(offset + count)})
+    bundle = {"resourceType": "Bundle", "type": "history", "link": links, "entry": entries}
+    if not more and offset == 0:  # the whole history is on this page: its size is known
+        bundle["total"] = len(entries)
+    return bundle

@@ -19,8 +19,9 @@ primitive type, `_element` siblings of primitives, nulls, empty strings, arrays 
 objects, and resources inside `contained`, `Bundle.entry.resource` and other
 Resource-typed elements, dispatched on their own `resourceType`.
 
-What is not: FHIRPath invariants (ele-1, dom-2...), terminology bindings and code values,
-reference targets, and profiles such as US Core. The models are R4B (4.3.0), which changed
+Then, unless asked not to, the R4 rules of fhir.rules: required value-set bindings and
+invariants (obs-6, pat-1, dom-2...). What is not checked: extensible and preferred
+bindings, reference targets, and profiles such as US Core. The models are R4B (4.3.0), which changed
 only the medication-definition, evidence and subscription resources of R4 (4.0.1)
 (https://hl7.org/fhir/R4B/r4b-explanation.html): for those, R4B's shape is what is checked.
 """
@@ -37,7 +38,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from chartkeeper.errors import InvalidResource, Issue
+from chartkeeper.errors import InvalidResource, Issue, RuleViolation
 from chartkeeper.fhir.resource_types import RESOURCE_TYPES
 
 __all__ = ["known_resource_types", "validate"]
@@ -366,8 +367,10 @@ def known_resource_types() -> frozenset[str]:
 # --- validating --------------------------------------------------------------------------
 
 
-def validate(resource: dict) -> None:
+def validate(resource: dict, *, rules: bool = True) -> None:
     """Raise InvalidResource listing every structural problem in `resource`, or return None.
+    A structurally valid resource is then held to the R4 rules (fhir.rules: required
+    bindings and invariants, unless `rules` is false): RuleViolation when one is broken.
 
     Args:
         resource: one resource as parsed from FHIR JSON (json.loads or orjson.loads).
@@ -391,13 +394,27 @@ def validate(resource: dict) -> None:
                 _check_object(resource, table, resource_type, issues)
         except RecursionError:  # each level of JSON nesting is a Python call
             issues.append(Issue(resource_type, "nested too deeply to validate"))
+    resource_id = resource.get("id")
     if issues:
-        resource_id = resource.get("id")
         raise InvalidResource(
             resource_type if isinstance(resource_type, str) else "Resource",
             resource_id if isinstance(resource_id, str) else None,
             issues,
         )
+    if rules:
+        from chartkeeper.fhir.rules import check_rules  # fhirpathpy loads on first use
+
+        broken = check_rules(resource)
+        if broken:
+            violation = RuleViolation(
+                resource_type,
+                resource_id if isinstance(resource_id, str) else None,
+                [Issue(p.path, f"{p.text} [{p.rule}]") for p in broken],
+            )
+            violation.code = (
+                "invariant" if any(p.code == "invariant" for p in broken) else "code-invalid"
+            )
+            raise violation
 
 
 def _resource_type_issue(path: str, resource_type: Any) -> Issue:
@@ -593,3 +610,18 @@ def _sibling_has(obj: dict, sibling: str | None, index: int) -> bool:
     """In primitive arrays a null is only a placeholder for an item of the `_` sibling."""
     other = obj.get(sibling) if sibling is not None else None
     return isinstance(other, list) and index < len(other) and other[index] is not None
+
+
+def element_repeats(resource_type: str, names: list[str]) -> bool | None:
+    """Whether the element reached from `resource_type` through `names` (JSON names, e.g.
+    ["name", "given"]) repeats; None when there is no such element. For FHIRPath Patch,
+    which adds to a list or sets a single value depending on the element's cardinality."""
+    table = _resource_table(resource_type)
+    repeats = None
+    for name in names:
+        if table is None or name not in table.fields:
+            return None
+        kind, arg, _, _ = table.fields[name]
+        repeats = bool(kind & _LIST)
+        table = arg if isinstance(arg, _Table) else None
+    return repeats

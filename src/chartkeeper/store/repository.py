@@ -24,7 +24,19 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 import orjson
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from chartkeeper.errors import (
@@ -284,20 +296,39 @@ class Transaction:
         resource_id: str | None = None,
         *,
         since: str | None = None,
+        at: tuple[str, str] | None = None,
         count: int = 100,
         offset: int = 0,
     ) -> list[dict]:
         """Versions newest first, as {resource_type, id, version_id, last_updated, method,
-        resource}; `resource` is None for a deletion."""
+        resource}; `resource` is None for a deletion. `since`: versions written from then
+        on; `at` (start, end): versions that were current at some point in [start, end],
+        which are each resource's version current at `start` plus those written after it
+        up to `end`."""
         self._check("read", resource_type or ALL_TYPES)
         h = resource_history.c
         query = select(h.resource_type, h.id, h.version_id, h.last_updated, h.method, h.content)
+        scope = []
         if resource_type:
-            query = query.where(h.resource_type == resource_type)
+            scope.append(h.resource_type == resource_type)
         if resource_id:
-            query = query.where(h.id == resource_id)
+            scope.append(h.id == resource_id)
+        query = query.where(*scope)
         if since:
             query = query.where(h.last_updated >= since)
+        if at:
+            start, end = at
+            before = (
+                select(h.resource_type, h.id, func.max(h.version_id))
+                .where(*scope, h.last_updated <= start)
+                .group_by(h.resource_type, h.id)
+            )
+            query = query.where(
+                or_(
+                    and_(h.last_updated > start, h.last_updated <= end),
+                    tuple_(h.resource_type, h.id, h.version_id).in_(before),
+                )
+            )
         query = (
             query.order_by(h.last_updated.desc(), h.version_id.desc(), h.id)
             .limit(count)

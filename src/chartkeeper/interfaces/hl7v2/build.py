@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from chartkeeper.errors import ChartkeeperError, Gone, InvalidResource, NotFound
+from chartkeeper.errors import ChartkeeperError, Gone, InvalidResource, NotFound, RuleViolation
 from chartkeeper.fhir.validation import validate
 from chartkeeper.interfaces.hl7v2.datatypes import hd_system, offset_of
 from chartkeeper.interfaces.hl7v2.errors import (
@@ -152,9 +152,16 @@ class Build:
             resource = merge(old, pending.resource)
             try:
                 validate(resource)
+            except RuleViolation as exc:
+                # Structurally sound but breaking an R4 rule (an appointment without times,
+                # a code outside a required value set): kept, with a warning naming the rule,
+                # since refusing would lose the clinical data the message carries.
+                for issue in exc.issues:
+                    self.warn(pending.location, f"{issue.path}: {issue.problem}", DATA_TYPE)
             except InvalidResource as exc:
                 raise error(pending.location, DATA_TYPE, f"{pending.location}: {exc}") from exc
             final.append(resource)
+        # validated=True: checked above, rule violations already turned into warnings.
         results = self.tx.put_many([PutItem(r) for r in final], validated=True)
         written = {_version_ref(r.resource): None for r in results if r.outcome != "unchanged"}
         self.touched = [_version_ref(r.resource) for r in results]

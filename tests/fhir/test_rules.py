@@ -1,0 +1,159 @@
+"""R4 rules beyond structure: required bindings and invariants, named in the errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chartkeeper.errors import InvalidResource, RuleViolation
+from chartkeeper.fhir.rules import check_rules
+from chartkeeper.fhir.validation import validate
+from support import shared_data
+
+CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+
+
+def _obs(**extra) -> dict:
+    return {"resourceType": "Observation", "status": "final", "code": {"text": "x"}, **extra}
+
+
+def _condition(**extra) -> dict:
+    return {"resourceType": "Condition", "subject": {"reference": "Patient/p"}, **extra}
+
+
+BROKEN = [
+    ({"resourceType": "Patient", "gender": "F"}, "code-invalid", "administrative-gender"),
+    (_obs(status="done"), "code-invalid", "observation-status"),
+    (
+        _condition(clinicalStatus={"coding": [{"system": CLINICAL, "code": "cured"}]}),
+        "code-invalid",
+        "condition-clinical",
+    ),
+    (_obs(valueString="5", dataAbsentReason={"text": "lost"}), "invariant", "obs-6"),
+    (
+        _obs(
+            code={"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+            valueString="x",
+            component=[{"code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]}}],
+        ),
+        "invariant",
+        "obs-7",
+    ),
+    (_obs(referenceRange=[{"appliesTo": [{"text": "adults"}]}]), "invariant", "obs-3"),
+    ({"resourceType": "Patient", "contact": [{"gender": "male"}]}, "invariant", "pat-1"),
+    (
+        _condition(
+            clinicalStatus={"coding": [{"system": CLINICAL, "code": "active"}]},
+            abatementDateTime="2020-01-01",
+        ),
+        "invariant",
+        "con-4",
+    ),
+    (
+        _condition(
+            clinicalStatus={"coding": [{"system": CLINICAL, "code": "active"}]},
+            verificationStatus={"coding": [{"system": VERIFICATION, "code": "entered-in-error"}]},
+        ),
+        "invariant",
+        "con-5",
+    ),
+    (
+        {
+            "resourceType": "Patient",
+            "contained": [
+                {
+                    "resourceType": "Basic",
+                    "id": "b",
+                    "code": {"text": "x"},
+                    "contained": [{"resourceType": "Basic", "id": "c", "code": {"text": "y"}}],
+                }
+            ],
+        },
+        "invariant",
+        "dom-2",
+    ),
+    (
+        {
+            "resourceType": "Patient",
+            "contained": [
+                {
+                    "resourceType": "Basic",
+                    "id": "b",
+                    "code": {"text": "x"},
+                    "meta": {"versionId": "2"},
+                }
+            ],
+        },
+        "invariant",
+        "dom-4",
+    ),
+    (
+        {
+            "resourceType": "Appointment",
+            "status": "booked",
+            "participant": [{"status": "accepted", "actor": {"display": "Dr A"}}],
+        },
+        "invariant",
+        "app-3",
+    ),
+]
+
+
+@pytest.mark.parametrize("resource, code, rule", BROKEN, ids=[b[2] for b in BROKEN])
+def test_broken_rules_are_refused_naming_the_rule(resource, code, rule):
+    with pytest.raises(RuleViolation) as caught:
+        validate(resource)
+    assert caught.value.http_status == 422 and caught.value.code == code
+    assert rule in caught.value.message
+
+
+def test_structure_comes_first_and_is_400():
+    with pytest.raises(InvalidResource) as caught:
+        validate({"resourceType": "Patient", "gender": "F", "birthDate": "1970-13-01"})
+    assert not isinstance(caught.value, RuleViolation) and caught.value.http_status == 400
+
+
+def test_good_codes_text_only_concepts_and_other_systems_pass():
+    validate({"resourceType": "Patient", "gender": "unknown"})
+    validate(_condition(clinicalStatus={"text": "better now"}))  # nothing a code contradicts
+    validate(
+        _condition(
+            clinicalStatus={"coding": [{"system": CLINICAL, "code": "remission"}]},
+            abatementString="2019",
+        )
+    )
+    validate(_obs(valueQuantity={"value": 1}, referenceRange=[{"low": {"value": 0}}]))
+
+
+def test_warnings_only_when_asked():
+    patient = {"resourceType": "Patient", "gender": "female"}
+    assert check_rules(patient) == []
+    assert [p.rule for p in check_rules(patient, warnings=True)] == ["dom-6"]  # no narrative
+
+
+def test_contained_resources_are_checked_too():
+    bad = {
+        "resourceType": "Patient",
+        "contained": [{"resourceType": "Patient", "id": "c", "gender": "M"}],
+    }
+    with pytest.raises(RuleViolation, match="administrative-gender"):
+        validate(bad)
+
+
+def test_the_official_examples_and_synthea_pass():
+    """No false alarms on public data we did not write (skipped when absent)."""
+    folder = shared_data("fhir-r4")
+    paths = (
+        sorted((folder / "spec-examples").glob("*.json"))
+        + sorted((folder / "synthea").glob("*.json"))[:3]
+    )
+    count = 0
+    for path in paths:
+        doc = json.loads(Path(path).read_text())
+        for resource in [e["resource"] for e in doc.get("entry", []) if "resource" in e] or [doc]:
+            validate(resource)
+            count += 1
+    assert count > 300
