@@ -109,6 +109,14 @@ def chart(patient: str, other: str = "other") -> list[dict]:
             "resourceType": "AllergyIntolerance",
             "id": "allergy",
             "patient": {"reference": f"http://example.org/fhir/Patient/{patient}"},
+            "clinicalStatus": {  # ait-1: required unless entered in error
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+                        "code": "active",
+                    }
+                ]
+            },
         },
         {
             "resourceType": "Basic",
