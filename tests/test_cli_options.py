@@ -108,6 +108,10 @@ BAD = [
     (["paper", "queue", "assign", "0", "--patient", "a", "--type", "11506-3"], "pages"),
     (["paper", "misfile", "../d", "--patient", "a", "--reason", "x"], "document"),
     (["paper", "hold", "case", "CV-1", "--patient", "a b", "--reason", "x"], "--patient"),
+    (["coding", "assign", "E1", "J18.9:Y, pneumonia please"], "diagnoses"),
+    (["coding", "assign", "E1", "J18.9:maybe"], "diagnoses"),
+    (["coding", "assign", "E1", "J18.9", "--procedures", "0BH17EZ; x y"], "--procedures"),
+    (["user", "role", "pat", "overlord"], "role"),
     (["registry", "followup", "--today", "2026-01-01T08:00"], "--today"),
     (["registry", "survival", "--today", "soon"], "--today"),
 ]

@@ -13,6 +13,7 @@ from .common import (
     DataDirOption,
     app,
     audit_cli,
+    check_code_list,
     check_id,
     check_output_file,
     check_year_or_date,
@@ -299,9 +300,14 @@ def coding_assign(
     encounter_id: Annotated[str, typer.Argument(callback=check_id, help="The Encounter coded.")],
     diagnoses: Annotated[
         str,
-        typer.Argument(help='Diagnosis codes, principal first, with POA: "J18.9:Y, I10:Y".'),
+        typer.Argument(
+            callback=check_code_list,
+            help='Diagnosis codes, principal first, with POA: "J18.9:Y, I10:Y".',
+        ),
     ],
-    procedures: Annotated[str, typer.Option(help='Procedure codes: "0BH17EZ, 5A1955Z".')] = "",
+    procedures: Annotated[
+        str, typer.Option(callback=check_code_list, help='Procedure codes: "0BH17EZ, 5A1955Z".')
+    ] = "",
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:

@@ -12,7 +12,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .common import DatabaseOption, DataDirOption, audit_cli, out, repo_for, settings_for
+from .common import (
+    DatabaseOption,
+    DataDirOption,
+    audit_cli,
+    check_role,
+    out,
+    repo_for,
+    settings_for,
+)
 from .records import user_app
 
 
@@ -112,7 +120,9 @@ def user_role(
     username: Username,
     role: Annotated[
         str,
-        typer.Argument(help="him, coder, registrar, clinician, auditor or admin."),
+        typer.Argument(
+            callback=check_role, help="him, coder, registrar, clinician, auditor or admin."
+        ),
     ],
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,

@@ -40,6 +40,7 @@ from chartkeeper.store.bulk import (
     store_holds_resources,
     unit_key,
 )
+from chartkeeper.store.engine import refresh_statistics
 from chartkeeper.store.repository import StoreForm, store_form
 
 NDJSON_CHUNK = 1000  # lines per transaction when loading NDJSON
@@ -78,6 +79,11 @@ class Unit:
     error: BundleError | None = None  # set by prepare when the unit cannot be written at all
     entry_errors: list[BundleError] = field(default_factory=list)  # batch entries refused
     reads: list[tuple[int, str]] = field(default_factory=list)  # GET entries: (index, url)
+
+
+# A load that writes this many resources refreshes the planner's statistics when it ends
+# (PostgreSQL would otherwise plan the next searches as if the store were still empty).
+STATISTICS_AFTER = 200
 
 
 @dataclass
@@ -659,6 +665,8 @@ def import_paths(
     _check_promises(repo, promised, total)
     if load is not None:
         load.finish()
+    if total.created + total.updated >= STATISTICS_AFTER:
+        refresh_statistics(repo.engine)
     return total
 
 
