@@ -212,6 +212,22 @@ def test_break_the_glass_opens_for_a_while_and_is_flagged(client, sign_in, sensi
     assert grant.status_code == 200
     assert client.get(f"/fhir/Observation/{ids['hiv']}", headers=registrar).status_code == 200
     engine = client.app.state.repo.engine
+    # Psychotherapy notes stay sealed under the grant (no emergency exception in HIPAA),
+    # through every door: a read, a search, its count, $everything.
+    note = {
+        "resourceType": "Observation",
+        "id": "psy-note",
+        "meta": {"security": [PSYNOTE]},
+        "status": "final",
+        "code": {"text": "psychotherapy session"},
+        "subject": {"reference": f"Patient/{pid}"},
+    }
+    with client.app.state.repo.transaction() as tx:  # trusted: no role may write this label
+        tx.update(note)
+    assert client.get("/fhir/Observation/psy-note", headers=registrar).status_code == 404
+    assert "psy-note" not in _everything_seen(client, registrar, pid)
+    found = client.get(f"/fhir/Observation?patient=Patient/{pid}", headers=registrar).json()
+    assert found["total"] == 2  # the plain and the HIV observations the grant opened
     flagged = audit.entries(engine, break_glass=True)
     assert {r["action"] for r in flagged} >= {"break-glass", "read"}
     assert all(r["username"] == "registrar" for r in flagged)

@@ -158,6 +158,7 @@ def test_break_the_glass_needs_a_reason_and_then_opens_the_record(client, workbe
     assert opened.status_code == 200
     # Psychotherapy notes stay closed even then; the clinician's other labels open.
     assert "Break the glass" in opened.text
+    assert SECRET not in opened.text and SECRET not in client.get(f"/chart/{pid}").text
 
 
 def test_unknown_workbench_pages_are_pages_and_api_errors_stay_fhir(client):

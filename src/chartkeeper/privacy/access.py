@@ -68,17 +68,20 @@ class UserGuard:
     def hidden_labels(self) -> HiddenLabels | None:
         if not self._hidden:
             return None
-        return HiddenLabels(self._hidden, frozenset(self.grants))
+        return HiddenLabels(
+            self._hidden, frozenset(self.grants), self._hidden & policy.SEALED_LABELS
+        )
 
     def visible(self, resource: dict) -> bool:
         """The role may read this type, and any sensitive label on it is one the role may
-        see or is lifted by break-the-glass. Included and $everything resources come
+        see or is lifted by break-the-glass (psychotherapy notes never are). Included and $everything resources come
         through here, so neither can show a type or a label the role may not read."""
         if not policy.allows(self.user, "read", resource.get("resourceType", "")):
             return False
-        if not (_labels(resource) & self._hidden):
+        hidden = _labels(resource) & self._hidden
+        if not hidden:
             return True
-        return patient_of(resource) in self.grants
+        return not (hidden & policy.SEALED_LABELS) and patient_of(resource) in self.grants
 
     def audit(
         self, conn: Connection, action: str, resources: Sequence[dict], detail: str = ""

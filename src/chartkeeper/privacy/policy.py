@@ -102,6 +102,12 @@ ROLE_LABELS: dict[str, set[str]] = {
 }
 
 
+# Break-the-glass lifts the other labels for an emergency (42 CFR 2.51 allows a Part 2
+# disclosure in a medical emergency), never psychotherapy notes: HIPAA's authorization
+# rule for them (45 CFR 164.508(a)(2)) has no emergency exception.
+SEALED_LABELS: frozenset[tuple[str, str]] = frozenset({(ACT_CODE, "PSYTHPN")})
+
+
 def hidden_labels_for(role: str) -> frozenset[tuple[str, str]]:
     allowed = ROLE_LABELS.get(role, set())
     return frozenset(label for label in SENSITIVE_LABELS if label[1] not in allowed)

@@ -18,10 +18,12 @@ from sqlalchemy import Connection
 @dataclass(frozen=True)
 class HiddenLabels:
     """Security labels (system, code) the caller may not see, except for resources of the
-    patients in `exempt_patients` (an active break-the-glass grant)."""
+    patients in `exempt_patients` (an active break-the-glass grant); `sealed` ones (of
+    `codes`) stay hidden even there."""
 
     codes: frozenset[tuple[str, str]]
     exempt_patients: frozenset[str] = frozenset()
+    sealed: frozenset[tuple[str, str]] = frozenset()
 
 
 class Guard(Protocol):

@@ -130,25 +130,32 @@ def not_hidden(resource_type: str, hidden: HiddenLabels, id_column=None) -> Colu
     `id_column`: the id of the resources being filtered (the outer query's by default)."""
     ids = resource.c.id if id_column is None else id_column
     token = INDEX_TABLES[sp.TOKEN]
-    labelled = select(token.c.resource_id).where(
-        token.c.resource_type == resource_type,
-        token.c.param == sp.SECURITY,
-        or_(
-            *[and_(token.c.system == system, token.c.code == code) for system, code in hidden.codes]
-        ),
-    )
-    condition = ids.not_in(labelled)
+
+    def labelled(codes):
+        return select(token.c.resource_id).where(
+            token.c.resource_type == resource_type,
+            token.c.param == sp.SECURITY,
+            or_(*[and_(token.c.system == system, token.c.code == code) for system, code in codes]),
+        )
+
+    condition = ids.not_in(labelled(hidden.codes))
     if hidden.exempt_patients:
         patients = sorted(hidden.exempt_patients)
         if resource_type == "Patient":
-            return or_(condition, ids.in_(patients))
+            exempt_patient = ids.in_(patients)
+            if hidden.sealed:
+                exempt_patient = and_(exempt_patient, ids.not_in(labelled(hidden.sealed)))
+            return or_(condition, exempt_patient)
         ref = INDEX_TABLES[sp.REFERENCE]
         theirs = select(ref.c.resource_id).where(
             ref.c.resource_type == resource_type,
             ref.c.target_type == "Patient",
             ref.c.target_id.in_(patients),
         )
-        condition = or_(condition, ids.in_(theirs))
+        exempt = ids.in_(theirs)
+        if hidden.sealed:  # labels no grant lifts
+            exempt = and_(exempt, ids.not_in(labelled(hidden.sealed)))
+        condition = or_(condition, exempt)
     return condition
 
 
