@@ -32,12 +32,13 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from chartkeeper.app import create_app
-from chartkeeper.coding import codesets, search, workflow
+from chartkeeper.coding import workflow
 from chartkeeper.config import Settings
 from chartkeeper.demo import load_demo
 from chartkeeper.errors import Conflict
 from chartkeeper.privacy.users import ROLES, add_user
 from chartkeeper.store import open_store
+from chartkeeper.web import warm_up
 
 PASSWORD = "bench password 12"
 TARGET_MS = 300
@@ -72,6 +73,17 @@ def _sign_in(client: TestClient, role: str) -> tuple[str, dict]:
     return csrf, {"Authorization": f"Bearer {bearer['access_token']}"}
 
 
+def _first_case(repo) -> str | None:
+    """A registry case the demo made (its abstract editor is a page of its own)."""
+    from chartkeeper.registry import casefinding
+
+    for status in casefinding.STATUSES:
+        found = casefinding.worklist(repo, status)
+        if found:
+            return str(found[0]["id"])
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=50)
@@ -87,7 +99,7 @@ def main() -> None:
     for role in ROLES:
         with contextlib.suppress(Conflict):
             add_user(repo.engine, f"bench-{role}", PASSWORD, role)
-    search.index_for(codesets.load(data_dir=data_dir), data_dir)
+    warm_up(data_dir).join()  # as `chartkeeper serve` does before its first request
     patient = repo.search("Patient", [("_count", "1")]).resources[0]
     queue = workflow.queue(repo)
     inpatient = [i.encounter_id for i in queue if i.encounter_class == "IMP"]
@@ -98,6 +110,7 @@ def main() -> None:
     mrn = next(
         i["value"] for i in patient["identifier"] if i.get("system", "").startswith("urn:oid")
     )
+    case = _first_case(repo)
     repo.engine.dispose()
 
     app = create_app(settings)
@@ -144,15 +157,41 @@ def main() -> None:
                     ("GET", [f"/coding/encounters/{e}/suggestions" for e in fresh_api]),
                 ),
                 ("DNFB and productivity", "GET", "/coder/dnfb", ("GET", "/coding/dnfb")),
+                ("productivity plot", "GET", "/coder/productivity.png", None),
+                ("physician queries", "GET", "/coder/queries", None),
+            ],
+            "registrar": [
+                ("home", "GET", "/", None),
+                ("casefinding", "GET", "/registrar", None),
+                ("cases", "GET", "/registrar/cases", None),
+                ("abstract editor", "GET", f"/registrar/cases/{case}" if case else None, None),
+                ("follow-up", "GET", "/registrar/followup", None),
+                ("survival", "GET", "/registrar/survival", None),
+                ("survival plot", "GET", "/registrar/survival.png", None),
+                ("NAACCR export", "GET", "/registrar/export", None),
+            ],
+            "him ": [  # the file room and the rest of HIM's pages, signed in again
+                ("chart locator", "GET", "/fileroom", None),
+                ("indexing queue", "GET", "/fileroom/queue", None),
+                ("retention and holds", "GET", "/fileroom/retention", None),
+                ("amendments", "GET", "/him/amendments", None),
+                ("merge history", "GET", f"/him/merges/{patient['id']}", None),
+                ("accounting of disclosures", "GET", f"/him/accounting/{patient['id']}", None),
             ],
             "auditor": [
-                ("privacy and audit", "GET", "/privacy", ("GET", "/fhir/AuditEvent?_count=50"))
+                ("privacy and audit", "GET", "/privacy", ("GET", "/fhir/AuditEvent?_count=50")),
+                ("access report", "GET", f"/privacy/access/{patient['id']}", None),
+                ("break-the-glass report", "GET", "/privacy/break-glass", None),
             ],
+            "admin": [("users and roles", "GET", "/admin/users", ("GET", "/accounts"))],
         }
         for role, items in pages.items():
+            role = role.strip()
             client.cookies.clear()
             csrf, bearer = _sign_in(client, role)
             for name, method, url, api in items:
+                if url is None:  # nothing of that kind in the store (no registry case)
+                    continue
                 kw = {"data": {"mrn": mrn, "csrf_token": csrf}} if method == "POST" else {}
                 first_ms, page_ms = _median_ms(client, method, url, args.runs, **kw)
                 api_ms = (

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 
 from chartkeeper.errors import BadRequest
+from chartkeeper.figures import drawn_once
 
 YEARS = (1, 3, 5)
 STAGE_NAMES = {
@@ -103,18 +104,20 @@ def kaplan_meier(cases: list[SurvivalCase]) -> list[GroupSurvival]:
     return results
 
 
+@drawn_once
 def plot(cases: list[SurvivalCase], title: str = "Observed survival (Kaplan-Meier)") -> bytes:
-    """The curves with their confidence bands, as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """The curves with their confidence bands, as PNG. Drawn on a figure of its own (no
+    pyplot state: concurrent requests never share one), and once per set of cases."""
     from lifelines import KaplanMeierFitter
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     groups: dict[str, list[SurvivalCase]] = defaultdict(list)
     for case in cases:
         groups[case.group].append(case)
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
+    fig = Figure(figsize=(8, 5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
     for group, members in sorted(groups.items()):
         kmf = KaplanMeierFitter()
         kmf.fit(
@@ -132,7 +135,6 @@ def plot(cases: list[SurvivalCase], title: str = "Observed survival (Kaplan-Meie
     buffer = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buffer, format="png")
-    plt.close(fig)
     return buffer.getvalue()
 
 

@@ -52,9 +52,11 @@ WEB_PREFIXES = (
 )
 
 
-def warm_up(data_dir) -> None:
+def warm_up(data_dir) -> threading.Thread:
     """Parse the ICD-10-CM code set and load the encoder's index in the background, so the
-    first coder to open a coding screen after `chartkeeper serve` does not wait for it."""
+    first coder to open a coding screen after `chartkeeper serve` does not wait for it;
+    then import the survival and plotting libraries (lifelines with pandas and scipy take
+    about 1.5 s), so the registrar's first survival page does not wait either."""
 
     def work() -> None:
         from chartkeeper.coding import codesets, search
@@ -63,8 +65,12 @@ def warm_up(data_dir) -> None:
             search.index_for(codesets.load(data_dir=data_dir), data_dir)
         except Exception:  # a missing code set is reported where it is used, not here
             log.warning("code sets could not be loaded ahead of use", exc_info=True)
+        import lifelines  # noqa: F401
+        import matplotlib.backends.backend_agg  # noqa: F401
 
-    threading.Thread(target=work, name="chartkeeper-warm-up", daemon=True).start()
+    thread = threading.Thread(target=work, name="chartkeeper-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def is_web(request: Request) -> bool:
