@@ -91,6 +91,17 @@ BROKEN = [
         "dom-4",
     ),
     (
+        {  # a contained practitioner nothing refers to (a "#p" that is not "#p2" either)
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": "x"},
+            "contained": [{"resourceType": "Practitioner", "id": "p2"}],
+            "performer": [{"reference": "#p"}],
+        },
+        "invariant",
+        "dom-3",
+    ),
+    (
         {
             "resourceType": "Appointment",
             "status": "booked",
@@ -157,3 +168,26 @@ def test_the_official_examples_and_synthea_pass():
             validate(resource)
             count += 1
     assert count > 300
+
+
+def test_contained_resources_referred_to_either_way_pass_dom_3():
+    practitioner = {"resourceType": "Practitioner", "id": "p"}
+    validate(_obs(contained=[practitioner], performer=[{"reference": "#p"}]))
+    # the contained resource refers to its container instead
+    provenance = {
+        "resourceType": "Provenance",
+        "id": "v",
+        "target": [{"reference": "#"}],
+        "recorded": "2024-01-01T00:00:00Z",
+        "agent": [{"who": {"display": "lab"}}],
+    }
+    validate(_obs(contained=[provenance]))
+    # one referred to and one not: the resource is refused, naming dom-3
+    with pytest.raises(RuleViolation) as caught:
+        validate(
+            _obs(
+                contained=[practitioner, {**practitioner, "id": "q"}],
+                performer=[{"reference": "#p"}],
+            )
+        )
+    assert "dom-3" in caught.value.message
