@@ -237,3 +237,20 @@ def test_a_load_leaves_the_planner_statistics_fresh(repo, tmp_path):
         # the planner now knows the table is not empty
         estimate = conn.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'resource'"))
         assert estimate.scalar_one() >= 200
+
+
+def test_a_bulk_load_refreshes_statistics_as_the_tables_grow(repo, tmp_path, monkeypatch):
+    """Each time the load has doubled (not after every batch): a planner going by the empty
+    store's statistics made PostgreSQL's bulk load 3.7 times slower at 1,000 patients."""
+    from chartkeeper.store import bulk
+
+    calls = []
+    monkeypatch.setattr(bulk, "ANALYZE_FROM", 40)
+    monkeypatch.setattr(bulk, "refresh_statistics", lambda engine: calls.append(engine))
+    synth.write(tmp_path / "in", 12, 5)
+    writes = []
+    write = bulk.BulkLoad.write
+    monkeypatch.setattr(bulk.BulkLoad, "write", lambda self, b: writes.append(1) or write(self, b))
+    report = import_paths(repo, [tmp_path / "in"], bulk=True, bulk_batch=20)
+    assert report.ok
+    assert 2 <= len(calls) < len(writes), (len(calls), len(writes))  # doubling, not per batch
