@@ -139,7 +139,7 @@ def test_cli_user_administration(tmp_path, capsys, monkeypatch):
     code, text = run("user", "role", "clerk", "coder")
     assert code == 0 and "clerk (coder)" in text, text
     code, text = run("user", "role", "clerk", "god")
-    assert code == 2 and "not a role" in text and "Traceback" not in text
+    assert code == 2 and "'god' is not one of: him" in text and "Traceback" not in text
     code, text = run("user", "role", "nobody", "him")
     assert code == 1 and "no user 'nobody'" in text
     code, text = run("user", "disable", "nobody")

@@ -128,6 +128,16 @@ def test_assign_codes_refuses_bad_input(chart, data_dir):
         )
     with pytest.raises(Conflict):
         workflow.assign_codes(chart, "open", ["I10"], coder="c", data_dir=data_dir)
+    # a stray word typed as a procedure, or a wrong POA, is refused before anything is stored
+    for codes in (
+        ["I10", {"code": "x y", "kind": "procedure"}],
+        workflow.codes_from_text("I10, pneumonia please"),
+        workflow.codes_from_text("I10:maybe"),
+    ):
+        with pytest.raises(BadRequest):
+            workflow.assign_codes(chart, "ready", codes, coder="c", data_dir=data_dir)
+    assert [i.encounter_id for i in workflow.queue(chart, now=NOW)] == ["ready"]
+    assert chart.search("Procedure", [("encounter", "Encounter/ready")]).total == 0
 
 
 def test_query_lifecycle(chart):
@@ -206,7 +216,7 @@ def test_cli_codes_an_encounter(chart, data_dir, capsys, monkeypatch):
     assert workflow.queue(chart, now=NOW) == []
     code, text = run("ready", "E11:Y")  # a category, not a billable code
     assert code == 1 and "not billable" in text and "Traceback" not in text
-    code, text = run("ready", " , ")
-    assert code == 1 and "no codes given" in text
+    code, text = run("ready", " , ")  # refused with the other bad values, before any work
+    assert code == 2 and "no codes given" in text
     code, text = run("nobody", "I10")
     assert code == 1 and "Traceback" not in text

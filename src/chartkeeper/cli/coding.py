@@ -13,11 +13,11 @@ from .common import (
     DataDirOption,
     app,
     audit_cli,
-    check_code_list,
     check_id,
     check_output_file,
     check_year_or_date,
     choice,
+    code_list,
     console,
     out,
     repo_for,
@@ -301,12 +301,13 @@ def coding_assign(
     diagnoses: Annotated[
         str,
         typer.Argument(
-            callback=check_code_list,
+            callback=code_list("diagnosis"),
             help='Diagnosis codes, principal first, with POA: "J18.9:Y, I10:Y".',
         ),
     ],
     procedures: Annotated[
-        str, typer.Option(callback=check_code_list, help='Procedure codes: "0BH17EZ, 5A1955Z".')
+        str,
+        typer.Option(callback=code_list("procedure"), help='Procedure codes: "0BH17EZ, 5A1955Z".'),
     ] = "",
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,

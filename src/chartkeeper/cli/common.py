@@ -79,35 +79,24 @@ def check_code(value: str | None) -> str | None:
     return value
 
 
-def check_code_list(value: str | None) -> str | None:
-    """Codes as a coder types them, "J18.9:Y, I10; E11.9" (commas, semicolons or lines, a
-    present-on-admission indicator after a colon): each code is letters, digits and dots,
-    each indicator one of Y N U W 1, so a stray word is refused before anything is stored."""
-    import re
+def code_list(kind: str):
+    """A callback for codes of `kind` (diagnosis or procedure) as a coder types them,
+    "J18.9:Y, I10; E11.9": parsed and checked by the coding functions `coding assign` then
+    calls (shape, POA indicator), so a stray word is refused before any store is opened."""
 
-    if not value:
+    def check(value: str | None) -> str | None:
+        if not value:
+            return value
+        from chartkeeper.coding.workflow import codes_from_text, parse_codes
+        from chartkeeper.errors import BadRequest
+
+        try:
+            parse_codes(codes_from_text(value, kind))
+        except BadRequest as exc:
+            raise typer.BadParameter(exc.message) from None
         return value
-    for item in value.replace(";", ",").replace("\n", ",").split(","):
-        if not item.strip():
-            continue
-        code, colon, poa = item.strip().partition(":")
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.]{1,9}", code.strip()):
-            raise typer.BadParameter(f"'{item.strip()[:40]}' is not a code (e.g. J18.9:Y)")
-        if colon and poa.strip().upper() not in {"Y", "N", "U", "W", "1"}:
-            raise typer.BadParameter(
-                f"'{poa.strip()[:10]}' after {code.strip()} is not a present-on-admission "
-                "indicator (Y, N, U, W or 1)"
-            )
-    return value
 
-
-def check_role(value: str | None) -> str | None:
-    """One of the roles accounts can have."""
-    from chartkeeper.privacy.users import ROLES
-
-    if value is not None and value not in ROLES:
-        raise typer.BadParameter(f"'{value[:40]}' is not a role; roles are {', '.join(ROLES)}")
-    return value
+    return check
 
 
 def check_output_file(value: Path | None) -> Path | None:

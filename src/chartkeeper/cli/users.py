@@ -12,15 +12,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .common import (
-    DatabaseOption,
-    DataDirOption,
-    audit_cli,
-    check_role,
-    out,
-    repo_for,
-    settings_for,
-)
+from chartkeeper.privacy.users import ROLES
+
+from .common import DatabaseOption, DataDirOption, audit_cli, choice, out, repo_for, settings_for
 from .records import user_app
 
 
@@ -121,7 +115,7 @@ def user_role(
     role: Annotated[
         str,
         typer.Argument(
-            callback=check_role, help="him, coder, registrar, clinician, auditor or admin."
+            callback=choice(*ROLES), help="him, coder, registrar, clinician, auditor or admin."
         ),
     ],
     database_url: DatabaseOption = None,

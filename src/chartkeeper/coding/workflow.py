@@ -22,6 +22,7 @@ queries, discharged-not-final-billed (DNFB) days and coder productivity.
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -161,7 +162,15 @@ class CodingResult:
         return asdict(self)
 
 
-def _parse_codes(codes: list) -> list[AssignedCode]:
+# What a code of any of our systems looks like once normalised: ICD-10-CM (J18.9), ICD-10-PCS
+# (0BH17EZ), HCPCS (J1100). Diagnosis codes are checked against the code set in
+# `assign_codes`; this keeps a stray word ("pneumonia") from being stored as a procedure.
+_CODE_SHAPE = re.compile(r"[A-Z0-9][A-Z0-9.]{1,9}")
+
+
+def parse_codes(codes: list) -> list[AssignedCode]:
+    """Codes as `assign_codes` takes them (strings or {'code', 'kind', 'poa'}), checked for
+    shape, kind and POA indicator before any store is read."""
     parsed = []
     for item in codes:
         if isinstance(item, str):
@@ -175,6 +184,10 @@ def _parse_codes(codes: list) -> list[AssignedCode]:
         if poa is not None and poa not in POA_VALUES:
             raise BadRequest(f"poa must be one of {sorted(POA_VALUES)}, not {poa!r}")
         code = codesets.normalize(item["code"]) if kind == "diagnosis" else item["code"].upper()
+        if not _CODE_SHAPE.fullmatch(code):
+            raise BadRequest(
+                f"'{item['code'][:40]}' is not a code (letters and digits, e.g. J18.9 or 0BH17EZ)"
+            )
         parsed.append(AssignedCode(code, kind, poa))
     if not parsed:
         raise BadRequest("no codes given")
@@ -214,7 +227,7 @@ def assign_codes(
     """Store the codes as Conditions and Procedures and mark the encounter coded, in one
     transaction. Diagnosis codes must be billable ICD-10-CM codes for the date of service;
     `principal` (default: the first diagnosis) must be one of them."""
-    parsed = _parse_codes(codes)
+    parsed = parse_codes(codes)
     moment = _now(now)
     with repo.transaction() as tx:
         enc = tx.read("Encounter", encounter_id)
