@@ -16,8 +16,10 @@ valuesets.json). It holds, per resource type:
   Patient.contact) is evaluated as `Patient.contact.all(...)`, with %resource the
   resource. Invariants whose context element is absent are not evaluated at all: most
   resources carry few of the elements that have invariants, which keeps this cheap on the
-  write path. An expression fhirpathpy cannot evaluate (dom-3 uses `as` on a collection)
-  counts as satisfied, and `unevaluable()` lists them, rather than refusing good data.
+  write path. dom-3 (contained resources are referred to) is decided in Python
+  (`_NATIVE`): fhirpathpy cannot evaluate its `as` on a collection. Any other expression
+  fhirpathpy cannot evaluate counts as satisfied, and `unevaluable()` lists them, rather
+  than refusing good data.
 
 Each problem names its rule: the invariant key (`obs-6`) or the binding (`Patient.gender
 required binding to http://hl7.org/fhir/ValueSet/administrative-gender`). Severity
@@ -30,6 +32,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources as package_files
@@ -142,11 +145,11 @@ def _contained_are_referred_to(resource: dict) -> bool:
     """dom-3: every contained resource is referred to from elsewhere in the resource
     ('#id' as a reference, canonical, uri or url) or refers to its container ('#').
 
-    Evaluated here, not by the FHIRPath engine: fhirpathpy refuses the invariant's
-    `descendants().as(canonical)` on any resource with more than one descendant
-    ("Expected singleton on left side of 'as'"), so it was never checked, and where it did
-    run it walked `descendants()` once per contained resource (~1.4 ms on a Synthea
-    ExplanationOfBenefit). In JSON those values are strings, so a '#id' found among the
+    Evaluated here, not by the FHIRPath engine: fhirpathpy cannot evaluate the invariant's
+    `descendants().as(canonical)` on plain resources (an Observation with one contained
+    Practitioner: "Expected singleton on left side of 'as'"), so it was skipped as
+    unevaluable, and where it did run it walked `descendants()` once per contained
+    resource (~1.4 ms on a Synthea ExplanationOfBenefit). In JSON those values are strings, so a '#id' found among the
     resource's strings is taken as a reference to it; a contained resource without an id
     is left to the rule that asks for one (the expression yields empty for it)."""
     contained = resource.get("contained")
@@ -159,6 +162,10 @@ def _contained_are_referred_to(resource: dict) -> bool:
         if "#" + inner["id"] not in values and "#" not in _strings(inner, set()):
             return False
     return True
+
+
+# Invariants decided in Python instead of by the FHIRPath engine (key -> holds(resource)).
+_NATIVE: dict[str, Callable[[dict], bool]] = {"dom-3": _contained_are_referred_to}
 
 
 def _present(element: dict, name: str) -> bool:
@@ -265,18 +272,19 @@ def _invariant_problems(resource: dict, warnings: bool) -> list[RuleProblem]:
         nodes = [resource] if first is None else [v for _, v in _values(resource, path)]
         if _holds_without_engine(name, nodes):
             continue
-        if key == "dom-3":  # decided here: the engine cannot evaluate it (see below)
-            if not _contained_are_referred_to(resource):
-                problems.append(RuleProblem(severity, "invariant", key, path, f"{key}: {human}"))
-            continue
-        try:
-            result = _evaluator(path, name)(
-                resource, {"resource": resource, "rootResource": resource}
-            )
-        except Exception:  # an expression the engine cannot evaluate: not held against data
-            _unevaluable.add(key)
-            continue
-        if result == [False]:
+        native = _NATIVE.get(key)
+        if native is not None:
+            holds = native(resource)
+        else:
+            try:
+                result = _evaluator(path, name)(
+                    resource, {"resource": resource, "rootResource": resource}
+                )
+            except Exception:  # an expression the engine cannot evaluate: not held against data
+                _unevaluable.add(key)
+                continue
+            holds = result != [False]
+        if not holds:
             problems.append(RuleProblem(severity, "invariant", key, path, f"{key}: {human}"))
     return problems
 

@@ -139,24 +139,23 @@ def not_hidden(resource_type: str, hidden: HiddenLabels, id_column=None) -> Colu
         )
 
     condition = ids.not_in(labelled(hidden.codes))
-    if hidden.exempt_patients:
-        patients = sorted(hidden.exempt_patients)
-        if resource_type == "Patient":
-            exempt_patient = ids.in_(patients)
-            if hidden.sealed:
-                exempt_patient = and_(exempt_patient, ids.not_in(labelled(hidden.sealed)))
-            return or_(condition, exempt_patient)
+    if not hidden.exempt_patients:
+        return condition
+    patients = sorted(hidden.exempt_patients)
+    if resource_type == "Patient":
+        exempt = ids.in_(patients)
+    else:
         ref = INDEX_TABLES[sp.REFERENCE]
-        theirs = select(ref.c.resource_id).where(
-            ref.c.resource_type == resource_type,
-            ref.c.target_type == "Patient",
-            ref.c.target_id.in_(patients),
+        exempt = ids.in_(
+            select(ref.c.resource_id).where(
+                ref.c.resource_type == resource_type,
+                ref.c.target_type == "Patient",
+                ref.c.target_id.in_(patients),
+            )
         )
-        exempt = ids.in_(theirs)
-        if hidden.sealed:  # labels no grant lifts
-            exempt = and_(exempt, ids.not_in(labelled(hidden.sealed)))
-        condition = or_(condition, exempt)
-    return condition
+    if hidden.sealed:  # labels no grant lifts
+        exempt = and_(exempt, ids.not_in(labelled(hidden.sealed)))
+    return or_(condition, exempt)
 
 
 def _non_negative(name: str, value: str) -> int:
