@@ -7,6 +7,7 @@ busy timeout instead of one failing with "database is locked" halfway through a 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
@@ -16,6 +17,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from chartkeeper.store.resources import INDEX_TABLES, resource, resource_history
+
+log = logging.getLogger(__name__)
 
 WRITE = "chartkeeper_write"  # execution option that marks a connection as a writer
 
@@ -137,11 +143,16 @@ def refresh_statistics(engine: Engine) -> None:
     filtered scans: seen here as a 20 ms search taking over half an hour. ANALYZE samples
     each table (a bounded cost, whatever its size). SQLite's planner needs no statistics
     for these plans; its ANALYZE reads whole indexes, so it is left to the administrator.
+
+    Statistics only make later plans better: when ANALYZE fails (a lost connection, a
+    statement timeout) the load it follows has committed already, so the failure is logged
+    and the load's answer stands; autovacuum will analyse the tables later anyway.
     """
     if engine.dialect.name != "postgresql":
         return
-    from .resources import INDEX_TABLES, resource, resource_history
-
     tables = [resource.name, resource_history.name, *(t.name for t in INDEX_TABLES.values())]
-    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
-        conn.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
+    try:
+        with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+            conn.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
+    except DBAPIError as exc:
+        log.warning("planner statistics not refreshed (autovacuum will): %s", exc)
