@@ -77,11 +77,8 @@ def _first_case(repo) -> str | None:
     """A registry case the demo made (its abstract editor is a page of its own)."""
     from chartkeeper.registry import casefinding
 
-    for status in casefinding.STATUSES:
-        found = casefinding.worklist(repo, status)
-        if found:
-            return str(found[0]["id"])
-    return None
+    found = casefinding.worklist(repo, None)  # every status
+    return str(found[0]["id"]) if found else None
 
 
 def main() -> None:
@@ -140,6 +137,12 @@ def main() -> None:
                     "/chart/search",
                     ("GET", f"/fhir/Patient?identifier={mrn}"),
                 ),
+                ("chart locator", "GET", "/fileroom", None),
+                ("indexing queue", "GET", "/fileroom/queue", None),
+                ("retention and holds", "GET", "/fileroom/retention", None),
+                ("amendments", "GET", "/him/amendments", None),
+                ("merge history", "GET", f"/him/merges/{patient['id']}", None),
+                ("accounting of disclosures", "GET", f"/him/accounting/{patient['id']}", None),
             ],
             "coder": [
                 ("home", "GET", "/", None),
@@ -170,14 +173,6 @@ def main() -> None:
                 ("survival plot", "GET", "/registrar/survival.png", None),
                 ("NAACCR export", "GET", "/registrar/export", None),
             ],
-            "him ": [  # the file room and the rest of HIM's pages, signed in again
-                ("chart locator", "GET", "/fileroom", None),
-                ("indexing queue", "GET", "/fileroom/queue", None),
-                ("retention and holds", "GET", "/fileroom/retention", None),
-                ("amendments", "GET", "/him/amendments", None),
-                ("merge history", "GET", f"/him/merges/{patient['id']}", None),
-                ("accounting of disclosures", "GET", f"/him/accounting/{patient['id']}", None),
-            ],
             "auditor": [
                 ("privacy and audit", "GET", "/privacy", ("GET", "/fhir/AuditEvent?_count=50")),
                 ("access report", "GET", f"/privacy/access/{patient['id']}", None),
@@ -186,7 +181,6 @@ def main() -> None:
             "admin": [("users and roles", "GET", "/admin/users", ("GET", "/accounts"))],
         }
         for role, items in pages.items():
-            role = role.strip()
             client.cookies.clear()
             csrf, bearer = _sign_in(client, role)
             for name, method, url, api in items:
