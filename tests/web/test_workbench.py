@@ -363,3 +363,21 @@ def test_serve_prints_the_url_and_the_demo_sign_in(tmp_path, capsys, monkeypatch
     assert "http://127.0.0.1:8123/" in text
     assert "demo sign-in: user demo, password a long demo passphrase" in text
     assert started == {"host": "127.0.0.1", "port": 8123, "log_level": "info"}
+
+
+def test_a_code_list_with_a_stray_word_is_refused_and_stores_nothing(client):
+    home = sign_in(client, "coder")
+    repo = client.app.state.repo
+    before = repo.search("Procedure", [("encounter", "Encounter/web-test-stay")]).total
+    refused = client.post(
+        "/coder/encounters/web-test-stay/codes",
+        data={
+            "diagnoses": "J18.9:Y",
+            "procedures": "0BH17EZ, intubated",
+            "csrf_token": csrf_of(home.text),
+        },
+    )
+    assert refused.status_code == 400
+    assert "'intubated' is not a procedure code" in html.unescape(refused.text)
+    after = repo.search("Procedure", [("encounter", "Encounter/web-test-stay")]).total
+    assert after == before

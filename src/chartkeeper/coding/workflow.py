@@ -162,10 +162,14 @@ class CodingResult:
         return asdict(self)
 
 
-# What a code of any of our systems looks like once normalised: ICD-10-CM (J18.9), ICD-10-PCS
-# (0BH17EZ), HCPCS (J1100). Diagnosis codes are checked against the code set in
-# `assign_codes`; this keeps a stray word ("pneumonia") from being stored as a procedure.
-_CODE_SHAPE = re.compile(r"[A-Z0-9][A-Z0-9.]{1,9}")
+# What a code looks like once normalised, per kind: ICD-10-CM (J18.9); ICD-10-PCS (seven
+# characters, never I or O: 0BH17EZ), HCPCS Level II (J1100) or CPT (99213). Diagnosis codes
+# are also checked against the code set in `assign_codes`; procedures only here, which keeps a
+# stray word ("intubated") from being stored as a procedure code.
+_CODE_SHAPES = {
+    "diagnosis": re.compile(r"[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?"),
+    "procedure": re.compile(r"[0-9A-HJ-NP-Z]{7}|[A-Z][0-9]{4}|[0-9]{4}[0-9A-Z]"),
+}
 
 
 def parse_codes(codes: list) -> list[AssignedCode]:
@@ -184,10 +188,9 @@ def parse_codes(codes: list) -> list[AssignedCode]:
         if poa is not None and poa not in POA_VALUES:
             raise BadRequest(f"poa must be one of {sorted(POA_VALUES)}, not {poa!r}")
         code = codesets.normalize(item["code"]) if kind == "diagnosis" else item["code"].upper()
-        if not _CODE_SHAPE.fullmatch(code):
-            raise BadRequest(
-                f"'{item['code'][:40]}' is not a code (letters and digits, e.g. J18.9 or 0BH17EZ)"
-            )
+        if not _CODE_SHAPES[kind].fullmatch(code):
+            example = "J18.9" if kind == "diagnosis" else "0BH17EZ, J1100 or 99213"
+            raise BadRequest(f"'{item['code'][:40]}' is not a {kind} code (e.g. {example})")
         parsed.append(AssignedCode(code, kind, poa))
     if not parsed:
         raise BadRequest("no codes given")
