@@ -1,11 +1,14 @@
 """Load test: N clients against a real server on 127.0.0.1, then lost updates and the audit chain.
 
-    python bench/load.py                                  # 16 clients, 60 s, SQLite
+    python bench/load.py                                  # 16 clients, 60 s, both engines
     python bench/load.py --clients 4 --seconds 10         # a quick look
+    python bench/load.py --engine sqlite --workers 1      # one engine, one server process
     python bench/load.py --engine postgresql --database-url postgresql+psycopg://postgres@127.0.0.1/test
 
-The script starts `chartkeeper serve` in a fresh data directory (for PostgreSQL: in a new
-database on that server, dropped afterwards), signs each client in, and runs a mix of
+For each engine the script starts `chartkeeper serve --workers N` (default: one process
+per core) in a fresh data directory (for PostgreSQL: in a new database on that server,
+dropped afterwards), waits until every process has finished its warm-up (code sets and
+libraries, a one-off start-up cost), signs each client in, and runs a mix of
 reads, searches, creates and If-Match updates for the given time. The updates all go to a
 few shared counters (an Observation's value), read-modify-write with If-Match, retried on
 412, so the clients really race: the final value of each counter must equal the number of
@@ -13,7 +16,9 @@ updates the server confirmed, else an update was lost. Then the server stops and
 `chartkeeper audit verify` must find the chain intact.
 
 Baseline, same clients and process: `GET /metadata` (no sign-in, no store) for a few
-seconds; the ratio says what the store, sign-in and audit cost per request.
+seconds; the ratio says what the store, sign-in and audit cost per request. The server's
+CPU time per request (its processes' user + system time over the run, from /proc) is
+printed too: unlike requests per second it hardly depends on what else the machine runs.
 Requests only go to 127.0.0.1 and stop after --seconds. Last line: one JSON object.
 """
 
@@ -96,34 +101,42 @@ class Database:
             self.admin.dispose()
 
 
-def _start_server(env: dict, port: int) -> subprocess.Popen:
+def _start_server(env: dict, port: int, workers: int) -> subprocess.Popen:
+    """`chartkeeper serve`, once it answers and its warm-up (code sets, libraries) is done:
+    measured before that, the clients would share the CPU with a one-off start-up cost."""
+    command = [sys.executable, "-m", "chartkeeper.cli", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port)] + (["--workers", str(workers)] if workers > 1 else [])
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "chartkeeper.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
+        command,
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 180  # a loaded shared machine starts Python slowly
+    ready = threading.Event()
+    said: list[str] = []
+
+    def drain(stream) -> None:  # an undrained pipe would stall the server once it fills
+        for line in stream:
+            said.append(line)
+            if sum(s.startswith("ready:") for s in said) >= workers:  # one per process
+                ready.set()
+
+    for stream in (server.stdout, server.stderr):
+        threading.Thread(target=drain, args=(stream,), daemon=True).start()
+    deadline = time.monotonic() + 300  # a loaded shared machine starts Python slowly
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"the server did not start: {server.stderr.read()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/fhir/metadata", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
             time.sleep(0.2)
+            raise SystemExit(f"the server did not start: {''.join(said)[-2000:]}")
+        if ready.wait(0.2):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/fhir/metadata", timeout=5).is_success:
+                    return server
+            except httpx.HTTPError:
+                pass
     server.terminate()
-    raise SystemExit("the server did not answer within 180 s")
+    raise SystemExit("the server was not ready within 300 s")
 
 
 def _sign_in(base: str, username: str) -> dict[str, str]:
@@ -263,21 +276,46 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--database-url", help="PostgreSQL server to make a database on")
+    parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "CHARTKEEPER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="PostgreSQL server to make a database on (dropped afterwards)",
+    )
     parser.add_argument("--patients", type=int, default=50)
     parser.add_argument("--counters", type=int, default=4, help="shared If-Match targets")
     parser.add_argument("--baseline-seconds", type=float, default=5)
     parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server processes (serve --workers)",
+    )
     args = parser.parse_args()
-    if not (1 <= args.clients <= 256 and 0 < args.seconds <= 3600):
-        parser.error("--clients 1-256 and --seconds up to 3600")
-    if args.engine == "postgresql" and not args.database_url:
-        parser.error("--engine postgresql needs --database-url")
+    if not (1 <= args.clients <= 256 and 0 < args.seconds <= 3600 and 1 <= args.workers <= 64):
+        parser.error("--clients 1-256, --seconds up to 3600, --workers 1-64")
+    engines = ("sqlite", "postgresql") if args.engine == "both" else (args.engine,)
+    results = [_measure(args, engine) for engine in engines]
+    for result in results:
+        _report(args, result)
+    load = os.getloadavg()[0]
+    print(f"load average {load:.2f} (1 min) on {os.cpu_count()} cores")
+    summary = results[0] if len(results) == 1 else {"engines": results}
+    print(json.dumps({**summary, "workers": args.workers, "load_average": round(load, 2)}))
+    ok = all(
+        r["errors"] == 0 and r["lost_updates"] == 0 and r["audit_chain_verified"] for r in results
+    )
+    raise SystemExit(0 if ok else 1)
 
+
+def _measure(args, engine: str) -> dict:
+    """One engine: a fresh store, a server on it, the load, then the audit chain verified."""
     data_dir = Path(tempfile.mkdtemp(prefix="ck-load-"))
     try:
-        with Database(args.engine, args.database_url) as url:
+        with Database(engine, args.database_url) as url:
             env = dict(os.environ, CHARTKEEPER_DATA_DIR=str(data_dir))
             env["CHARTKEEPER_DATABASE_URL"] = url
             env["CHARTKEEPER_NEW_PASSWORD"] = PASSWORD
@@ -285,9 +323,9 @@ def main() -> None:
             if added.returncode:
                 raise SystemExit(f"could not add the load-test user: {added.stderr}")
             port = _free_port()
-            server = _start_server(env, port)
+            server = _start_server(env, port, args.workers)
             try:
-                result = _run(args, f"http://127.0.0.1:{port}")
+                result = _run(args, f"http://127.0.0.1:{port}", server.pid)
             finally:
                 server.terminate()
                 server.wait(30)
@@ -297,10 +335,32 @@ def main() -> None:
                 print(verify.stdout[-2000:], verify.stderr[-2000:])
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
-    _report(args, result)
+    return {"engine": engine, **result}
 
 
-def _run(args, base: str) -> dict:
+def _cpu_seconds(root: int) -> float | None:
+    """CPU time (user + system) used so far by a process and its descendants (Linux /proc;
+    None elsewhere): the server's cost per request, whatever else the machine is doing."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = entry.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        stats[int(entry.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    if root not in stats:
+        return None
+    total, tree = 0.0, {root}
+    for _ in range(4):  # the server, its worker processes and theirs
+        tree |= {pid for pid, (ppid, _cpu) in stats.items() if ppid in tree}
+    for pid in tree:
+        total += stats[pid][1]
+    return total
+
+
+def _run(args, base: str, server_pid: int) -> dict:
     headers = _sign_in(base, "loadtest")
     pids, cids = _seed(base, headers, args.patients, args.counters)
     baseline = _baseline(base, args.clients, args.baseline_seconds)
@@ -314,12 +374,16 @@ def _run(args, base: str) -> dict:
         )
         for i in range(args.clients)
     ]
+    server_cpu, client_cpu = _cpu_seconds(server_pid), time.process_time()
     started = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.monotonic() - started
+    client_cpu = time.process_time() - client_cpu
+    server_after = _cpu_seconds(server_pid)
+    server_cpu = server_after - server_cpu if server_cpu is not None and server_after else None
     lost = 0
     with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
         for oid in cids:
@@ -339,6 +403,10 @@ def _run(args, base: str) -> dict:
         "p95_ms": round(_pct(tally.latencies, 0.95), 1),
         "p99_ms": round(_pct(tally.latencies, 0.99), 1),
         "mean_ms": round(statistics.fmean(tally.latencies) * 1000, 1) if requests else 0,
+        "server_cpu_ms_per_request": (
+            round(server_cpu / requests * 1000, 2) if requests and server_cpu is not None else None
+        ),
+        "client_cpu_ms_per_request": round(client_cpu / requests * 1000, 2) if requests else None,
         "by_kind": dict(tally.kinds),
         "statuses": {str(k): v for k, v in sorted(tally.statuses.items())},
         "errors": len(tally.errors),
@@ -350,24 +418,26 @@ def _run(args, base: str) -> dict:
 
 
 def _report(args, r: dict) -> None:
-    print(f"engine {args.engine}, {r['clients']} clients, {r['seconds']} s on 127.0.0.1")
+    print(
+        f"engine {r['engine']}, {r['clients']} clients, {args.workers} server processes, "
+        f"{r['seconds']} s on 127.0.0.1"
+    )
     print(f"  requests        {r['requests']}  ({r['req_per_s']} req/s)  {r['by_kind']}")
     print(
         f"  baseline        GET /fhir/metadata {r['baseline_metadata_req_per_s']} req/s; "
         f"ratio {r['ratio_to_baseline']}"
     )
     print(f"  latency         p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms")
+    print(
+        f"  server CPU      {r['server_cpu_ms_per_request']} ms a request "
+        f"(the clients: {r['client_cpu_ms_per_request']} ms)"
+    )
     print(f"  errors          {r['errors']}  {r['first_errors'][:2]}")
     print(
         f"  If-Match        {r['confirmed_updates']} confirmed, {r['if_match_conflicts_412']} "
         f"refused as stale (412), lost updates: {r['lost_updates']}"
     )
     print(f"  audit verify    {'intact' if r['audit_chain_verified'] else 'BROKEN'}")
-    load = os.getloadavg()[0]
-    print(f"  load average    {load:.2f} (1 min) on {os.cpu_count()} cores")
-    print(json.dumps({"engine": args.engine, **r, "load_average": round(load, 2)}))
-    ok = r["errors"] == 0 and r["lost_updates"] == 0 and r["audit_chain_verified"]
-    raise SystemExit(0 if ok else 1)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,14 @@ def _guarded_for(app: FastAPI):
     return guarded
 
 
-def create_app(settings: Settings | None = None, repo: Repository | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    repo: Repository | None = None,
+    *,
+    requeue_jobs: bool = True,
+) -> FastAPI:
+    """The application. `requeue_jobs`: put export jobs a stopped server left running back
+    in the queue (the one process of a server, or the parent of several; see worker_app)."""
     settings = settings or Settings.from_env()
     app = FastAPI(
         title="chartkeeper",
@@ -59,7 +66,8 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     app.state.audit_key = AuditKey.load(settings.data_dir)
     open_trail(app.state.repo.engine, app.state.audit_key)  # a new store's head is sealed
     app.state.export_worker = ExportWorker(app.state.repo, _guarded_for(app))
-    app.state.export_worker.resume()  # Bulk Data jobs a restart interrupted run again
+    # Bulk Data jobs a restart interrupted run again
+    app.state.export_worker.resume(requeue=requeue_jobs)
     outcomes.install(app)
     docs.install(app)
     app.add_middleware(bodies.BodyLimit, max_bytes=settings.max_request_mb * 1_048_576)
@@ -78,4 +86,23 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     app.include_router(registry.router)
     app.include_router(paper.router)
     web.install(app)  # the workbench at / (after the API: its error pages wrap the API's)
+    return app
+
+
+def worker_app() -> FastAPI:
+    """One of several server processes (`chartkeeper serve --workers N`; uvicorn imports this
+    factory in each): settings from the environment `serve` set up, the store already
+    migrated and its jobs requeued by the parent, and its own warm-up, announced with a
+    'ready:' line (a load test waits for one per process)."""
+    import os
+
+    settings = Settings.from_env()
+    app = create_app(settings, requeue_jobs=False)
+    web.warm_up(
+        settings.data_dir,
+        on_ready=lambda seconds: print(
+            f"ready: process {os.getpid()} loaded code sets and libraries in {seconds:.1f} s",
+            flush=True,
+        ),
+    )
     return app

@@ -32,6 +32,14 @@ class Settings:
         metadata={"help": "How long a bearer token from /auth/token stays valid, in minutes."},
     )
 
+    workers: int = field(
+        default=1,
+        metadata={
+            "help": "Server processes `chartkeeper serve` runs (1 per core serves most "
+            "requests per second; every process shares the one store and audit trail)."
+        },
+    )
+
     idle_minutes: int = field(
         default=15,
         metadata={"help": "Sign a token off after this many minutes without a request."},

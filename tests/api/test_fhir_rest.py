@@ -219,6 +219,18 @@ def test_capability_statement_lists_what_is_supported(client):
     assert {"everything", "export", "validate"} == {o["name"] for o in patient["operation"]}
 
 
+def test_capability_statement_is_built_once_per_base_url(client):
+    """Served from a cache (it was rebuilt per request, ~25 ms): the same bytes each time,
+    FHIR's media type, and the URL of the server that was asked."""
+    first, second = client.get("/fhir/metadata"), client.get("/fhir/metadata")
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content
+    assert first.headers["content-type"].startswith("application/fhir+json")
+    assert first.json()["implementation"]["url"].endswith("/fhir")
+    other = client.get("/fhir/metadata", headers={"Host": "records.example.org"}).json()
+    assert other["implementation"]["url"] == "http://records.example.org/fhir"
+
+
 def test_bulk_export_kick_off_status_and_files(client, him, sign_in):
     pid = client.post("/fhir/Patient", json=_patient("Bulk"), headers=him).json()["id"]
     client.post(

@@ -54,3 +54,26 @@ def test_a_job_survives_a_restart_and_runs_once(repo, tmp_path):
         worker.stop()
     exports = [r for r in audit.entries(repo.engine) if r["action"] == "export"]
     assert {r["username"] for r in exports} == {"clerk"} and len(exports) == 2
+
+
+def test_a_second_server_process_leaves_a_running_job_alone(repo, tmp_path):
+    """`serve --workers N`: the parent requeues once; a process starting beside one that is
+    running a job (resume(requeue=False)) must not put that job back in the queue."""
+    audit.open_trail(repo.engine, KEY)
+    repo.update({"resourceType": "Patient", "id": "y0"})
+    asked = dict(request_url="/fhir/$export", exports_dir=tmp_path, since=None)
+    job = export_jobs.submit(
+        repo, User("clerk", "him"), types=["Patient"], patient_compartment=False, **asked
+    )
+    with repo.transaction() as tx:  # a sibling process claimed it and is running it
+        assert rows.claim(tx, job.id)
+
+    sibling = export_jobs.ExportWorker(repo, _guarded(repo))
+    sibling.resume(requeue=False)
+    try:
+        assert export_jobs.get_job(repo, job.id).status == "running"
+    finally:
+        sibling.stop()
+    # the parent of the next start does requeue it: the process running it is gone then
+    assert export_jobs.requeue_interrupted(repo) == 1
+    assert export_jobs.get_job(repo, job.id).status == "queued"

@@ -350,8 +350,9 @@ def test_serve_prints_the_url_and_the_demo_sign_in(tmp_path, capsys, monkeypatch
 
     monkeypatch.setenv("COLUMNS", "200")
     started = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(kw))
-    monkeypatch.setattr("chartkeeper.web.warm_up", lambda data_dir: None)  # no code-set parse
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(kw, app=app))
+    # no code-set parse
+    monkeypatch.setattr("chartkeeper.web.warm_up", lambda data_dir, on_ready=None: None)
     data = tmp_path / "d"
     data.mkdir()
     (data / "demo-credentials.txt").write_text("demo: a long demo passphrase\n")
@@ -362,7 +363,39 @@ def test_serve_prints_the_url_and_the_demo_sign_in(tmp_path, capsys, monkeypatch
     text = capsys.readouterr().out
     assert "http://127.0.0.1:8123/" in text
     assert "demo sign-in: user demo, password a long demo passphrase" in text
+    assert started.pop("app").__class__.__name__ == "FastAPI"
     assert started == {"host": "127.0.0.1", "port": 8123, "log_level": "info"}
+
+    # Several processes: each builds its app from the environment serve sets up, and only
+    # the parent prepared the store (the children's factory does not requeue jobs).
+    monkeypatch.setenv("CHARTKEEPER_DATA_DIR", "elsewhere")  # restored after the test
+    monkeypatch.setenv("CHARTKEEPER_DATABASE_URL", "")
+    started.clear()
+    try:
+        main(["serve", "--port", "8123", "--data-dir", str(data), "--workers", "2"])
+    except SystemExit as exited:
+        assert exited.code in (0, None)
+    assert "2 server processes" in capsys.readouterr().out
+    assert started == {
+        "app": "chartkeeper.app:worker_app",
+        "host": "127.0.0.1",
+        "port": 8123,
+        "log_level": "info",
+        "factory": True,
+        "workers": 2,
+    }
+    import os
+
+    assert os.environ["CHARTKEEPER_DATA_DIR"] == str(data.resolve())
+    assert os.environ["CHARTKEEPER_DATABASE_URL"].startswith("sqlite:///")
+    assert (data / "chartkeeper.db").exists()  # migrated once, by the parent
+    from fastapi.testclient import TestClient
+
+    from chartkeeper.app import worker_app
+
+    with TestClient(worker_app()) as child:  # what each process builds
+        assert child.get("/fhir/metadata").status_code == 200
+        assert child.app.state.settings.data_dir == data.resolve()
 
 
 def test_a_code_list_with_a_stray_word_is_refused_and_stores_nothing(client):

@@ -377,28 +377,57 @@ def serve(
         str, typer.Option(callback=check_host, help="Address to listen on.")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes (default CHARTKEEPER_WORKERS, 1): one per core serves "
+            "the most requests per second.",
+        ),
+    ] = None,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Serve the workbench (/), the FHIR API (/fhir), sign-in (/auth/token) and the API docs
     (/docs)."""
+    import os
+
     import uvicorn
 
     from chartkeeper.app import create_app
     from chartkeeper.web import warm_up
 
     settings = settings_for(database_url, data_dir)
-    application = create_app(settings)
-    warm_up(settings.data_dir)
+    processes = workers or settings.workers or 1
+    if processes == 1:
+        application = create_app(settings)
+        warm_up(
+            settings.data_dir,
+            on_ready=lambda s: out.print(f"ready: code sets and libraries loaded in {s:.1f} s"),
+        )
+    else:
+        from chartkeeper.interfaces.export_jobs import requeue_interrupted
+
+        # Once, here, before the processes start: the schema upgrade, the audit trail's
+        # first seal and the requeue of interrupted jobs must not race each other.
+        requeue_interrupted(repo_for(database_url, data_dir))
+        # Each process reads its settings from the environment (chartkeeper.app.worker_app).
+        os.environ["CHARTKEEPER_DATA_DIR"] = str(settings.data_dir.resolve())
+        os.environ["CHARTKEEPER_DATABASE_URL"] = settings.effective_database_url
+        application = "chartkeeper.app:worker_app"
     out.print(f"chartkeeper workbench: [bold]http://{host}:{port}/[/bold]")
     out.print(f"  FHIR API: http://{host}:{port}/fhir   API docs: http://{host}:{port}/docs")
+    if processes > 1:
+        out.print(f"  {processes} server processes")
     credentials = settings.data_dir / "demo-credentials.txt"
     if credentials.is_file():
         user, _, password = credentials.read_text().strip().partition(":")
         out.print(
             f"  demo sign-in: user [bold]{user}[/bold], password [bold]{password.strip()}[/bold]"
         )
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    several = {"factory": True, "workers": processes} if processes > 1 else {}
+    uvicorn.run(application, host=host, port=port, log_level="info", **several)
 
 
 @app.command("settings")

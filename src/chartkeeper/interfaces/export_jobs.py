@@ -152,6 +152,15 @@ def run_one(repo: Repository, guarded_for: GuardedFor) -> bool:
     return True
 
 
+def requeue_interrupted(repo: Repository) -> int:
+    """Put the export jobs a stopped server left running back in the queue."""
+    with repo.trusted().transaction() as tx:
+        requeued = store.requeue_running(tx)
+    if requeued:
+        log.info("%d export jobs interrupted by a restart are queued again", requeued)
+    return requeued
+
+
 class ExportWorker:
     """A daemon thread that runs queued export jobs; `wake()` after a submit."""
 
@@ -162,14 +171,15 @@ class ExportWorker:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def resume(self) -> None:
+    def resume(self, requeue: bool = True) -> None:
         """On opening the store: jobs a stopped server left running are queued again, and
-        the thread starts if anything is queued (otherwise at the first `wake`)."""
+        the thread starts if anything is queued (otherwise at the first `wake`).
+        `requeue=False` for the second and later processes of one server: the first did
+        it, and a job another process has since claimed is running, not interrupted."""
+        if requeue:
+            requeue_interrupted(self.repo)
         with self.repo.trusted().transaction() as tx:
-            requeued = store.requeue_running(tx)
             pending = store.next_queued(tx) is not None
-        if requeued:
-            log.info("%d export jobs interrupted by a restart are queued again", requeued)
         if pending:
             self.wake()
 

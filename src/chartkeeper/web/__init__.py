@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -52,13 +54,16 @@ WEB_PREFIXES = (
 )
 
 
-def warm_up(data_dir) -> threading.Thread:
+def warm_up(data_dir, on_ready: Callable[[float], None] | None = None) -> threading.Thread:
     """Parse the ICD-10-CM code set and load the encoder's index in the background, so the
     first coder to open a coding screen after `chartkeeper serve` does not wait for it;
     then import the survival and plotting libraries (lifelines with pandas and scipy take
-    about 1.5 s), so the registrar's first survival page does not wait either."""
+    about 1.5 s), so the registrar's first survival page does not wait either.
+    `on_ready(seconds)` is called when all of that is done (a load test waits for it:
+    until then the server shares its CPU with the warm-up)."""
 
     def work() -> None:
+        started = time.perf_counter()
         from chartkeeper.coding import codesets, search
 
         try:
@@ -67,6 +72,9 @@ def warm_up(data_dir) -> threading.Thread:
             log.warning("code sets could not be loaded ahead of use", exc_info=True)
         import lifelines  # noqa: F401
         import matplotlib.backends.backend_agg  # noqa: F401
+
+        if on_ready:
+            on_ready(time.perf_counter() - started)
 
     thread = threading.Thread(target=work, name="chartkeeper-warm-up", daemon=True)
     thread.start()
