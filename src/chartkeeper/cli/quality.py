@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -198,6 +199,18 @@ def patient_merges(
     out.print(table)
 
 
+# a Spark master URL: local mode (local, local[4], local[*], local[4,2]) or a cluster manager's
+_SPARK_MASTER = re.compile(r"local(\[(\*|\d+)(,\d+)?\])?|(spark|k8s|mesos)://[^\s/]+.*|yarn")
+
+
+def _check_spark_master(value: str | None) -> str | None:
+    if value is not None and not _SPARK_MASTER.fullmatch(value):
+        raise typer.BadParameter(
+            f"'{value[:60]}' is not a Spark master URL (local[*], spark://host:7077, yarn, ...)"
+        )
+    return value
+
+
 @mpi_app.command("scan")
 def mpi_scan(
     as_json: Annotated[
@@ -210,12 +223,38 @@ def mpi_scan(
         float, typer.Option(min=0.0, max=1.0, help="Queue for review at or above this.")
     ] = 0.5,
     queue: Annotated[bool, typer.Option(help="Put review pairs on the review queue.")] = True,
+    engine: Annotated[
+        str,
+        typer.Option(
+            callback=choice("duckdb", "spark"),
+            help="Where the matching runs: duckdb (in this process) or spark (pyspark and "
+            "Java; the same model and pairs).",
+        ),
+    ] = "duckdb",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            metavar="URL",
+            callback=_check_spark_master,
+            help="With --engine spark: the cluster's master URL (default local[*], this machine).",
+        ),
+    ] = None,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Score every plausible pair of patients; auto-link the sure ones, queue the doubtful."""
     if review > link:
         raise typer.BadParameter(f"--review {review} is above --link {link}", param_hint="--review")
+    if spark_master is not None and engine != "spark":
+        raise typer.BadParameter("is for --engine spark", param_hint="--spark-master")
+    if engine == "spark":
+        from chartkeeper.quality.mpi.spark import SparkUnavailable, require
+
+        try:
+            require()
+        except SparkUnavailable as exc:
+            raise typer.BadParameter(str(exc), param_hint="--engine") from None
     from chartkeeper.quality.mpi import Thresholds, json_lines, scan_repo
 
     repo, _by = him_repo(database_url, data_dir)
@@ -226,6 +265,8 @@ def mpi_scan(
             thresholds=Thresholds(link=link, review=review),
             queue=queue,
             on_progress=lambda stage: progress.update(task, description=stage),
+            engine=engine,
+            spark_master=spark_master,
         )
     if as_json:
         for line in json_lines(pairs):

@@ -43,15 +43,51 @@ from collections.abc import Callable
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
+import sqlglot
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from sqlglot import exp
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 
 
+# A full ISO date: the one shape of birth date that DuckDB and Spark read alike (Spark reads
+# a partial FHIR date, "1963" or "1963-05", as the first of the year or month; DuckDB does not)
+_ISO_DATE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+class _Level(cll.CustomLevel):
+    """A level written in DuckDB's SQL, which DuckDB runs as written. For another backend
+    (Spark) sqlglot translates it, and this adds what sqlglot cannot know: the names that
+    backend's Splink gives the string similarities (on Spark, UDFs: `jaro_winkler`, not
+    DuckDB's `jaro_winkler_similarity`; spark.py makes it compute DuckDB's), and dates read
+    from full ISO dates only, so that both backends put every pair on the same level."""
+
+    def __init__(self, sql: str):
+        super().__init__(sql, base_dialect_str="duckdb")
+
+    def create_sql(self, sql_dialect) -> str:
+        if sql_dialect.sql_dialect_str == "duckdb":
+            return self.sql_condition
+
+        def port(node):
+            if isinstance(node, exp.JarowinklerSimilarity):
+                return exp.func(sql_dialect.jaro_winkler_function_name, node.this, node.expression)
+            if isinstance(node, exp.Anonymous) and node.name.lower() == "damerau_levenshtein":
+                return exp.func(sql_dialect.damerau_levenshtein_function_name, *node.expressions)
+            if isinstance(node, exp.TryCast) and node.to.is_type(exp.DataType.Type.DATE):
+                full = exp.RegexpLike(
+                    this=node.this.copy(), expression=exp.Literal.string(_ISO_DATE)
+                )
+                return exp.Case(ifs=[exp.If(this=full, true=node.copy())])
+            return node
+
+        tree = sqlglot.parse_one(self.sql_condition, read="duckdb").transform(port)
+        return tree.sql(dialect=sql_dialect.sqlglot_dialect)
+
+
 def _custom(sql: str) -> cll.CustomLevel:
-    # written in DuckDB's SQL; Splink translates it (sqlglot) for other backends
-    return cll.CustomLevel(sql, base_dialect_str="duckdb")
+    return _Level(sql)
 
 
 def _comparison(name: str, null_col: str, levels: list) -> cl.CustomComparison:

@@ -35,7 +35,7 @@ from chartkeeper.store import PutItem, Repository, Transaction
 from chartkeeper.store import mpi as store
 
 from .records import extract_records
-from .scan import CandidatePair, Thresholds, scan
+from .scan import CandidatePair, Thresholds, database_api, scan
 
 STATUSES = ("open", "linked", "not-a-match")
 VERDICTS = ("linked", "not-a-match")
@@ -243,13 +243,18 @@ def scan_repo(
     thresholds: Thresholds = Thresholds(),
     on_progress: Callable[[str], None] | None = None,
     queue: bool = True,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
 ) -> list[CandidatePair]:
-    """Scan every Patient in the store; queue the review pairs unless `queue` is False."""
+    """Scan every Patient in the store; queue the review pairs unless `queue` is False.
+    `engine`: where Splink runs, "duckdb" or "spark" (`spark_master`: a cluster's URL;
+    default a local session); see `database_api`."""
     pairs = scan(
         extract_records(repo),
         thresholds=thresholds,
         on_progress=on_progress,
         not_matches=rejected_pairs(repo),
+        db_api=database_api(engine, spark_master=spark_master),
     )
     if queue:
         enqueue(repo, pairs)

@@ -55,6 +55,25 @@ MIN_TRAINING = 2_000
 BACKGROUND = "mpi-background-"
 
 
+# where the scan runs: Splink on DuckDB in this process, or on Spark (spark.py)
+ENGINES = ("duckdb", "spark")
+
+
+def database_api(engine: str = "duckdb", *, spark_master: str | None = None):
+    """Splink's database API for `scan(db_api=...)`: None for DuckDB in memory (the
+    default), Splink's Spark backend for "spark" (a local session unless `spark_master`
+    names a cluster). Raises `spark.SparkUnavailable` when pyspark or Java is missing."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine == "duckdb":
+        if spark_master:
+            raise ValueError("a Spark master URL is for the Spark engine")
+        return None
+    from .spark import spark_api
+
+    return spark_api(spark_master)
+
+
 @lru_cache(maxsize=1)
 def _background() -> tuple[dict, ...]:
     from .generate import registrations
@@ -248,7 +267,8 @@ def scan(
     """Candidate duplicate pairs among flat records (see `extract_records`), strongest
     first; a store under `MIN_TRAINING` records is matched alongside generated ones. `not_matches`: pairs a reviewer has rejected; they are never linked nor
     clustered again, and left out of the result.
-    `db_api`: a Splink database API (default DuckDB in memory; `SparkAPI` for Spark).
+    `db_api`: a Splink database API (default DuckDB in memory; `database_api("spark")`
+    for Spark, which gives the same pairs: the same model, trained on the same samples).
     `link_only`: a link between two registries, each already free of duplicates (a
     hospital's index and a state registry's file): every record carries its `source`, one of
     two, and only pairs across the two are scored; the small-store company is not added."""
