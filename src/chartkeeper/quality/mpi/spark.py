@@ -32,6 +32,7 @@ runtime (17 or later); `require()` says in one line which is missing (`SparkUnav
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import sys
@@ -48,9 +49,14 @@ LOCAL = "local[*]"
 SHUFFLE_PARTITIONS = 8
 _APP_NAME = "chartkeeper-mpi"
 # log4j2: errors only (not Spark's start-up chatter about the host name, native Hadoop
-# libraries and the like)
+# libraries and the like); the shell loggers at the root's level, or PySpark prints a
+# "Setting default log level" notice
 _LOG4J = """\
 rootLogger.level = error
+logger.repl.name = org.apache.spark.repl.Main
+logger.repl.level = error
+logger.python.name = org.apache.spark.api.python.PythonGatewayServer
+logger.python.level = error
 rootLogger.appenderRef.stderr.ref = console
 appender.console.type = Console
 appender.console.name = console
@@ -85,8 +91,10 @@ def require() -> None:
 
 @lru_cache(maxsize=1)
 def _scratch() -> Path:
-    """A folder for the session's log configuration and (empty) warehouse."""
+    """A folder for the session's log configuration and (empty) warehouse, removed when
+    this process ends."""
     path = Path(tempfile.mkdtemp(prefix=f"{_APP_NAME}-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
     (path / "log4j2.properties").write_text(_LOG4J)
     return path
 
@@ -114,6 +122,7 @@ def session(
         # workers are the cluster's to set up: PYSPARK_PYTHON, with duckdb on it)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    conf = dict(conf or {})
     log = f"-Dlog4j2.configurationFile=file:{_scratch() / 'log4j2.properties'}"
     settings = {
         "spark.jars": similarity_jar_location(),
@@ -122,10 +131,11 @@ def session(
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.warehouse.dir": str(_scratch() / "warehouse"),
-        "spark.driver.extraJavaOptions": log,
-        "spark.executor.extraJavaOptions": log,
-        **(conf or {}),
     }
+    for side in ("driver", "executor"):  # the log configuration, after any options given
+        key = f"spark.{side}.extraJavaOptions"
+        settings[key] = f"{conf.pop(key, '')} {log}".strip()
+    settings.update(conf)
     builder = SparkSession.builder.appName(_APP_NAME).master(master)
     for key, value in settings.items():
         builder = builder.config(key, value)
