@@ -119,7 +119,7 @@ def _start_server(env: dict, port: int, workers: int) -> subprocess.Popen:
     def drain(stream) -> None:  # an undrained pipe would stall the server once it fills
         for line in stream:
             said.append(line)
-            if sum(s.startswith("ready:") for s in said) >= workers:  # one per process
+            if "".join(said).count("ready:") >= workers:  # one per process
                 ready.set()
 
     for stream in (server.stdout, server.stderr):

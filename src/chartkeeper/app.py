@@ -98,11 +98,12 @@ def worker_app() -> FastAPI:
 
     settings = Settings.from_env()
     app = create_app(settings, requeue_jobs=False)
-    web.warm_up(
-        settings.data_dir,
-        on_ready=lambda seconds: print(
-            f"ready: process {os.getpid()} loaded code sets and libraries in {seconds:.1f} s",
-            flush=True,
-        ),
-    )
+
+    def ready(seconds: float) -> None:
+        # One write of the whole line: the processes share the parent's stdout, and a line
+        # written in pieces can interleave with a sibling's.
+        line = f"ready: process {os.getpid()} loaded code sets and libraries in {seconds:.1f} s\n"
+        os.write(1, line.encode())
+
+    web.warm_up(settings.data_dir, on_ready=ready)
     return app
