@@ -77,6 +77,7 @@ BAD = [
     (["deficiencies", "scan", "--as-of", "soon"], "--as-of"),
     (["serve", "--port", "99999"], "--port"),
     (["serve", "--host", "not a host!"], "--host"),
+    (["serve", "--workers", "0"], "--workers"),
     (["hl7", "listen", "--port", "0"], "--port"),
     (["export", "--out", "x", "--type", "Bogus"], "--type"),
     (["export", "--out", "x", "--deidentify", "mostly"], "--deidentify"),
