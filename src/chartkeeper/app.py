@@ -3,6 +3,8 @@ the workbench (web UI) at `/`."""
 
 from __future__ import annotations
 
+import os
+
 from fastapi import FastAPI
 
 from chartkeeper import __version__, web
@@ -94,16 +96,16 @@ def worker_app() -> FastAPI:
     factory in each): settings from the environment `serve` set up, the store already
     migrated and its jobs requeued by the parent, and its own warm-up, announced with a
     'ready:' line (a load test waits for one per process)."""
-    import os
-
     settings = Settings.from_env()
     app = create_app(settings, requeue_jobs=False)
 
-    def ready(seconds: float) -> None:
-        # One write of the whole line: the processes share the parent's stdout, and a line
-        # written in pieces can interleave with a sibling's.
-        line = f"ready: process {os.getpid()} loaded code sets and libraries in {seconds:.1f} s\n"
-        os.write(1, line.encode())
-
-    web.warm_up(settings.data_dir, on_ready=ready)
+    web.warm_up(settings.data_dir, on_ready=announce_ready)
     return app
+
+
+def announce_ready(seconds: float) -> None:
+    """Say on stdout that a server process has finished its warm-up (a load test waits for
+    one such line per process). One write of the whole line: several processes share the
+    parent's stdout, and a line written in pieces can interleave with a sibling's."""
+    line = f"ready: process {os.getpid()} loaded code sets and libraries in {seconds:.1f} s\n"
+    os.write(1, line.encode())

@@ -395,17 +395,14 @@ def serve(
 
     import uvicorn
 
-    from chartkeeper.app import create_app
+    from chartkeeper.app import announce_ready, create_app
     from chartkeeper.web import warm_up
 
     settings = settings_for(database_url, data_dir)
     processes = workers or settings.workers or 1
     if processes == 1:
         application = create_app(settings)
-        warm_up(
-            settings.data_dir,
-            on_ready=lambda s: out.print(f"ready: code sets and libraries loaded in {s:.1f} s"),
-        )
+        warm_up(settings.data_dir, on_ready=announce_ready)
     else:
         from chartkeeper.interfaces.export_jobs import requeue_interrupted
 
